@@ -1,0 +1,1 @@
+"""CrateBot front-ends (CLI, terminal chat, Discord, Telegram) and the command layer."""

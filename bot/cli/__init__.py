@@ -1,0 +1,1 @@
+"""The ``cratebot`` command line: one module per group of subcommands."""

@@ -1,0 +1,137 @@
+"""The one configuration object, built once and passed down explicitly.
+
+Sources, strongest first: keyword arguments (e.g. the CLI's ``--home``),
+``CRATEBOT_*`` environment variables, the TOML file named by ``CRATEBOT_CONFIG``
+(or ``$CRATEBOT_HOME/cratebot.toml`` when present), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("CRATEBOT_HOME") or Path.home() / ".cratebot").expanduser()
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("CRATEBOT_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    candidate = _default_home() / "cratebot.toml"
+    return candidate if candidate.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Every knob CrateBot has. Field ``foo`` is read from ``CRATEBOT_FOO``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CRATEBOT_", extra="ignore", frozen=True, validate_default=True
+    )
+
+    # -- data -----------------------------------------------------------------
+    home: Path = Field(default_factory=_default_home, description="Data folder")
+    database_url: str = Field(
+        default="", description="SQLAlchemy async URL; default SQLite in CRATEBOT_HOME"
+    )
+
+    # -- input limits ---------------------------------------------------------
+    max_duration_s: float = Field(default=21600.0, gt=0, description="Longest accepted input")
+    max_download_mb: float = Field(default=1024.0, gt=0, description="Largest accepted input")
+    allow_private_urls: bool = Field(
+        default=False, description="Allow URLs whose host resolves to a private address"
+    )
+
+    # -- results and jobs -----------------------------------------------------
+    result_retention_days: float = Field(default=7.0, gt=0)
+    max_queued_jobs_per_owner: int = Field(default=5, ge=1)
+    job_max_attempts: int = Field(default=3, ge=1, description="Runs per job, retries included")
+    concurrency_identify: int = Field(default=2, ge=1)
+    concurrency_stems: int = Field(default=1, ge=1)
+    concurrency_sections: int = Field(default=1, ge=1)
+    timeout_identify_s: float = Field(default=3 * 3600, gt=0)
+    timeout_stems_s: float = Field(default=6 * 3600, gt=0)
+    timeout_sections_s: float = Field(default=2 * 3600, gt=0)
+
+    # -- online recognizers ---------------------------------------------------
+    audd_token: SecretStr | None = None
+    audd_url: str = "https://api.audd.io/"
+    shazam_url: str = "https://amp.shazam.com"
+
+    # -- stems ----------------------------------------------------------------
+    demucs_repo: Path | None = Field(default=None, description="Local Demucs model folder")
+
+    # -- chat front-ends and serving -----------------------------------------
+    discord_token: SecretStr | None = None
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = None
+    telegram_base_file_url: str | None = None
+    telegram_local_mode: bool = False
+    secret: SecretStr | None = Field(default=None, description="HMAC key for download links")
+    public_url: str = "http://127.0.0.1:8080"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    link_ttl_s: float = 24 * 3600
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        home = Path(self.home).expanduser().resolve()
+        object.__setattr__(self, "home", home)
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite+aiosqlite:///{home / 'cratebot.db'}"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = _config_file()
+        if config is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+    # -- derived paths --------------------------------------------------------
+    @property
+    def results_dir(self) -> Path:
+        return self.home / "results"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.home / "work"
+
+    @property
+    def library_dir(self) -> Path:
+        """Folder storage owns for bulky library data (fingerprint index, ...)."""
+        return self.home / "library"
+
+    @property
+    def max_download_bytes(self) -> int:
+        return int(self.max_download_mb * 1024 * 1024)
+
+    def ensure_dirs(self) -> None:
+        for folder in (self.home, self.results_dir, self.work_dir, self.library_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings; ``None`` overrides are ignored so CLI flags can pass through."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)

@@ -1,0 +1,1 @@
+"""Storage: database models, repositories and result files."""

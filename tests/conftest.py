@@ -1,0 +1,47 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_AUDIO = (ROOT.parent / "shared" / "audio").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_audio() -> Path:
+    """``../shared/audio``; tests that use it are skipped on a plain clone without it."""
+    if not (SHARED_AUDIO / "tracks.json").is_file():
+        pytest.skip("../shared/audio is not present")
+    return SHARED_AUDIO
+
+
+@pytest.fixture(scope="session")
+def shared_tracks(shared_audio: Path) -> list[dict]:
+    return json.loads((shared_audio / "tracks.json").read_text())
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh CRATEBOT_HOME; CRATEBOT_* variables from the caller's shell are cleared."""
+    for key in list(os.environ):
+        if key.startswith("CRATEBOT_") and key != "CRATEBOT_FFMPEG":
+            monkeypatch.delenv(key)
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("CRATEBOT_HOME", str(folder))
+    yield folder
+
+
+@pytest.fixture
+def settings(home: Path):
+    from core.settings import load_settings
+
+    s = load_settings(home=home)
+    s.ensure_dirs()
+    return s
