@@ -1,6 +1,6 @@
 """Audio input: locate ffmpeg, validate and probe files, stream-decode PCM, fetch URLs."""
 
-from core.audio.decode import decode_blocks, decode_array
+from core.audio.decode import decode_array, decode_blocks
 from core.audio.ffmpeg import ffmpeg_exe
 from core.audio.probe import AudioInfo, probe_audio
 

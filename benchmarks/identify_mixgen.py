@@ -1,0 +1,236 @@
+"""Generate DJ-style test mixes with a ground-truth tracklist, and score identifications.
+
+A mix is a chain of excerpts (40–100 s by default) of reference tracks, each
+played at its own speed, either "vinyl" (resampled: tempo and pitch change) or
+"keylock" (time-stretched, pitch kept), with random shelving EQ, joined by
+equal-power crossfades of 6–14 s, with noise added and encoded as 128 kbit/s
+MP3. The truth lists each excerpt's mix start (where its fade-in begins), end,
+speed and mode.
+
+    python benchmarks/identify_mixgen.py OUT_DIR [--minutes 10] [--seed 1]
+        [--audio ../shared/audio] [--unknown 0]
+
+writes ``OUT_DIR/mix.mp3`` and ``OUT_DIR/truth.json``. ``score(truth, result)``
+compares a ``cratebot id --json`` result with the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from core.audio import decode_array, ffmpeg_exe  # noqa: E402
+
+SR = 44100
+
+
+@dataclass
+class Source:
+    file: Path
+    artist: str | None
+    title: str | None
+    duration_s: float
+
+
+@dataclass
+class Placed:
+    file: str
+    artist: str | None
+    title: str | None
+    start: float  # mix seconds where the fade-in begins
+    end: float  # mix seconds where the fade-out ends
+    speed: float
+    mode: str  # vinyl | keylock
+    ref_start: float  # reference seconds played at ``start``
+    known: bool  # in the library the mix is identified against
+
+
+def load_sources(audio_dir: Path, min_duration_s: float = 20.0) -> list[Source]:
+    meta = json.loads((audio_dir / "tracks.json").read_text())
+    return [
+        Source(audio_dir / t["file"], t.get("artist"), t.get("title"), float(t["duration_s"]))
+        for t in meta
+        if float(t["duration_s"]) >= min_duration_s
+    ]
+
+
+def _play(x: np.ndarray, speed: float, mode: str) -> np.ndarray:
+    if abs(speed - 1.0) < 1e-6:
+        return x
+    if mode == "vinyl":
+        import soxr
+
+        # Played ``speed`` times faster: the same samples at a higher rate.
+        return soxr.resample(x, SR * speed, SR).astype(np.float32)
+    import pedalboard
+
+    return pedalboard.time_stretch(x[None, :], SR, stretch_factor=speed)[0].astype(np.float32)
+
+
+def _eq(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    import pedalboard
+
+    board = pedalboard.Pedalboard([
+        pedalboard.LowShelfFilter(cutoff_frequency_hz=200, gain_db=float(rng.uniform(-6, 6))),
+        pedalboard.HighShelfFilter(cutoff_frequency_hz=4000, gain_db=float(rng.uniform(-6, 6))),
+    ])
+    return board(x[None, :], SR)[0].astype(np.float32)
+
+
+def make_mix(
+    sources: list[Source],
+    minutes: float,
+    seed: int = 1,
+    excerpt_s: tuple[float, float] = (40.0, 100.0),
+    speeds: tuple[float, float] = (0.92, 1.08),
+    crossfade_s: tuple[float, float] = (6.0, 14.0),
+    snr_db: float = 25.0,
+    unknown: list[Source] | None = None,
+    repeat_first: bool = False,
+) -> tuple[np.ndarray, list[Placed]]:
+    """A mono float32 mix at 44.1 kHz and its truth.
+
+    Tracks cycle through ``sources`` in a shuffled order; ``unknown`` tracks (not
+    in the library) are slotted in every few excerpts; ``repeat_first`` plays the
+    first track again at the end.
+    """
+    rng = np.random.default_rng(seed)
+    order = list(rng.permutation(len(sources)))
+    total = int(minutes * 60 * SR)
+    mix = np.zeros(total + SR * 120, dtype=np.float32)
+    placed: list[Placed] = []
+    cursor = 0
+    k = 0
+    unknown = list(unknown or [])
+    while cursor < total - 20 * SR:
+        if unknown and k % 4 == 2:
+            src, known = unknown[(k // 4) % len(unknown)], False
+        elif repeat_first and cursor > total - 60 * SR and placed:
+            src, known = sources[order[0]], True
+        else:
+            src, known = sources[order[k % len(order)]], True
+        k += 1
+        speed = float(rng.uniform(*speeds))
+        mode = "vinyl" if rng.random() < 0.5 else "keylock"
+        length = float(rng.uniform(*excerpt_s))
+        length = min(length, (src.duration_s - 1.0) / speed, (total - cursor) / SR + 5)
+        if length < 15:
+            continue
+        ref_len = length * speed
+        ref_start = float(rng.uniform(0, max(src.duration_s - ref_len - 0.5, 0)))
+        x = decode_array(src.file, SR, 1, start_s=ref_start, duration_s=ref_len)[:, 0]
+        y = _eq(_play(x, speed, mode), rng)
+        y *= 0.25 / (np.sqrt(np.mean(y**2)) + 1e-9)  # similar loudness, like a DJ's gain
+        xf = int(rng.uniform(*crossfade_s) * SR)
+        xf = min(xf, len(y) // 3)
+        ramp = np.linspace(0, 1, xf, dtype=np.float32)
+        if placed:
+            y[:xf] *= np.sqrt(ramp)
+            start = cursor - xf
+            mix[start:cursor] *= np.sqrt(1 - ramp)[: cursor - start]
+        else:
+            start = 0
+        end = start + len(y)
+        mix[start:end] += y[: len(mix) - start]
+        placed.append(Placed(str(src.file.name), src.artist, src.title, start / SR, end / SR,
+                             speed, mode, ref_start, known))
+        cursor = end
+    mix = mix[:cursor]
+    placed[-1].end = cursor / SR
+    noise_rms = 0.25 * 10 ** (-snr_db / 20)
+    mix += rng.normal(0, noise_rms, len(mix)).astype(np.float32)
+    np.clip(mix, -1, 1, out=mix)
+    return mix, placed
+
+
+def write_mp3(mix: np.ndarray, path: Path, bitrate: str = "128k") -> None:
+    """Encode mono float PCM as MP3 through ffmpeg (the same lossy step a real mix had)."""
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "f32le", "-ar", str(SR),
+         "-ac", "1", "-i", "pipe:0", "-b:a", bitrate, str(path)],
+        input=mix.astype(np.float32).tobytes(), capture_output=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.decode("utf-8", "replace"))
+
+
+def _norm(text: str | None) -> str:
+    return re.sub(r"[^a-z0-9]+", "", (text or "").lower())
+
+
+def score(truth: list[dict], result: dict, tolerance_s: float = 10.0) -> dict:
+    """Recall, precision and start errors of a ``cratebot id --json`` result.
+
+    A truth entry is found when a reported entry names the same track and its
+    start lies within ``tolerance_s`` of the truth start or inside the excerpt;
+    each reported entry can find one truth entry. A reported (non-null) entry is
+    correct when it found a truth entry.
+    """
+    known = [t for t in truth if t["known"]]
+    reported = [r for r in result["tracks"] if r.get("title") is not None]
+    used: set[int] = set()
+    errors = []
+    for t in known:
+        key = (_norm(t["artist"]), _norm(t["title"]))
+        best = None
+        for i, r in enumerate(reported):
+            if i in used or (_norm(r["artist"]), _norm(r["title"])) != key:
+                continue
+            err = abs(r["start"] - t["start"])
+            near = err <= tolerance_s or t["start"] <= r["start"] <= t["end"]
+            if near and (best is None or err < best[1]):
+                best = (i, err)
+        if best is not None:
+            used.add(best[0])
+            errors.append(best[1])
+    recall = len(errors) / len(known) if known else 1.0
+    precision = len(used) / len(reported) if reported else 1.0
+    return {
+        "known": len(known),
+        "found": len(errors),
+        "reported": len(reported),
+        "recall": round(recall, 4),
+        "precision": round(precision, 4),
+        "median_start_error_s": round(statistics.median(errors), 2) if errors else math.nan,
+        "max_start_error_s": round(max(errors), 2) if errors else math.nan,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--audio", type=Path, default=ROOT.parent / "shared" / "audio")
+    parser.add_argument("--unknown", type=int, default=0,
+                        help="hold out this many tracks from the library (written to truth)")
+    args = parser.parse_args()
+    sources = load_sources(args.audio)
+    held = sources[: args.unknown]
+    lib = sources[args.unknown:]
+    mix, placed = make_mix(lib, args.minutes, args.seed, unknown=held)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_mp3(mix, args.out / "mix.mp3")
+    (args.out / "truth.json").write_text(json.dumps({
+        "library": [str(s.file) for s in lib],
+        "tracks": [asdict(p) for p in placed],
+    }, indent=1))
+    print(f"{args.out / 'mix.mp3'}: {len(mix) / SR / 60:.1f} min, {len(placed)} excerpts")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""Audio callback CPU per block: 2 playing decks, each method, 256/512/1024 frames.
+
+    python benchmarks/realtime_callback.py [--seconds 20] [--audio-dir ../shared/audio]
+
+Prints p50/p99/max callback time in ms and as a fraction of the block's duration
+(the budget: above 1.0 the sound card underruns). Uses two real tracks from the
+shared audio folder when present, synthetic music otherwise. The tempo ramps
+120 -> 126 BPM during the run so the rate changes every block.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from realtime.engine import Cmd, Engine
+from realtime.stretch import rubberband_status
+from realtime.track import Track, build_track, decode
+
+SR = 44100
+
+
+def synthetic(seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    x = 0.2 * np.sin(2 * np.pi * 110 * t) + 0.1 * np.sin(2 * np.pi * 440 * t)
+    beat = (np.mod(t, 0.5) < 0.02) * rng.normal(0, 0.3, len(t))
+    y = (x + beat).astype(np.float32)
+    return np.stack([y, np.roll(y, 100)], axis=1)
+
+
+def tracks(audio_dir: Path, seconds: float) -> list[Track]:
+    files = sorted(audio_dir.glob("*.ogg"))[:2] if audio_dir.is_dir() else []
+    if len(files) == 2:
+        print(f"tracks: {files[0].name}, {files[1].name}")
+        return [build_track(f.name, decode(f, SR)[: int(seconds * SR)], SR, 120.0) for f in files]
+    print("tracks: synthetic (shared audio folder not found)")
+    return [build_track(f"syn{i}", synthetic(seconds, i), SR, 120.0) for i in range(2)]
+
+
+def measure(method: str, block: int, decks: list[Track], seconds: float) -> np.ndarray:
+    engine = Engine(SR, block, method=method)
+    for i, track in enumerate(decks):
+        engine.commands.post(Cmd.LOAD, i, payload=track)
+    engine.commands.post(Cmd.START_GROUP, 0, 3.0)
+    engine.commands.post(Cmd.BPM, 0, 126.0, seconds)
+    out = np.zeros((block, 2), np.float32)
+    for _ in range(50):  # warm-up: caches, first WSOLA frames
+        engine.process(out)
+    n = int(seconds * SR / block)
+    times = np.empty(n)
+    for i in range(n):
+        t0 = time.perf_counter()
+        engine.process(out)
+        times[i] = time.perf_counter() - t0
+    assert engine.callback_errors == 0, engine.last_error
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20.0, help="audio seconds per measurement")
+    ap.add_argument("--audio-dir", type=Path,
+                    default=Path(__file__).resolve().parents[2] / "shared" / "audio")
+    ns = ap.parse_args()
+    methods = ["playback_rate", "wsola"] + (["rubberband"] if rubberband_status()[0] else [])
+    print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}")
+    decks = tracks(ns.audio_dir, ns.seconds + 10)
+    print(f"{'method':14s} {'block':>5s} {'budget ms':>9s} {'p50 ms':>8s} {'p99 ms':>8s} "
+          f"{'max ms':>8s} {'p50 frac':>8s} {'p99 frac':>8s}")
+    for method in methods:
+        for block in (256, 512, 1024):
+            times = measure(method, block, decks, ns.seconds) * 1000.0
+            budget = block / SR * 1000.0
+            p50, p99 = np.percentile(times, [50, 99])
+            print(f"{method:14s} {block:5d} {budget:9.2f} {p50:8.3f} {p99:8.3f} {times.max():8.3f} "
+                  f"{p50 / budget:8.1%} {p99 / budget:8.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Frame features computed from a stream of audio blocks in constant memory.
+
+The audio is decoded once at 22.05 kHz; each block updates the loudness meter,
+an STFT whose frames continue seamlessly across block edges (the unconsumed tail
+is carried over), and a 36-bin constant-Q chroma. Only small per-frame summaries
+are kept, so memory grows by ~60 bytes per 23 ms of audio and the samples
+themselves are dropped block by block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from core.analysis.loudness import LoudnessMeter
+
+SAMPLE_RATE = 22050
+N_FFT = 2048
+HOP = 512  # onset/beat frame: 23.2 ms
+CHROMA_HOP = 4096  # chroma frame: 186 ms
+N_MELS = 64
+# Mel bands (of 64, 0..11 kHz) grouped into coarse bands for energy and downbeat cues.
+BAND_EDGES = (0, 4, 8, 14, 22, 32, 44, 64)  # band 0: below ~150 Hz (kick and bass)
+# Power floor for the onset log-spectrogram: about 85 dB under a full-scale sine,
+# fixed rather than relative to the (not yet known) loudest frame so blocks agree.
+FLOOR_DB = -30.0
+
+
+@dataclass
+class Features:
+    """Everything the analysis steps need, at two frame rates."""
+
+    sample_rate: int
+    hop: int
+    onset: np.ndarray  # (n,) spectral-flux onset strength, all bands
+    bass_onset: np.ndarray  # (n,) onset strength of the lowest band
+    band_db: np.ndarray  # (n_bands, n) log energy per coarse band
+    chroma_hop: int
+    chroma36: np.ndarray  # (36, m) constant-Q chroma, third-of-a-semitone bins, unnormalised
+    duration_s: float
+    loudness_lufs: float | None
+    peak: float
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        return np.arange(len(self.onset)) * self.hop / self.sample_rate
+
+    @property
+    def chroma_times(self) -> np.ndarray:
+        return np.arange(self.chroma36.shape[1]) * self.chroma_hop / self.sample_rate
+
+
+class FeatureStream:
+    """Feed stereo (or mono) float32 blocks at :data:`SAMPLE_RATE`; call :meth:`finish` once."""
+
+    def __init__(self, channels: int = 2) -> None:
+        self._meter = LoudnessMeter(SAMPLE_RATE, channels)
+        self._mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(
+            np.float32)
+        self._window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic Hann
+        # Centre the first frame on t=0, as librosa's center=True does.
+        self._tail = np.zeros(N_FFT // 2, dtype=np.float32)
+        self._prev_db: np.ndarray | None = None
+        self._onset: list[np.ndarray] = []
+        self._bass: list[np.ndarray] = []
+        self._bands: list[np.ndarray] = []
+        self._chroma: list[np.ndarray] = []
+        self._chroma_buf = np.zeros(0, dtype=np.float32)
+        self._frames = 0
+        self._peak = 0.0
+
+    # -- public -------------------------------------------------------------
+    def add(self, block: np.ndarray) -> None:
+        block = np.asarray(block, dtype=np.float32)
+        if block.ndim == 1:
+            block = block[:, None]
+        if block.size == 0:
+            return
+        self._meter.add(block)
+        self._peak = max(self._peak, float(np.abs(block).max()))
+        mono = block.mean(axis=1)
+        self._frames += len(mono)
+        self._spectral(np.concatenate([self._tail, mono]))
+        self._chroma_buf = np.concatenate([self._chroma_buf, mono])
+        # librosa rebuilds its constant-Q filters on every call, so chroma runs on long
+        # chunks (256 frames, 48 s); CQT edge effects at chunk joins are negligible.
+        chunk = CHROMA_HOP * 256
+        if len(self._chroma_buf) >= chunk:
+            usable = len(self._chroma_buf) // chunk * chunk
+            self._cqt(self._chroma_buf[:usable])
+            self._chroma_buf = self._chroma_buf[usable:]
+
+    def finish(self) -> Features:
+        self._spectral(np.concatenate([self._tail, np.zeros(N_FFT // 2, np.float32)]), last=True)
+        if len(self._chroma_buf):
+            # Pad short remainders: the lowest constant-Q filters span about 1.5 s.
+            pad = max(CHROMA_HOP * 16 - len(self._chroma_buf), (-len(self._chroma_buf)) % CHROMA_HOP)
+            frames = int(np.ceil(len(self._chroma_buf) / CHROMA_HOP))
+            self._cqt(np.concatenate([self._chroma_buf, np.zeros(pad, np.float32)]), frames)
+        n_frames = 1 + self._frames // HOP
+        onset = np.concatenate(self._onset) if self._onset else np.zeros(0, np.float32)
+        bass = np.concatenate(self._bass) if self._bass else np.zeros(0, np.float32)
+        bands = (np.concatenate(self._bands, axis=1) if self._bands
+                 else np.zeros((len(BAND_EDGES) - 1, 0), np.float32))
+        chroma = (np.concatenate(self._chroma, axis=1) if self._chroma
+                  else np.zeros((36, 0), np.float32))
+        return Features(
+            sample_rate=SAMPLE_RATE,
+            hop=HOP,
+            onset=onset[:n_frames],
+            bass_onset=bass[:n_frames],
+            band_db=bands[:, :n_frames],
+            chroma_hop=CHROMA_HOP,
+            chroma36=chroma[:, : int(np.ceil(self._frames / CHROMA_HOP))],
+            duration_s=self._frames / SAMPLE_RATE,
+            loudness_lufs=self._meter.integrated(),
+            peak=self._peak,
+        )
+
+    # -- steps ----------------------------------------------------------------
+    def _spectral(self, buffer: np.ndarray, last: bool = False) -> None:
+        if len(buffer) < N_FFT:
+            self._tail = buffer
+            return
+        count = 1 + (len(buffer) - N_FFT) // HOP
+        frames = np.lib.stride_tricks.sliding_window_view(buffer, N_FFT)[::HOP][:count]
+        spectrum = np.fft.rfft(frames * self._window, axis=1)
+        power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
+        mel = power @ self._mel.T  # (count, n_mels)
+        db = 10.0 * np.log10(np.maximum(mel, 1e-10))
+        db = np.maximum(db, FLOOR_DB)
+        previous = db[:1] if self._prev_db is None else self._prev_db
+        flux = np.maximum(0.0, np.diff(np.concatenate([previous, db]), axis=0))
+        self._prev_db = db[-1:]
+        self._onset.append(flux.mean(axis=1))
+        self._bass.append(flux[:, BAND_EDGES[0]:BAND_EDGES[1]].mean(axis=1))
+        band_power = np.stack([mel[:, a:b].sum(axis=1)
+                               for a, b in zip(BAND_EDGES[:-1], BAND_EDGES[1:], strict=True)])
+        self._bands.append((10.0 * np.log10(np.maximum(band_power, 1e-10))).astype(np.float32))
+        self._tail = buffer[count * HOP:] if not last else np.zeros(0, np.float32)
+
+    def _cqt(self, audio: np.ndarray, frames: int | None = None) -> None:
+        chroma = librosa.feature.chroma_cqt(
+            y=audio, sr=SAMPLE_RATE, hop_length=CHROMA_HOP, bins_per_octave=36, n_chroma=36,
+            tuning=0.0, norm=None,
+        )
+        # Frame k of a chunk is centred on k*hop; keep one frame per hop of input.
+        keep = len(audio) // CHROMA_HOP if frames is None else frames
+        self._chroma.append(chroma[:, :keep].astype(np.float32))

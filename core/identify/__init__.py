@@ -1,0 +1,1 @@
+"""Identify the tracks in a DJ mix: a speed-invariant local fingerprint library plus online recognizers."""

@@ -1,0 +1,1 @@
+"""Clients of online recognition services (each with a configurable endpoint)."""

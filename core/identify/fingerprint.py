@@ -1,0 +1,404 @@
+"""Speed-invariant audio fingerprints: triplets of spectral peaks with ratio hashes.
+
+Design choice (Panako-style triplets, not Olaf/Shazam pairs)
+------------------------------------------------------------
+Olaf and Shazam-style fingerprints hash *pairs* of peaks as (f1, f2, t2 - t1).
+Playing a record 8 % fast scales every time difference by 1/1.08 and every
+frequency by 1.08, so almost every pair hash changes: they stop matching at about
+±2 %. Panako (Six & Leman, "Panako: a scalable acoustic fingerprinting system
+handling time-scale and pitch modification", ISMIR 2014) hashes *triplets* of
+peaks with quantities that do not change under either transformation:
+
+* the time ratio ``(t2 - t1) / (t3 - t1)`` is unchanged when time is scaled,
+  whether by resampling ("vinyl") or by a pitch-keeping stretch ("keylock");
+* frequency differences on a *logarithmic* frequency axis, ``f2 - f1`` and
+  ``f3 - f1``, are unchanged when every frequency is multiplied by the same
+  factor (vinyl) and trivially unchanged when it is not (keylock).
+
+Two coarse, non-invariant features add the bits a 1000-hour library needs: the
+anchor's frequency band and ``t3 - t1`` on a log scale. The query probes every
+bin those can move into under a ±8 % speed change (``query_keys``), so they
+cost lookups, not recall. The reference side stores few triplets per anchor and
+the query side forms more (asymmetric fan-out): a reference triplet is still
+formed by the query when a crossfade or noise inserts extra peaks between its
+points.
+
+Analysis runs at 8 kHz mono (DJ mixes keep their identity below 4 kHz and it
+quarters the work of 16 kHz), 1024-sample windows with a 128-sample hop (16 ms
+frames), mapped to 24 bins per octave between 110 Hz and 3.6 kHz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft as sp_fft
+from scipy.ndimage import maximum_filter, uniform_filter
+
+SAMPLE_RATE = 8000
+N_FFT = 1024
+HOP = 128
+FRAME_S = HOP / SAMPLE_RATE  # 16 ms
+BINS_PER_OCTAVE = 24
+F_MIN = 110.0
+F_MAX = 3600.0
+N_BINS = int(np.floor(BINS_PER_OCTAVE * np.log2(F_MAX / F_MIN))) + 1
+
+# Peak picking: a peak is the maximum of its neighbourhood and stands out of it.
+PEAK_HALF_T = 10  # frames (±160 ms)
+PEAK_HALF_F = 5  # log bins (±5/24 octave)
+PEAK_MIN_PROMINENCE = 0.35  # log10 units above the neighbourhood mean (3.5 dB)
+PEAK_FLOOR = -7.0  # log10 power; below it is (near) digital silence
+MAX_PEAKS_PER_S = 30
+
+# Triplet zone: partners follow the anchor within this time and frequency distance.
+DT_MIN = 2  # frames
+DT_MAX = 62  # frames (~1 s)
+DF_MAX = 30.0  # log bins (1.25 octaves)
+DT13_MIN = 10  # frames
+REF_FANOUT = 3  # partners per anchor stored in the library (3 triplets)
+QUERY_FANOUT = 5  # partners per anchor formed from a mix (10 triplets)
+
+# Hash quantisation.
+R_LEVELS = 16
+DF_STEP = 1.5
+DF_LEVELS = int(2 * DF_MAX / DF_STEP) + 1
+F1_BAND = 8  # log bins per anchor band (1/3 octave)
+F1_LEVELS = N_BINS // F1_BAND + 1
+DT_LOG_STEP = 0.25  # log2 units per dt13 class
+DT_LEVELS = int(np.log2(DT_MAX / DT13_MIN) / DT_LOG_STEP) + 1
+
+# Query-side tolerance: how far each feature may move between reference and mix.
+SPEED_TOL = 0.085  # ±8 % plus margin
+R_JITTER_FRAMES = 1.0
+DF_JITTER = 0.5
+F1_SHIFT = BINS_PER_OCTAVE * np.log2(1 + SPEED_TOL) + 0.6
+
+
+@dataclass
+class Peaks:
+    """Spectral peaks in time order: frame index, fractional log-bin, log power."""
+
+    t: np.ndarray  # int64 frames
+    f: np.ndarray  # float32 log bins
+    m: np.ndarray  # float32
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass
+class Triplets:
+    """Hash inputs of triplets: anchor time/frequency and the invariant features."""
+
+    t1: np.ndarray  # int64 frames
+    dt13: np.ndarray  # int64 frames
+    f1: np.ndarray  # float32 log bins
+    r: np.ndarray  # float32 in (0, 1]
+    df12: np.ndarray  # float32
+    df13: np.ndarray  # float32
+
+    def __len__(self) -> int:
+        return len(self.t1)
+
+
+def _log_filterbank() -> np.ndarray:
+    """Triangular filters centred on log-spaced frequencies, one FFT bin wide at least.
+
+    Hand-built (a dozen lines) because librosa's loaders pull in numba, which
+    costs more memory than this whole pipeline is allowed.
+    """
+    fft_freqs = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT
+    centres = F_MIN * 2.0 ** (np.arange(N_BINS) / BINS_PER_OCTAVE)
+    step = SAMPLE_RATE / N_FFT
+    bank = np.zeros((len(fft_freqs), N_BINS), dtype=np.float32)
+    for i, fc in enumerate(centres):
+        half = max(fc * (2 ** (1 / BINS_PER_OCTAVE) - 1), step)
+        w = np.clip(1.0 - np.abs(fft_freqs - fc) / half, 0.0, None)
+        bank[:, i] = w / w.sum()
+    return bank
+
+
+_BANK = _log_filterbank()
+_WINDOW = np.hanning(N_FFT).astype(np.float32)
+
+
+def _frames_to_logspec(samples: np.ndarray) -> np.ndarray:
+    """Log-frequency log-power spectrogram of complete frames in ``samples``."""
+    n = 1 + (len(samples) - N_FFT) // HOP
+    if n <= 0:
+        return np.zeros((0, N_BINS), dtype=np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP][:n]
+    spec = sp_fft.rfft(frames * _WINDOW, axis=1, workers=-1)
+    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    return np.log10(power @ _BANK + 1e-10)
+
+
+class PeakStream:
+    """Turn a stream of mono 8 kHz samples into spectral peaks in bounded memory.
+
+    Spectrogram frames are kept only for the peak neighbourhood's width, so a
+    six-hour mix costs the same memory as a short one (apart from the peaks).
+    """
+
+    CHUNK_FRAMES = 2048
+
+    def __init__(self) -> None:
+        self._samples = np.zeros(0, dtype=np.float32)
+        self._next_frame = 0  # frame index of the first frame in _samples
+        self._spec = np.zeros((0, N_BINS), dtype=np.float32)
+        self._spec_start = 0  # frame index of _spec[0]
+        self._emitted = 0  # peaks are final for frames < _emitted
+        self.frames = 0
+
+    def feed(self, samples: np.ndarray) -> Peaks | None:
+        self._samples = np.concatenate([self._samples, samples.astype(np.float32, copy=False)])
+        n = 1 + (len(self._samples) - N_FFT) // HOP if len(self._samples) >= N_FFT else 0
+        if n < self.CHUNK_FRAMES:
+            return None
+        used = n * HOP
+        new = _frames_to_logspec(self._samples[: used + N_FFT - HOP])
+        self._samples = self._samples[used:]
+        return self._push(new, final=False)
+
+    def finish(self) -> Peaks | None:
+        # Pad the tail so the last partial frame is analysed too.
+        tail = np.concatenate([self._samples, np.zeros(N_FFT, dtype=np.float32)])
+        new = _frames_to_logspec(tail)
+        self._samples = np.zeros(0, dtype=np.float32)
+        return self._push(new, final=True)
+
+    def _push(self, new: np.ndarray, final: bool) -> Peaks | None:
+        self.frames += len(new)
+        self._spec = np.concatenate([self._spec, new]) if len(self._spec) else new
+        end = self._spec_start + len(self._spec)
+        upto = end if final else end - PEAK_HALF_T
+        if upto <= self._emitted:
+            return None
+        peaks = _pick_peaks(self._spec, self._spec_start, self._emitted, upto)
+        self._emitted = upto
+        keep_from = max(self._emitted - PEAK_HALF_T, self._spec_start)
+        self._spec = self._spec[keep_from - self._spec_start:]
+        self._spec_start = keep_from
+        return peaks
+
+
+def _pick_peaks(spec: np.ndarray, spec_start: int, lo: int, hi: int) -> Peaks:
+    """Peaks of ``spec`` (frames from ``spec_start``) whose frame lies in [lo, hi)."""
+    size = (2 * PEAK_HALF_T + 1, 2 * PEAK_HALF_F + 1)
+    local_max = maximum_filter(spec, size=size, mode="constant", cval=-np.inf)
+    local_mean = uniform_filter(spec, size=size, mode="nearest")
+    is_peak = (
+        (spec == local_max)
+        & (spec > local_mean + PEAK_MIN_PROMINENCE)
+        & (spec > PEAK_FLOOR)
+    )
+    is_peak[:, 0] = False
+    is_peak[:, -1] = False
+    rows = np.arange(len(spec)) + spec_start
+    is_peak[(rows < lo) | (rows >= hi)] = False
+    ti, fi = np.nonzero(is_peak)
+    if len(ti) == 0:
+        return Peaks(np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.float32))
+    # Parabolic interpolation gives the frequency a fraction of a bin precision.
+    a, b, c = spec[ti, fi - 1], spec[ti, fi], spec[ti, fi + 1]
+    denom = a - 2 * b + c
+    offset = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1), 0.0)
+    f = fi + np.clip(offset, -0.5, 0.5)
+    order = np.lexsort((f, ti))
+    return Peaks(
+        (ti[order] + spec_start).astype(np.int64),
+        f[order].astype(np.float32),
+        b[order].astype(np.float32),
+    )
+
+
+def _thin(peaks: Peaks) -> Peaks:
+    """Keep at most MAX_PEAKS_PER_S of the strongest peaks in each second."""
+    if len(peaks) == 0:
+        return peaks
+    per_s = int(round(1.0 / FRAME_S))
+    second = peaks.t // per_s
+    # rank within each second by magnitude, strongest first
+    order = np.lexsort((-peaks.m, second))
+    sec_sorted = second[order]
+    starts = np.searchsorted(sec_sorted, sec_sorted, side="left")
+    rank = np.arange(len(order)) - starts
+    keep = np.sort(order[rank < MAX_PEAKS_PER_S])
+    return Peaks(peaks.t[keep], peaks.f[keep], peaks.m[keep])
+
+
+def concat_peaks(parts: Iterable[Peaks]) -> Peaks:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return Peaks(np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.float32))
+    return Peaks(
+        np.concatenate([p.t for p in parts]),
+        np.concatenate([p.f for p in parts]),
+        np.concatenate([p.m for p in parts]),
+    )
+
+
+def peaks_from_blocks(blocks: Iterable[np.ndarray]) -> tuple[Peaks, int]:
+    """All peaks of a stream of mono 8 kHz blocks, and the number of frames analysed."""
+    stream = PeakStream()
+    parts: list[Peaks] = []
+    for block in blocks:
+        mono = block[:, 0] if block.ndim == 2 else block
+        got = stream.feed(mono)
+        if got is not None:
+            parts.append(_thin(got))
+    got = stream.finish()
+    if got is not None:
+        parts.append(_thin(got))
+    return concat_peaks(parts), stream.frames
+
+
+def peaks_from_samples(samples: np.ndarray) -> Peaks:
+    """Peaks of an in-memory mono 8 kHz signal (tests, short windows)."""
+    return peaks_from_blocks([samples[i:i + 65536] for i in range(0, len(samples), 65536)])[0]
+
+
+def triplets(peaks: Peaks, fanout: int) -> Triplets:
+    """Triplets (anchor, two of its first ``fanout`` partners) of time-ordered peaks."""
+    n = len(peaks)
+    empty = Triplets(*(np.zeros(0, np.int64),) * 2, *(np.zeros(0, np.float32),) * 4)
+    if n < 3:
+        return empty
+    t, f = peaks.t, peaks.f
+    # Enough look-ahead that the first ``fanout`` partners in the zone are found.
+    look = int(min(n - 1, MAX_PEAKS_PER_S * (DT_MAX * FRAME_S + 0.5) + 1))
+    idx = np.arange(n)[:, None] + np.arange(1, look + 1)[None, :]
+    inside = idx < n
+    idx = np.where(inside, idx, n - 1)
+    dt = t[idx] - t[:, None]
+    df = f[idx] - f[:, None]
+    valid = inside & (dt >= DT_MIN) & (dt <= DT_MAX) & (np.abs(df) <= DF_MAX)
+    rank = np.cumsum(valid, axis=1)
+    chosen = valid & (rank <= fanout)
+    # partner table (n, fanout), -1 where an anchor has fewer partners
+    partners = np.full((n, fanout), -1, dtype=np.int64)
+    rows, cols = np.nonzero(chosen)
+    partners[rows, rank[rows, cols] - 1] = idx[rows, cols]
+    del idx, dt, df, valid, rank, chosen
+    pa, pb = np.triu_indices(fanout, k=1)
+    i1 = np.repeat(np.arange(n), len(pa))
+    i2 = partners[:, pa].ravel()
+    i3 = partners[:, pb].ravel()
+    ok = (i2 >= 0) & (i3 >= 0)
+    i1, i2, i3 = i1[ok], i2[ok], i3[ok]
+    dt13 = t[i3] - t[i1]
+    ok = dt13 >= DT13_MIN
+    i1, i2, i3, dt13 = i1[ok], i2[ok], i3[ok], dt13[ok]
+    if len(i1) == 0:
+        return empty
+    return Triplets(
+        t1=t[i1],
+        dt13=dt13,
+        f1=f[i1],
+        r=((t[i2] - t[i1]) / dt13).astype(np.float32),
+        df12=f[i2] - f[i1],
+        df13=f[i3] - f[i1],
+    )
+
+
+def _q_r(r: np.ndarray) -> np.ndarray:
+    return np.minimum((r * R_LEVELS).astype(np.int64), R_LEVELS - 1)
+
+
+def _q_df(df: np.ndarray) -> np.ndarray:
+    return np.clip(np.floor((df + DF_MAX) / DF_STEP).astype(np.int64), 0, DF_LEVELS - 1)
+
+
+def _q_f1(f1: np.ndarray) -> np.ndarray:
+    return np.clip(np.floor(f1 / F1_BAND).astype(np.int64), 0, F1_LEVELS - 1)
+
+
+def _q_dt(dt13: np.ndarray) -> np.ndarray:
+    x = np.log2(np.maximum(dt13, 1e-3) / DT13_MIN) / DT_LOG_STEP
+    return np.clip(np.floor(x).astype(np.int64), 0, DT_LEVELS - 1)
+
+
+def _combine(qr, qa, qb, qf, qd) -> np.ndarray:
+    key = qr
+    key = key * DF_LEVELS + qa
+    key = key * DF_LEVELS + qb
+    key = key * F1_LEVELS + qf
+    key = key * DT_LEVELS + qd
+    return key.astype(np.uint32)
+
+
+KEY_SPACE = R_LEVELS * DF_LEVELS * DF_LEVELS * F1_LEVELS * DT_LEVELS
+assert KEY_SPACE < 2**32
+
+
+def ref_keys(tr: Triplets) -> np.ndarray:
+    """One hash per reference triplet."""
+    return _combine(_q_r(tr.r), _q_df(tr.df12), _q_df(tr.df13), _q_f1(tr.f1), _q_dt(tr.dt13))
+
+
+def _spans(lo_q: np.ndarray, hi_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First bin and bin count (1 or 2) covering [lo, hi] of quantised bounds."""
+    return lo_q, np.clip(hi_q - lo_q + 1, 1, 2)
+
+
+def query_keys(tr: Triplets) -> tuple[np.ndarray, np.ndarray]:
+    """Every key a reference triplet matching this query triplet can have.
+
+    Returns ``(keys, owner)``: ``owner[i]`` is the index of the query triplet key
+    ``i`` was probed for. Each feature spans at most two bins.
+    """
+    dtq = tr.dt13.astype(np.float32)
+    r_tol = R_JITTER_FRAMES / dtq
+    features = [
+        _spans(_q_r(np.clip(tr.r - r_tol, 0, 1)), _q_r(np.clip(tr.r + r_tol, 0, 1))),
+        _spans(_q_df(tr.df12 - DF_JITTER), _q_df(tr.df12 + DF_JITTER)),
+        _spans(_q_df(tr.df13 - DF_JITTER), _q_df(tr.df13 + DF_JITTER)),
+        _spans(_q_f1(tr.f1 - F1_SHIFT), _q_f1(tr.f1 + F1_SHIFT)),
+        _spans(_q_dt(dtq * (1 - SPEED_TOL) - 1), _q_dt(dtq * (1 + SPEED_TOL) + 1)),
+    ]
+    counts = np.ones(len(tr), dtype=np.int64)
+    for _, c in features:
+        counts *= c
+    owner = np.repeat(np.arange(len(tr)), counts)
+    # Enumerate the combinations by mixed-radix decoding of a per-owner counter.
+    sub = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    parts = []
+    for lo, c in features:
+        cc = c[owner]
+        parts.append(lo[owner] + sub % cc)
+        sub = sub // cc
+    return _combine(*parts), owner
+
+
+@dataclass
+class Fingerprint:
+    """Reference hashes of one track: keys and their anchor data."""
+
+    keys: np.ndarray  # uint32
+    t1: np.ndarray  # int64 frames
+    dt13: np.ndarray  # int64 frames
+    f1: np.ndarray  # float32 log bins
+    frames: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames * FRAME_S
+
+
+def reference_fingerprint(blocks: Iterable[np.ndarray]) -> Fingerprint:
+    peaks, frames = peaks_from_blocks(blocks)
+    tr = triplets(peaks, REF_FANOUT)
+    keys = ref_keys(tr)
+    # Identical (key, time) pairs add nothing but index size.
+    packed = (keys.astype(np.uint64) << np.uint64(32)) | tr.t1.astype(np.uint64)
+    _, first = np.unique(packed, return_index=True)
+    first.sort()
+    return Fingerprint(keys[first], tr.t1[first], tr.dt13[first], tr.f1[first], frames)
+
+
+def iter_blocks_mono(samples: np.ndarray, block: int = 65536) -> Iterator[np.ndarray]:
+    for i in range(0, len(samples), block):
+        yield samples[i:i + block]

@@ -1,0 +1,234 @@
+"""The fingerprint index: sorted, memory-mapped segments of (hash key, packed value).
+
+Layout under ``folder`` (``settings.library_dir / "fingerprints"``)::
+
+    manifest.json          segments in use and the fingerprint version
+    seg-000001.keys.npy    uint32 hash keys, sorted
+    seg-000001.vals.npy    uint64 packed (track id, anchor frame, dt13, anchor bin)
+
+Each entry costs 12 bytes; at ~52 hashes per second of audio that is about
+2.2 MB per hour of reference audio. Segments are immutable and memory-mapped,
+so a lookup touches only the pages of the keys it asks for and a 1000-hour
+library does not have to fit in a process's memory. New tracks arrive as a new
+segment; small segments are merged (an LSM-style tiering) so a lookup never
+binary-searches more than ``MAX_SEGMENTS`` arrays. Removing a track only drops
+it from the database: lookups ignore track ids that are not live, and the next
+merge leaves their entries behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import BadInput
+from core.identify import fingerprint as fp
+
+# Bump when hashes change meaning: an old index must then be rebuilt.
+FINGERPRINT_VERSION = (
+    f"triplet-v1/{fp.SAMPLE_RATE}/{fp.HOP}/{fp.BINS_PER_OCTAVE}/{fp.R_LEVELS}/{fp.DF_STEP}/"
+    f"{fp.F1_BAND}/{fp.DT_LOG_STEP}/{fp.DT13_MIN}/{fp.REF_FANOUT}"
+)
+MAX_SEGMENTS = 6
+
+_TRACK_BITS, _T_BITS, _DT_BITS, _F_BITS = 28, 20, 7, 9
+MAX_TRACK_ID = (1 << _TRACK_BITS) - 1
+MAX_FRAMES = (1 << _T_BITS) - 1  # 4.6 hours of reference audio per track
+
+
+def pack_values(track_id: int | np.ndarray, t1: np.ndarray, dt13: np.ndarray,
+                f1: np.ndarray) -> np.ndarray:
+    f1q = np.clip(np.round(np.asarray(f1) * 4), 0, (1 << _F_BITS) - 1).astype(np.uint64)
+    tid = np.asarray(track_id, dtype=np.uint64)
+    return (
+        (tid << np.uint64(_T_BITS + _DT_BITS + _F_BITS))
+        | (np.asarray(t1, dtype=np.uint64) << np.uint64(_DT_BITS + _F_BITS))
+        | (np.asarray(dt13, dtype=np.uint64) << np.uint64(_F_BITS))
+        | f1q
+    )
+
+
+@dataclass
+class Unpacked:
+    track: np.ndarray  # int64
+    t1: np.ndarray  # int64 frames
+    dt13: np.ndarray  # int64 frames
+    f1: np.ndarray  # float32 log bins
+
+
+def unpack_values(vals: np.ndarray) -> Unpacked:
+    v = vals.astype(np.uint64, copy=False)
+    return Unpacked(
+        track=(v >> np.uint64(_T_BITS + _DT_BITS + _F_BITS)).astype(np.int64),
+        t1=((v >> np.uint64(_DT_BITS + _F_BITS)) & np.uint64((1 << _T_BITS) - 1)).astype(np.int64),
+        dt13=((v >> np.uint64(_F_BITS)) & np.uint64((1 << _DT_BITS) - 1)).astype(np.int64),
+        f1=((v & np.uint64((1 << _F_BITS) - 1)).astype(np.float32) / 4),
+    )
+
+
+@dataclass
+class _Segment:
+    name: str
+    keys: np.ndarray
+    vals: np.ndarray
+
+
+class FingerprintIndex:
+    """Read and extend the on-disk index. Writers serialise on a lock file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._segments: list[_Segment] | None = None
+
+    # -- manifest ---------------------------------------------------------------
+    @property
+    def _manifest_path(self) -> Path:
+        return self.folder / "manifest.json"
+
+    def _read_manifest(self) -> dict:
+        try:
+            manifest = json.loads(self._manifest_path.read_text())
+        except FileNotFoundError:
+            return {"version": FINGERPRINT_VERSION, "segments": [], "next": 1}
+        if manifest.get("version") != FINGERPRINT_VERSION:
+            raise BadInput(
+                "the fingerprint index was built by another version of CrateBot; "
+                f"delete {self.folder} and run `cratebot index` again"
+            )
+        return manifest
+
+    def _write_manifest(self, manifest: dict) -> None:
+        tmp = self._manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(manifest, indent=1))
+        os.replace(tmp, self._manifest_path)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    # -- reading ----------------------------------------------------------------
+    def _open(self) -> list[_Segment]:
+        if self._segments is None:
+            manifest = self._read_manifest()
+            segments = []
+            for entry in manifest["segments"]:
+                name = entry["name"]
+                segments.append(_Segment(
+                    name,
+                    np.load(self.folder / f"{name}.keys.npy", mmap_mode="r"),
+                    np.load(self.folder / f"{name}.vals.npy", mmap_mode="r"),
+                ))
+            self._segments = segments
+        return self._segments
+
+    def close(self) -> None:
+        self._segments = None
+
+    @property
+    def entries(self) -> int:
+        return sum(len(s.keys) for s in self._open())
+
+    def size_bytes(self) -> int:
+        return sum(s.keys.nbytes + s.vals.nbytes for s in self._open())
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Entries stored under ``keys``: ``(probe index, packed value)`` arrays."""
+        keys = np.asarray(keys, dtype=np.uint32)
+        # Sorted probes make the binary searches walk the index in one direction.
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        out_probe: list[np.ndarray] = []
+        out_vals: list[np.ndarray] = []
+        for seg in self._open():
+            lo = np.searchsorted(seg.keys, sorted_keys, side="left")
+            hi = np.searchsorted(seg.keys, sorted_keys, side="right")
+            cnt = hi - lo
+            hits = np.nonzero(cnt)[0]
+            if len(hits) == 0:
+                continue
+            cnt = cnt[hits]
+            out_vals.append(np.asarray(seg.vals[_expand(lo[hits], cnt)]))
+            out_probe.append(np.repeat(order[hits], cnt))
+        if not out_probe:
+            return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+        return np.concatenate(out_probe), np.concatenate(out_vals)
+
+    # -- writing ----------------------------------------------------------------
+    def add(self, items: Iterable[tuple[int, fp.Fingerprint]]) -> int:
+        """Add fingerprints of tracks (by database id) as one new segment."""
+        keys_parts, vals_parts = [], []
+        for track_id, print_ in items:
+            if not 0 < track_id <= MAX_TRACK_ID:
+                raise ValueError(f"track id {track_id} out of range")
+            ok = print_.t1 <= MAX_FRAMES
+            keys_parts.append(print_.keys[ok])
+            vals_parts.append(pack_values(track_id, print_.t1[ok], print_.dt13[ok], print_.f1[ok]))
+        if not keys_parts:
+            return 0
+        keys = np.concatenate(keys_parts)
+        vals = np.concatenate(vals_parts)
+        with self._locked():
+            manifest = self._read_manifest()
+            self._write_segment(manifest, keys, vals)
+            self._write_manifest(manifest)
+            self.close()
+        return len(keys)
+
+    def _write_segment(self, manifest: dict, keys: np.ndarray, vals: np.ndarray) -> None:
+        order = np.argsort(keys, kind="stable")
+        name = f"seg-{manifest['next']:06d}"
+        manifest["next"] += 1
+        np.save(self.folder / f"{name}.keys.npy", keys[order].astype(np.uint32))
+        np.save(self.folder / f"{name}.vals.npy", vals[order].astype(np.uint64))
+        manifest["segments"].append({"name": name, "entries": int(len(keys))})
+
+    def compact(self, live_ids: set[int] | None, force: bool = False) -> None:
+        """Merge small segments (and drop dead tracks' entries) when there are too many."""
+        with self._locked():
+            manifest = self._read_manifest()
+            segments = sorted(manifest["segments"], key=lambda s: s["entries"])
+            if not force and len(segments) <= MAX_SEGMENTS:
+                return
+            # Merge the smallest ones, keeping the biggest untouched unless forced.
+            take = segments if force else segments[: len(segments) - MAX_SEGMENTS + 2]
+            keys_parts, vals_parts = [], []
+            for entry in take:
+                keys = np.load(self.folder / f"{entry['name']}.keys.npy")
+                vals = np.load(self.folder / f"{entry['name']}.vals.npy")
+                if live_ids is not None:
+                    tid = unpack_values(vals).track
+                    keep = np.isin(tid, np.fromiter(live_ids, dtype=np.int64))
+                    keys, vals = keys[keep], vals[keep]
+                keys_parts.append(keys)
+                vals_parts.append(vals)
+            manifest["segments"] = [s for s in manifest["segments"] if s not in take]
+            keys = np.concatenate(keys_parts) if keys_parts else np.zeros(0, np.uint32)
+            if len(keys):
+                self._write_segment(manifest, keys, np.concatenate(vals_parts))
+            self._write_manifest(manifest)
+            for entry in take:
+                for suffix in (".keys.npy", ".vals.npy"):
+                    (self.folder / f"{entry['name']}{suffix}").unlink(missing_ok=True)
+            self.close()
+
+
+def _expand(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenate ``range(s, s + c)`` for each pair, vectorised."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    first = np.cumsum(counts) - counts
+    return np.repeat(starts - first, counts) + np.arange(total)

@@ -1,0 +1,210 @@
+"""Adding audio files to the local library: discovery, metadata, fingerprints, storage."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.audio import decode_blocks, probe_audio
+from core.errors import BadInput
+from core.identify import fingerprint as fp
+from core.identify.index import MAX_FRAMES, FingerprintIndex
+from core.settings import Settings
+
+AUDIO_SUFFIXES = {
+    ".mp3", ".flac", ".wav", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff",
+    ".wma", ".alac", ".mp4", ".webm", ".mka",
+}
+# Fingerprints of this many tracks are written together as one index segment.
+SEGMENT_TRACKS = 200
+
+
+@dataclass
+class IndexReport:
+    added: list[tuple[int, str, str | None, str | None]]
+    skipped: list[tuple[str, str]]  # (path, reason)
+    failed: list[tuple[str, str]]
+
+
+def index_folder(settings: Settings) -> Path:
+    return settings.library_dir / "fingerprints"
+
+
+def open_index(settings: Settings) -> FingerprintIndex:
+    return FingerprintIndex(index_folder(settings))
+
+
+def find_audio_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, plus audio files found in named folders (recursively)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise BadInput(f"{raw}: no such file or folder")
+    seen: set[Path] = set()
+    unique = []
+    for p in found:
+        r = p.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(r)
+    return unique
+
+
+def load_metadata(path: Path) -> dict[str, tuple[str | None, str | None]]:
+    """``--metadata``: a JSON list or CSV with columns file, artist, title."""
+    if not path.is_file():
+        raise BadInput(f"{path}: no such metadata file")
+    text = path.read_text(encoding="utf-8-sig")
+    rows: list[dict]
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise BadInput(f"{path.name}: expected a JSON list of objects with file/artist/title")
+    else:
+        rows = list(csv.DictReader(text.splitlines()))
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for i, row in enumerate(rows, start=1):
+        name = row.get("file")
+        if not name:
+            raise BadInput(f"{path.name}: entry {i} has no 'file'")
+        out[Path(str(name)).name] = (row.get("artist") or None, row.get("title") or None)
+    return out
+
+
+def _tags(path: Path) -> tuple[str | None, str | None]:
+    try:
+        import mutagen
+
+        tags = mutagen.File(path, easy=True)
+    except Exception:  # a file mutagen cannot parse simply has no tags for us
+        return None, None
+    if tags is None:
+        return None, None
+
+    def first(key: str) -> str | None:
+        value = tags.get(key)
+        if isinstance(value, list) and value:
+            return str(value[0]).strip() or None
+        return None
+
+    return first("artist"), first("title")
+
+
+def names_from_filename(path: Path) -> tuple[str | None, str | None]:
+    """``Artist - Title`` or ``Artist--Title`` (underscores read as spaces)."""
+    stem = path.stem
+    for sep in ("--", " - ", " – ", " — "):
+        if sep in stem:
+            artist, title = stem.split(sep, 1)
+            artist = re.sub(r"\s+", " ", artist.replace("_", " ")).strip()
+            title = re.sub(r"\s+", " ", title.replace("_", " ")).strip()
+            return artist or None, title or None
+    return None, re.sub(r"\s+", " ", stem.replace("_", " ")).strip() or None
+
+
+def describe(path: Path, metadata: dict[str, tuple[str | None, str | None]]) -> tuple[str | None, str | None]:
+    if path.name in metadata:
+        return metadata[path.name]
+    artist, title = _tags(path)
+    if artist and title:
+        return artist, title
+    f_artist, f_title = names_from_filename(path)
+    return artist or f_artist, title or f_title
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def index_paths(
+    settings: Settings,
+    paths: Iterable[str | Path],
+    metadata_file: Path | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> IndexReport:
+    """Add audio files to the library; files already there (same content) are skipped."""
+    from storage.library import LibraryStore
+
+    settings.ensure_dirs()
+    metadata = load_metadata(metadata_file) if metadata_file else {}
+    files = find_audio_files(paths)
+    store = LibraryStore(settings.database_url)
+    index = open_index(settings)
+    report = IndexReport([], [], [])
+    batch: list[tuple[int, fp.Fingerprint]] = []
+
+    def flush() -> None:
+        if batch:
+            index.add(batch)
+            for track_id, print_ in batch:
+                store.set_hashes(track_id, len(print_.keys))
+            batch.clear()
+
+    for n, path in enumerate(files):
+        if progress:
+            progress(n / max(len(files), 1), f"indexing {path.name}")
+        try:
+            sha = file_sha256(path)
+            existing = store.by_sha256(sha)
+            if existing is not None and existing.hashes > 0:
+                report.skipped.append((str(path), f"already indexed as #{existing.id}"))
+                continue
+            if existing is not None:  # an earlier run died before its index was written
+                store.remove([existing.id])
+            info = probe_audio(path, settings.max_duration_s, settings.max_download_bytes)
+            if info.duration_s > MAX_FRAMES * fp.FRAME_S:
+                raise BadInput(f"{path.name}: longer than {MAX_FRAMES * fp.FRAME_S / 3600:.1f} h")
+            print_ = fp.reference_fingerprint(decode_blocks(path, fp.SAMPLE_RATE, 1))
+            if len(print_.keys) == 0:
+                raise BadInput(f"{path.name}: no usable audio (silent?)")
+        except BadInput as exc:
+            report.failed.append((str(path), str(exc)))
+            continue
+        # A changed file at the same path replaces its old entry.
+        stale = [t.id for t in store.by_path(str(path))]
+        if stale:
+            store.remove(stale)
+        artist, title = describe(path, metadata)
+        track_id = store.add(str(path), sha, artist, title, print_.duration_s, 0)
+        batch.append((track_id, print_))
+        report.added.append((track_id, str(path), artist, title))
+        if len(batch) >= SEGMENT_TRACKS:
+            flush()
+    flush()
+    index.compact(set(store.live_ids()))
+    if progress:
+        progress(1.0, f"indexed {len(report.added)} file(s)")
+    return report
+
+
+def remove_tracks(settings: Settings, ids: Iterable[int]) -> int:
+    from storage.library import LibraryStore
+
+    store = LibraryStore(settings.database_url)
+    removed = store.remove(ids)
+    if removed:
+        index = open_index(settings)
+        live = set(store.live_ids())
+        all_ids = len(live) + removed
+        # Rewrite the index once a quarter of it belongs to removed tracks.
+        if not live or removed / max(all_ids, 1) > 0.25:
+            index.compact(live, force=True)
+    return removed

@@ -1,0 +1,322 @@
+"""From a mix's fingerprints to plays: lookup, gating, local alignment and line fits.
+
+A play of track T at speed s starting at reference frame R0 maps mix frame q to
+reference frame ``r = s * q + c``. Matching hashes of one play therefore lie on
+one line in the (q, r) plane. The steps:
+
+1. Lookup, then *gate* each hash match: the ratio of reference to mix
+   ``t3 - t1`` is the local speed and must lie in 0.92–1.08 (± a frame of
+   jitter), and the anchor's frequency may only move as far as an 8 % vinyl
+   shift allows. Random key collisions mostly fail these.
+2. *Seeds*: in 10-second mix windows, count matches per (track, r - q) bin; over
+   10 s even an 8 % speed change moves ``r - q`` by under a second, so a play
+   shows up as a peak.
+3. *Chains*: seeds of one track whose offsets continue each other (drift of at
+   most 9 % of the elapsed time) form one play; the heaviest chain is taken
+   first, then the next, so a track played twice gives two plays and a loop
+   repeating inside a track does not.
+4. *Fit*: a least-squares line through the chain's matches gives the speed and
+   the exact inliers; the first and last dense inliers give start and end, so
+   start times do not snap to window boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.identify import fingerprint as fp
+from core.identify.index import FingerprintIndex, unpack_values
+
+WINDOW_FRAMES = int(round(10.0 / fp.FRAME_S))
+OFFSET_BIN = 48  # frames (~0.77 s)
+SEED_MIN = 6
+SEEDS_PER_WINDOW = 3  # strongest alignments kept per (track, window)
+CHAIN_GAP_WINDOWS = 3
+CHAIN_DRIFT = 0.09
+PLAY_MIN_SCORE = 25
+FIT_TOL = 6  # frames: inlier distance from the fitted line
+EXTEND_FRAMES = 2 * WINDOW_FRAMES
+MIN_INLIERS = 30
+MIN_INLIER_RATE = 2.0  # per second of the play: true plays show 10-40, chance ~1
+SPEED_RANGE = (0.9, 1.1)
+
+
+@dataclass
+class Matches:
+    """Gated hash matches: mix frame, reference frame, track id, pitch shift (bins)."""
+
+    track: np.ndarray
+    qt: np.ndarray
+    rt: np.ndarray
+    pitch: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Matches:
+        z = np.zeros(0, np.int32)
+        return cls(z, z, z, np.zeros(0, np.float16))
+
+    @classmethod
+    def concat(cls, parts: list[Matches]) -> Matches:
+        parts = [p for p in parts if len(p.qt)]
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("track", "qt", "rt", "pitch")))
+
+    def select(self, mask: np.ndarray) -> Matches:
+        return Matches(self.track[mask], self.qt[mask], self.rt[mask], self.pitch[mask])
+
+    def __len__(self) -> int:
+        return len(self.qt)
+
+
+@dataclass
+class LocalPlay:
+    track_id: int
+    start_s: float
+    end_s: float
+    speed: float
+    pitch_shift: float  # semitones; ~0 under keylock, 12*log2(speed) on vinyl
+    inliers: int
+    ref_start_s: float  # reference position played at start_s
+
+    @property
+    def confidence(self) -> float:
+        # A heuristic: chance alignments stay under ~20 inliers; 150 is a sure match.
+        return float(np.clip(1.0 - np.exp(-(self.inliers - 20) / 50.0), 0.05, 1.0))
+
+
+def lookup_triplets(index: FingerprintIndex, tr: fp.Triplets,
+                    live_ids: np.ndarray | None) -> Matches:
+    """Look up the query triplets and keep only speed- and pitch-plausible matches."""
+    if len(tr) == 0:
+        return Matches.empty()
+    keys, owner = fp.query_keys(tr)
+    probe, vals = index.lookup(keys)
+    if len(probe) == 0:
+        return Matches.empty()
+    q = owner[probe]
+    ref = unpack_values(vals)
+    keep = np.ones(len(q), dtype=bool)
+    if live_ids is not None:
+        keep &= np.isin(ref.track, live_ids)
+    qdt = tr.dt13[q]
+    lo = np.floor(qdt * (1 - fp.SPEED_TOL)) - 1
+    hi = np.ceil(qdt * (1 + fp.SPEED_TOL)) + 1
+    keep &= (ref.dt13 >= lo) & (ref.dt13 <= hi)
+    pitch = tr.f1[q] - ref.f1
+    # Vinyl moves the pitch with the speed (24*log2(s) bins), keylock keeps it;
+    # anything else is a chance collision. s from one triplet is only good to
+    # about a frame of dt13, hence the tolerance.
+    vinyl = fp.BINS_PER_OCTAVE * np.log2(ref.dt13 / np.maximum(qdt, 1))
+    keep &= (np.abs(pitch) <= 0.8) | (np.abs(pitch - vinyl) <= 1.2 + 36.0 / np.maximum(qdt, 1))
+    keep &= np.abs(pitch) <= fp.F1_SHIFT
+    return Matches(ref.track[keep].astype(np.int32), tr.t1[q][keep].astype(np.int32),
+                   ref.t1[keep].astype(np.int32), pitch[keep].astype(np.float16))
+
+
+class StreamingMatcher:
+    """Consume peaks as the mix decodes; look triplets up in bounded batches."""
+
+    BATCH_FRAMES = int(30 / fp.FRAME_S)
+
+    def __init__(self, index: FingerprintIndex, live_ids: np.ndarray | None) -> None:
+        self.index = index
+        self.live_ids = live_ids
+        self._peaks = fp.concat_peaks([])
+        self._parts: list[Matches] = []
+        self.triplets = 0
+
+    def feed(self, peaks: fp.Peaks) -> None:
+        self._peaks = fp.concat_peaks([self._peaks, peaks])
+        if len(self._peaks) and self._peaks.t[-1] - self._peaks.t[0] > self.BATCH_FRAMES:
+            self._process(final=False)
+
+    def finish(self) -> Matches:
+        self._process(final=True)
+        matches = Matches.concat(self._parts)
+        self._parts = []
+        return matches
+
+    def _process(self, final: bool) -> None:
+        p = self._peaks
+        if len(p) == 0:
+            return
+        # Anchors whose whole partner zone has arrived are final.
+        cutoff = p.t[-1] + 1 if final else p.t[-1] - fp.DT_MAX
+        tr = fp.triplets(p, fp.QUERY_FANOUT)
+        done = tr.t1 < cutoff
+        tr = fp.Triplets(*(getattr(tr, f)[done] for f in
+                           ("t1", "dt13", "f1", "r", "df12", "df13")))
+        self.triplets += len(tr)
+        self._parts.append(lookup_triplets(self.index, tr, self.live_ids))
+        rest = p.t >= cutoff
+        self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
+
+
+def _seeds(m: Matches) -> np.ndarray:
+    """Rows (track, window, offset_bin, score) where a play shows as a local peak."""
+    if len(m) == 0:
+        return np.zeros((0, 4), np.int64)
+    qt, rt = m.qt.astype(np.int64), m.rt.astype(np.int64)
+    w = qt // WINDOW_FRAMES
+    ob = np.floor_divide(rt - qt, OFFSET_BIN) + (1 << 21)
+    code = (m.track.astype(np.int64) << 40) | (w << 22) | ob
+    del qt, rt, w, ob
+    uniq, counts = np.unique(code, return_counts=True)
+
+    def count_at(c: np.ndarray) -> np.ndarray:
+        pos = np.clip(np.searchsorted(uniq, c), 0, len(uniq) - 1)
+        return np.where(uniq[pos] == c, counts[pos], 0)
+
+    score = counts + count_at(uniq - 1) + count_at(uniq + 1)
+    left, right = count_at(uniq - 1), count_at(uniq + 1)
+    peak = (score >= SEED_MIN) & (counts >= left) & (counts >= right)
+    u, sc = uniq[peak], score[peak]
+    # keep the strongest few alignments per (track, window): a play is one of them
+    group = u >> 22
+    order = np.lexsort((-sc, group))
+    g = group[order]
+    rank = np.arange(len(g)) - np.searchsorted(g, g, side="left")
+    top = np.sort(order[rank < SEEDS_PER_WINDOW])
+    u, sc = u[top], sc[top]
+    return np.stack([u >> 40, (u >> 22) & ((1 << 18) - 1),
+                     (u & ((1 << 22) - 1)) - (1 << 21), sc], axis=1)
+
+
+def _chains(seeds: np.ndarray) -> list[np.ndarray]:
+    """Split one track's seeds into chains of consistent offsets, heaviest first."""
+    order = np.lexsort((seeds[:, 2], seeds[:, 1]))
+    seeds = seeds[order]
+    chains: list[np.ndarray] = []
+    alive = np.ones(len(seeds), dtype=bool)
+    for _ in range(64):  # bounded: each round removes at least one seed
+        idx = np.nonzero(alive)[0]
+        if len(idx) == 0:
+            break
+        s = seeds[idx]
+        w, ob, sc = s[:, 1], s[:, 2] * OFFSET_BIN, s[:, 3].astype(np.float64)
+        best = sc.copy()
+        prev = np.full(len(s), -1)
+        first = np.searchsorted(w, w - CHAIN_GAP_WINDOWS, side="left")
+        for i in range(len(s)):
+            j = np.arange(first[i], i)
+            dw = w[i] - w[j]
+            ok = (dw > 0) & (dw <= CHAIN_GAP_WINDOWS)
+            ok &= np.abs(ob[i] - ob[j]) <= CHAIN_DRIFT * dw * WINDOW_FRAMES + 2 * OFFSET_BIN
+            if ok.any():
+                k = j[ok][np.argmax(best[j[ok]])]
+                best[i] = sc[i] + best[k]
+                prev[i] = k
+        end = int(np.argmax(best))
+        if best[end] < PLAY_MIN_SCORE:
+            break
+        path = []
+        k = end
+        while k >= 0:
+            path.append(k)
+            k = prev[k]
+        chain = s[path[::-1]]
+        chains.append(chain)
+        # Other alignments inside the chain's span are the same play (a loop
+        # repeating inside the track), not another play.
+        span = (w >= chain[0, 1]) & (w <= chain[-1, 1])
+        alive[idx[span]] = False
+    return chains
+
+
+def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
+    track = int(chain[0, 0])
+    qt, rt = m.qt.astype(np.int64), m.rt.astype(np.int64)  # this track's matches only
+    w = qt // WINDOW_FRAMES
+    # expected offset per window, interpolated between chain seeds
+    expect = np.interp(w, chain[:, 1], (chain[:, 2] + 0.5) * OFFSET_BIN)
+    sel = (w >= chain[0, 1]) & (w <= chain[-1, 1]) & (np.abs(rt - qt - expect) <= 1.5 * OFFSET_BIN)
+    if sel.sum() < 3:
+        return None
+    x, y = qt[sel].astype(np.float64), rt[sel].astype(np.float64)
+    slope, icpt = 1.0, float(np.median(y - x))
+    for tol in (3 * OFFSET_BIN, OFFSET_BIN, 3 * FIT_TOL, FIT_TOL):
+        inl = np.abs(y - (slope * x + icpt)) <= tol
+        if inl.sum() < 3 or np.ptp(x[inl]) < 1:
+            break
+        slope, icpt = np.polyfit(x[inl], y[inl], 1)
+    if not SPEED_RANGE[0] <= slope <= SPEED_RANGE[1]:
+        return None
+    lo = chain[0, 1] * WINDOW_FRAMES - EXTEND_FRAMES
+    hi = (chain[-1, 1] + 1) * WINDOW_FRAMES + EXTEND_FRAMES
+    inl = (qt >= lo) & (qt < hi) & (np.abs(rt - (slope * qt + icpt)) <= FIT_TOL)
+    n = int(inl.sum())
+    if n < MIN_INLIERS:
+        return None
+    times = np.sort(qt[inl])
+    start, end = _dense_edges(times)
+    if n / max((end - start) * fp.FRAME_S, 10.0) < MIN_INLIER_RATE:
+        return None
+    pitch = float(np.median(m.pitch[inl].astype(np.float32))) * 12.0 / fp.BINS_PER_OCTAVE
+    return LocalPlay(
+        track_id=track,
+        start_s=start * fp.FRAME_S,
+        end_s=end * fp.FRAME_S,
+        speed=float(slope),
+        pitch_shift=pitch,
+        inliers=n,
+        ref_start_s=float(slope * start + icpt) * fp.FRAME_S,
+    )
+
+
+def _dense_edges(times: np.ndarray, need: int = 3, within_s: float = 4.0) -> tuple[int, int]:
+    """First and last inlier that have ``need`` more inliers within ``within_s``."""
+    span = int(within_s / fp.FRAME_S)
+    if len(times) <= need:
+        return int(times[0]), int(times[-1])
+    ahead = times[need:] - times[:-need] <= span
+    first = int(np.argmax(ahead)) if ahead.any() else 0
+    last = len(times) - 1 - (int(np.argmax(ahead[::-1])) if ahead.any() else 0)
+    return int(times[first]), int(times[last])
+
+
+def find_plays(m: Matches) -> list[LocalPlay]:
+    """Every play in the matches, in mix order.
+
+    Works one track at a time so that the temporary arrays stay the size of one
+    track's matches, not the whole mix's.
+    """
+    plays: list[LocalPlay] = []
+    by_track = np.argsort(m.track, kind="stable")
+    sorted_tracks = m.track[by_track]
+    tracks, starts, counts = np.unique(sorted_tracks, return_index=True, return_counts=True)
+    del sorted_tracks
+    for _track, lo, n in zip(tracks, starts, counts, strict=True):
+        if n < MIN_INLIERS:
+            continue
+        mine = m.select(by_track[lo:lo + n])
+        seeds = _seeds(mine)
+        for chain in _chains(seeds) if len(seeds) else []:
+            play = _fit(mine, chain)
+            if play is not None:
+                plays.append(play)
+    plays.sort(key=lambda p: p.start_s)
+    return _drop_shadowed(plays)
+
+
+def _drop_shadowed(plays: list[LocalPlay]) -> list[LocalPlay]:
+    """Drop a play mostly covered by a stronger one (duplicate files, samples, echoes)."""
+    kept: list[LocalPlay] = []
+    for play in sorted(plays, key=lambda p: -p.inliers):
+        length = max(play.end_s - play.start_s, 1e-6)
+        shadowed = False
+        for other in kept:
+            overlap = min(play.end_s, other.end_s) - max(play.start_s, other.start_s)
+            if overlap > 0.6 * length and other.inliers >= 2 * play.inliers:
+                shadowed = True
+                break
+            if other.track_id == play.track_id and overlap > 0.3 * length:
+                shadowed = True
+                break
+        if not shadowed:
+            kept.append(play)
+    kept.sort(key=lambda p: p.start_s)
+    return kept

@@ -1,0 +1,147 @@
+"""Cue maths of a tempo-aligned section, exact to the sample.
+
+A section starts at the intro cue (``ini_cue``) and runs ``bars`` bars, counted on
+the beat grid; ``begin_cue`` marks where its last ``mix_bars`` bars (the mix-out
+zone) begin. All three cues are rounded to whole samples of the export rate, so
+``duration_orig`` is an exact number of samples. Played at
+``speed = target_bpm / bpm`` a time ``t`` after the intro cue lands at
+``t / speed``: adjusted cues divide by the speed (Crowdstream multiplied), and the
+stretched part holds ``round(frames_orig / speed)`` samples, so
+``duration_sectioned`` equals ``duration_orig / speed`` to within half a sample.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from core.analysis.model import TrackAnalysis
+from core.errors import BadInput
+
+EXPORT_RATE = 44100
+MIN_SPEED, MAX_SPEED = 0.5, 2.0
+
+
+class Unsuitable(Exception):
+    """This track cannot give the requested section; the message says why."""
+
+
+@dataclass(frozen=True)
+class SectionCues:
+    sample_rate: int
+    bpm: float
+    target_bpm: float
+    ini_frame: int
+    begin_frame: int
+    end_frame: int
+    ini_source: str  # "intro", "rekordbox cue" or "first downbeat"
+
+    @property
+    def speed(self) -> float:
+        return self.target_bpm / self.bpm
+
+    @property
+    def ini_cue(self) -> float:
+        return self.ini_frame / self.sample_rate
+
+    @property
+    def begin_cue(self) -> float:
+        return self.begin_frame / self.sample_rate
+
+    @property
+    def end_cue(self) -> float:
+        return self.end_frame / self.sample_rate
+
+    def adjusted(self, cue: float) -> float:
+        """Where ``cue`` (seconds in the original) falls in the tempo-aligned part."""
+        return (cue - self.ini_cue) / self.speed
+
+    @property
+    def begin_cue_adj(self) -> float:
+        return self.adjusted(self.begin_cue)
+
+    @property
+    def end_cue_adj(self) -> float:
+        return self.adjusted(self.end_cue)
+
+    @property
+    def frames_orig(self) -> int:
+        return self.end_frame - self.ini_frame
+
+    @property
+    def frames_sectioned(self) -> int:
+        return round(self.frames_orig / self.speed)
+
+    @property
+    def duration_orig(self) -> float:
+        return self.frames_orig / self.sample_rate
+
+    @property
+    def duration_sectioned(self) -> float:
+        return self.frames_sectioned / self.sample_rate
+
+
+def intro_end(analysis: TrackAnalysis) -> tuple[float, str]:
+    """End of the (last) intro segment, or the first downbeat when there is no intro."""
+    intros = analysis.segment_at("intro")
+    if intros:
+        return intros[-1].end, "intro"
+    if analysis.downbeats:
+        return analysis.downbeats[0], "first downbeat"
+    if analysis.beats:
+        return analysis.beats[0], "first beat"
+    raise Unsuitable("no beat grid to cut on")
+
+
+def _grid_beat(beats: list[float], index: int, period: float) -> float:
+    """Beat ``index`` of the grid, extended past its end at the track's tempo."""
+    if index < len(beats):
+        return beats[index]
+    return beats[-1] + (index - len(beats) + 1) * period
+
+
+def section_cues(analysis: TrackAnalysis, bars: int, target_bpm: float,
+                 mix_bars: int | None = None, ini_cue: float | None = None,
+                 beats_per_bar: int = 4, sample_rate: int = EXPORT_RATE) -> SectionCues:
+    """The cues of the ``bars``-bar section from the intro cue, or :class:`Unsuitable`."""
+    if bars < 1:
+        raise BadInput(f"--bars must be at least 1, not {bars}")
+    if target_bpm <= 0:
+        raise BadInput(f"the target BPM must be positive, not {target_bpm}")
+    mix = max(1, bars // 4) if mix_bars is None else mix_bars
+    if not 0 <= mix <= bars:
+        raise BadInput(f"--mix-bars must lie between 0 and --bars ({bars}), not {mix}")
+    if analysis.bpm is None or analysis.bpm <= 0:
+        raise Unsuitable("no tempo")
+    speed = target_bpm / analysis.bpm
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise Unsuitable(f"speed {speed:.3f} to reach {target_bpm:g} BPM is outside "
+                         f"{MIN_SPEED}-{MAX_SPEED}")
+    beats = sorted(analysis.beats)
+    if len(beats) < 2:
+        raise Unsuitable("no beat grid to cut on")
+    if ini_cue is None:
+        start, source = intro_end(analysis)
+    else:
+        start, source = ini_cue, "rekordbox cue"
+    # The section is counted from the grid beat nearest the cue.
+    i = bisect.bisect_left(beats, start)
+    if i == len(beats) or (i > 0 and start - beats[i - 1] <= beats[i] - start):
+        i -= 1
+    period = 60.0 / analysis.bpm
+    end = _grid_beat(beats, i + bars * beats_per_bar, period)
+    if end > analysis.duration + 1e-6:
+        raise Unsuitable(
+            f"too short for {bars} bars after the intro cue at {beats[i]:.2f} s "
+            f"(section would end at {end:.2f} s of {analysis.duration:.2f} s)"
+        )
+    begin = _grid_beat(beats, i + (bars - mix) * beats_per_bar, period)
+    return SectionCues(
+        sample_rate=sample_rate,
+        bpm=float(analysis.bpm),
+        target_bpm=float(target_bpm),
+        ini_frame=round(beats[i] * sample_rate),
+        begin_frame=round(begin * sample_rate),
+        end_frame=round(end * sample_rate),
+        ini_source=source,
+    )

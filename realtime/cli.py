@@ -1,0 +1,208 @@
+"""``cratebot-pi``: run the venue audio server, or ``cratebot-pi send`` a command to one.
+
+    cratebot-pi [--host 0.0.0.0] [--port 57120] [--token T | CRATEBOT_PI_TOKEN]
+                --music-dir DIR [--buffer-size 256|512|1024]
+                [--stretch-method playback_rate|wsola|rubberband] [--device NAME]
+                [--offline-render OUT.wav [--offline-speed X]]
+    cratebot-pi send [--host H] [--port P] [--token T] [--timeout S] ADDRESS [ARG...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from realtime import DEFAULT_PORT
+from realtime.autobpm import AutoBpmConfig
+from realtime.client import PiClient, PiCommandError, PiError, PiTimeout, parse_cli_args
+from realtime.engine import Engine
+from realtime.stretch import METHODS, rubberband_status
+
+TOKEN_ENV = "CRATEBOT_PI_TOKEN"
+log = logging.getLogger("realtime.cli")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="cratebot-pi",
+        description="Venue audio server controlled over signed OSC (UDP). "
+        "Use 'cratebot-pi send ADDRESS args...' to talk to a running one.",
+    )
+    ap.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    ap.add_argument("--port", type=int, default=DEFAULT_PORT, help="UDP port (0 picks a free one)")
+    ap.add_argument("--token", default=None, help=f"shared secret (default: ${TOKEN_ENV})")
+    ap.add_argument("--music-dir", required=True, type=Path, help="folder /load paths are relative to")
+    ap.add_argument("--buffer-size", type=int, default=512, choices=(256, 512, 1024))
+    ap.add_argument("--stretch-method", default="wsola", choices=METHODS)
+    ap.add_argument("--device", default=None, help="output device name or index (sounddevice)")
+    ap.add_argument("--offline-render", type=Path, default=None, metavar="OUT.wav",
+                    help="no sound card: write the output to this WAV file")
+    ap.add_argument("--offline-speed", type=float, default=None, metavar="X",
+                    help="with --offline-render: run X times faster than real time")
+    ap.add_argument("--sample-rate", type=int, default=44100)
+    ap.add_argument("--decks", type=int, default=4)
+    ap.add_argument("--auto-bpm-config", type=Path, default=None, metavar="JSON",
+                    help="movement-to-BPM mapping (see realtime/autobpm.py)")
+    ap.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    return ap
+
+
+def _send_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="cratebot-pi send", description="Send one signed command.")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=DEFAULT_PORT)
+    ap.add_argument("--token", default=None, help=f"shared secret (default: ${TOKEN_ENV})")
+    ap.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the reply")
+    ap.add_argument("address", help="OSC address, e.g. /status or /bpm")
+    ap.add_argument("args", nargs=argparse.REMAINDER, help="arguments (numbers become ints/floats)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "send":
+        return send_main(argv[1:])
+    return serve_main(argv)
+
+
+def send_main(argv: list[str]) -> int:
+    ns = _send_parser().parse_args(argv)
+    token = ns.token if ns.token is not None else os.environ.get(TOKEN_ENV, "")
+    client = PiClient(ns.host, ns.port, token, timeout=ns.timeout)
+    try:
+        reply = asyncio.run(client.send(ns.address, *parse_cli_args(ns.args)))
+    except PiTimeout as exc:
+        print(f"timeout: {exc}", file=sys.stderr)
+        return 3
+    except PiCommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (PiError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if ns.address == "/status" and reply:
+        print(json.dumps(json.loads(reply[0]), indent=2))
+    else:
+        print(" ".join(["/done", ns.address, *(str(a) for a in reply)]))
+    return 0
+
+
+def serve_main(argv: list[str]) -> int:
+    ap = _serve_parser()
+    ns = ap.parse_args(argv)
+    token = ns.token if ns.token is not None else os.environ.get(TOKEN_ENV, "")
+    if not token and not is_loopback(ns.host):
+        ap.error(
+            f"refusing to listen on {ns.host} without a token: set --token or ${TOKEN_ENV}, "
+            "or listen on a loopback address (--host 127.0.0.1)"
+        )
+    if not ns.music_dir.is_dir():
+        ap.error(f"--music-dir {ns.music_dir} is not a folder")
+    if ns.offline_speed is not None and ns.offline_render is None:
+        ap.error("--offline-speed needs --offline-render")
+    if ns.offline_speed is not None and not ns.offline_speed > 0:
+        ap.error(f"--offline-speed must be > 0, got {ns.offline_speed}")
+    if not 1 <= ns.decks <= 16:
+        ap.error("--decks must be between 1 and 16")
+    if not 8000 <= ns.sample_rate <= 192000:
+        ap.error("--sample-rate must be between 8000 and 192000")
+    try:
+        auto = AutoBpmConfig.from_json(ns.auto_bpm_config) if ns.auto_bpm_config else AutoBpmConfig()
+    except ValueError as exc:
+        ap.error(str(exc))
+    logging.basicConfig(level=ns.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rb_ok, rb_reason = rubberband_status()
+    print(f"cratebot-pi: {rb_reason}", flush=True)
+    if ns.stretch_method == "rubberband" and not rb_ok:
+        print(f"cratebot-pi: refusing --stretch-method rubberband: {rb_reason}", file=sys.stderr)
+        return 2
+    if token and len(token) < 16:
+        log.warning("token is shorter than 16 characters; use a long random one")
+    engine = Engine(ns.sample_rate, ns.buffer_size, ns.decks, ns.stretch_method, auto)
+    try:
+        return asyncio.run(_serve(ns, engine, token))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(ns: argparse.Namespace, engine: Engine, token: str) -> int:
+    from realtime.audio_output import AudioOutputError, open_stream
+    from realtime.offline import OfflineRenderer
+    from realtime.server import ControlServer
+
+    # Other Python threads may hold the GIL for up to the switch interval (5 ms by
+    # default) before the audio callback gets it; 1 ms keeps a 256-frame block safe.
+    sys.setswitchinterval(0.001)
+    loop = asyncio.get_running_loop()
+    # Decoding and tempo analysis run in another process so they never compete with
+    # the audio callback for the GIL; "spawn" because this process has threads.
+    loader = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    server = ControlServer(engine, ns.music_dir, token, loader)
+    renderer: OfflineRenderer | None = None
+    stream: Any = None
+    try:
+        try:
+            await loop.create_datagram_endpoint(lambda: server, local_addr=(ns.host, ns.port))
+        except OSError as exc:
+            print(f"cratebot-pi: cannot listen on {ns.host}:{ns.port}: {exc}", file=sys.stderr)
+            return 2
+        try:
+            if ns.offline_render is not None:
+                renderer = OfflineRenderer(engine, ns.offline_render, ns.offline_speed or 1.0)
+                renderer.start()
+            else:
+                stream = open_stream(engine, ns.device)
+        except (AudioOutputError, OSError, RuntimeError) as exc:
+            print(f"cratebot-pi: {exc}", file=sys.stderr)
+            return 2
+        assert server.transport is not None
+        host, port = server.transport.get_extra_info("sockname")[:2]
+        where = f"offline render to {ns.offline_render}" if renderer else "sound card"
+        print(
+            f"cratebot-pi: listening on {host}:{port} ({where}, {engine.method}, "
+            f"{engine.block_size} frames at {engine.sample_rate} Hz)",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+            engine.retired.drain()
+            if renderer is not None and renderer.error is not None:
+                print(f"cratebot-pi: offline render failed: {renderer.error!r}", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        if renderer is not None:
+            renderer.stop()
+        if stream is not None:
+            stream.stop()
+            stream.close()
+        await server.close()
+        loader.shutdown(wait=True, cancel_futures=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

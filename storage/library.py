@@ -1,0 +1,206 @@
+"""The local track library (for identification) and the online recognizers' answer cache.
+
+Bulky fingerprint data lives beside the database in ``settings.library_dir``
+(see ``core.identify.index``); these tables hold what people read and search.
+Identification and indexing run in sync code (CLI, worker processes), so this
+module also provides a plain sync engine on the same URL with the same SQLite
+pragmas as ``storage.db``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    String,
+    create_engine,
+    delete,
+    event,
+    select,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from storage.base import Base, UTCDateTime, utcnow
+from storage.db import BUSY_TIMEOUT_MS, _upgrade
+
+
+class LibraryTrack(Base):
+    __tablename__ = "library_tracks"
+    __table_args__ = (
+        Index("uq_library_tracks_sha256", "sha256", unique=True),
+        Index("ix_library_tracks_path", "path"),
+        # Ids are baked into the fingerprint index: never reuse a removed one.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    artist: Mapped[str | None] = mapped_column(String(512))
+    title: Mapped[str | None] = mapped_column(String(512))
+    duration_s: Mapped[float] = mapped_column(Float)
+    hashes: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecognizerCache(Base):
+    """Answers of online recognizers, keyed by service and the audio window's hash."""
+
+    __tablename__ = "recognizer_cache"
+
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    id: int
+    path: str
+    sha256: str
+    artist: str | None
+    title: str | None
+    duration_s: float
+    hashes: int
+    added_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: LibraryTrack) -> TrackInfo:
+        return cls(row.id, row.path, row.sha256, row.artist, row.title, row.duration_s,
+                   row.hashes, row.added_at)
+
+
+def sync_url(url: str) -> str:
+    """The sync-driver twin of an async database URL."""
+    parsed = make_url(url)
+    driver = parsed.drivername
+    if driver.startswith("sqlite"):
+        parsed = parsed.set(drivername="sqlite")
+    elif driver in {"postgresql+asyncpg", "postgresql+psycopg_async"}:
+        parsed = parsed.set(drivername="postgresql+psycopg" if "psycopg" in driver
+                            else "postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+@functools.cache
+def sync_engine(url: str) -> Engine:
+    """A migrated sync engine for ``url`` (one per process and URL)."""
+    surl = sync_url(url)
+    parsed = make_url(surl)
+    if parsed.get_backend_name() == "sqlite":
+        from pathlib import Path
+
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(surl, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        engine = create_engine(surl, pool_pre_ping=True)
+    with engine.begin() as conn:
+        _upgrade(conn)
+    return engine
+
+
+class LibraryStore:
+    """Sync repository of library tracks and cached recognizer answers."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = sync_engine(database_url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # -- tracks -----------------------------------------------------------------
+    def by_sha256(self, sha256: str) -> TrackInfo | None:
+        with self.session() as s:
+            row = s.scalar(select(LibraryTrack).where(LibraryTrack.sha256 == sha256))
+            return TrackInfo.of(row) if row else None
+
+    def by_path(self, path: str) -> list[TrackInfo]:
+        with self.session() as s:
+            rows = s.scalars(select(LibraryTrack).where(LibraryTrack.path == path))
+            return [TrackInfo.of(r) for r in rows]
+
+    def add(self, path: str, sha256: str, artist: str | None, title: str | None,
+            duration_s: float, hashes: int) -> int:
+        with self.session() as s:
+            row = LibraryTrack(path=path, sha256=sha256, artist=artist, title=title,
+                               duration_s=duration_s, hashes=hashes)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def set_hashes(self, track_id: int, hashes: int) -> None:
+        with self.session() as s:
+            row = s.get(LibraryTrack, track_id)
+            if row is not None:
+                row.hashes = hashes
+
+    def remove(self, ids: Iterable[int]) -> int:
+        ids = list(ids)
+        if not ids:
+            return 0
+        with self.session() as s:
+            result = s.execute(delete(LibraryTrack).where(LibraryTrack.id.in_(ids)))
+            return int(result.rowcount or 0)
+
+    def all(self) -> list[TrackInfo]:
+        with self.session() as s:
+            return [TrackInfo.of(r) for r in s.scalars(select(LibraryTrack).order_by(LibraryTrack.id))]
+
+    def get_many(self, ids: Iterable[int]) -> dict[int, TrackInfo]:
+        ids = sorted(set(int(i) for i in ids))
+        out: dict[int, TrackInfo] = {}
+        with self.session() as s:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                for row in s.scalars(select(LibraryTrack).where(LibraryTrack.id.in_(chunk))):
+                    out[row.id] = TrackInfo.of(row)
+        return out
+
+    def live_ids(self) -> list[int]:
+        with self.session() as s:
+            return list(s.scalars(select(LibraryTrack.id).where(LibraryTrack.hashes > 0)))
+
+    # -- recognizer cache ----------------------------------------------------------
+    def cache_get(self, service: str, window_hash: str) -> dict[str, Any] | None:
+        with self.session() as s:
+            row = s.get(RecognizerCache, (service, window_hash))
+            return dict(row.answer) if row else None
+
+    def cache_put(self, service: str, window_hash: str, answer: dict[str, Any]) -> None:
+        with self.session() as s:
+            row = s.get(RecognizerCache, (service, window_hash))
+            if row is None:
+                s.add(RecognizerCache(service=service, window_hash=window_hash, answer=answer))
+            else:
+                row.answer = answer
+                row.created_at = utcnow()

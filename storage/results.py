@@ -1,0 +1,130 @@
+"""Result files under ``$CRATEBOT_HOME/results/<job id>/``: atomic publishing and retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage.base import utcnow
+from storage.db import Database
+from storage.models import Job, ResultFile
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_move(src: Path, dest: Path) -> None:
+    """Place ``src`` at ``dest`` so readers see either nothing or the whole file.
+
+    Copy to a temporary name in the destination folder, fsync, then rename: a
+    rename within one folder is atomic, a copy across file systems is not.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        try:
+            os.link(src, tmp)  # same file system: no copy at all
+        except OSError:
+            shutil.copyfile(src, tmp)
+            with tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_bytes(dest: Path, data: bytes) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    files_removed: int
+    bytes_freed: int
+    folders_removed: int
+
+
+class ResultStore:
+    def __init__(self, db: Database, results_dir: Path, retention_days: float) -> None:
+        self.db = db
+        self.root = results_dir
+        self.retention = dt.timedelta(days=retention_days)
+
+    def folder(self, job_id: str) -> Path:
+        return self.root / job_id
+
+    def path_of(self, job_id: str, name: str) -> Path:
+        """The published file, refusing any name that would leave the job's folder."""
+        base = self.folder(job_id).resolve()
+        target = (base / name).resolve()
+        if not target.is_relative_to(base) or target == base:
+            raise ValueError(f"{name!r} is not inside the results of job {job_id}")
+        return target
+
+    async def publish(self, job_id: str, workdir: Path, names: list[str]) -> list[ResultFile]:
+        work = workdir.resolve()
+        published: list[ResultFile] = []
+        expires = utcnow() + self.retention
+        for name in names:
+            src = (work / name).resolve()
+            if not src.is_relative_to(work) or not src.is_file():
+                raise ValueError(f"job output {name!r} is not a file inside the work folder")
+            rel = src.relative_to(work).as_posix()
+            dest = self.path_of(job_id, rel)
+            atomic_move(src, dest)
+            published.append(ResultFile(job_id=job_id, name=rel, size_bytes=dest.stat().st_size,
+                                        sha256=sha256_file(dest), expires_at=expires))
+        async with self.db.session() as s:
+            s.add_all(published)
+        return published
+
+    async def sweep(self, now: dt.datetime | None = None) -> SweepReport:
+        """Delete expired result files and folders of jobs that no longer exist."""
+        now = now or utcnow()
+        removed = freed = folders = 0
+        async with self.db.session() as s:
+            expired = (await s.scalars(select(ResultFile).where(
+                ResultFile.expires_at < now, ResultFile.deleted_at.is_(None)))).all()
+            for row in expired:
+                try:
+                    path = self.path_of(row.job_id, row.name)
+                except ValueError:
+                    path = None
+                if path is not None and path.exists():
+                    freed += path.stat().st_size
+                    path.unlink()
+                    removed += 1
+                row.deleted_at = now
+            known = set((await s.scalars(select(Job.id))).all())
+        if self.root.is_dir():
+            for folder in self.root.iterdir():
+                if not folder.is_dir():
+                    continue
+                live = any(p.is_file() for p in folder.rglob("*"))
+                if folder.name not in known or not live:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    folders += 1
+        return SweepReport(removed, freed, folders)

@@ -1,0 +1,106 @@
+"""Indexing files into the library: metadata sources, re-indexing, removal, compaction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import BadInput
+from core.identify.index import FingerprintIndex, unpack_values
+from core.identify.library import (
+    find_audio_files,
+    index_paths,
+    load_metadata,
+    names_from_filename,
+    open_index,
+    remove_tracks,
+)
+from storage.library import LibraryStore
+
+
+def test_names_from_filename() -> None:
+    assert names_from_filename(Path("Eric_Skiff--We_re_the_Resistors.ogg")) == (
+        "Eric Skiff", "We re the Resistors")
+    assert names_from_filename(Path("Daft Punk - One More Time.mp3")) == (
+        "Daft Punk", "One More Time")
+    assert names_from_filename(Path("untitled_demo.wav")) == (None, "untitled demo")
+
+
+def test_metadata_json_and_csv(tmp_path: Path) -> None:
+    j = tmp_path / "m.json"
+    j.write_text(json.dumps([{"file": "a/x.ogg", "artist": "A", "title": "T"}]))
+    assert load_metadata(j) == {"x.ogg": ("A", "T")}
+    c = tmp_path / "m.csv"
+    c.write_text("file,artist,title,licence\ny.mp3,B,U,cc\n")
+    assert load_metadata(c) == {"y.mp3": ("B", "U")}
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{")
+    with pytest.raises(BadInput, match="not valid JSON"):
+        load_metadata(bad)
+    with pytest.raises(BadInput, match="no 'file'"):
+        j.write_text(json.dumps([{"artist": "A"}]))
+        load_metadata(j)
+
+
+def test_find_audio_files_recurses_and_rejects_missing(tmp_path: Path, synth_songs) -> None:
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    shutil.copy(synth_songs[0], nested / synth_songs[0].name)
+    (tmp_path / "a" / "notes.txt").write_text("x")
+    assert [p.name for p in find_audio_files([tmp_path])] == [synth_songs[0].name]
+    with pytest.raises(BadInput, match="no such file or folder"):
+        find_audio_files([tmp_path / "nope"])
+
+
+def test_index_reindex_remove(settings, synth_songs, tmp_path: Path) -> None:
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps([{"file": synth_songs[0].name, "artist": "Meta Artist",
+                                 "title": "Meta Title"}]))
+    report = index_paths(settings, synth_songs[:2], meta)
+    assert [(a, t) for _, _, a, t in report.added] == [
+        ("Meta Artist", "Meta Title"), ("Synth Artist 1", "Song 1")]
+    again = index_paths(settings, synth_songs[:2])
+    assert again.added == [] and len(again.skipped) == 2
+    store = LibraryStore(settings.database_url)
+    tracks = store.all()
+    assert len(tracks) == 2 and all(t.hashes > 0 for t in tracks)
+    index = open_index(settings)
+    assert index.entries == sum(t.hashes for t in tracks)
+
+    # a non-audio file fails with its own reason, the rest still goes in
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"not audio at all" * 10)
+    report = index_paths(settings, [junk, synth_songs[2]])
+    assert len(report.added) == 1 and "junk.mp3" in report.failed[0][1]
+
+    assert remove_tracks(settings, [tracks[0].id]) == 1
+    assert {t.id for t in store.all()} == {tracks[1].id, report.added[0][0]}
+    # ids are never reused, so stale index entries cannot name a new track
+    report = index_paths(settings, [synth_songs[0]])
+    assert report.added[0][0] > max(t.id for t in store.all() if t.id != report.added[0][0])
+
+
+def test_compaction_drops_removed_tracks(tmp_path: Path) -> None:
+    from core.identify import fingerprint as fp
+
+    index = FingerprintIndex(tmp_path)
+    rng = np.random.default_rng(1)
+
+    def fake(n: int) -> fp.Fingerprint:
+        return fp.Fingerprint(rng.integers(0, 1000, n).astype(np.uint32),
+                              rng.integers(0, 5000, n), rng.integers(10, 60, n),
+                              rng.uniform(0, 100, n).astype(np.float32), 5000)
+
+    for track in range(1, 9):  # one segment each: more than MAX_SEGMENTS
+        index.add([(track, fake(100))])
+    index.compact({1, 2, 3})
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len(manifest["segments"]) <= 6
+    index.compact({1, 2, 3}, force=True)
+    _, vals = index.lookup(np.arange(1000, dtype=np.uint32))
+    assert set(unpack_values(vals).track) == {1, 2, 3}
+    assert len(list(tmp_path.glob("*.npy"))) == 2
