@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     audd_token: SecretStr | None = None
     audd_url: str = "https://api.audd.io/"
     shazam_url: str = "https://amp.shazam.com"
+    identify_recognizers: str = Field(
+        default="", description='e.g. "local,shazam"; empty: local, shazam, and audd with a token')
+    online_timeout_s: float = Field(default=20.0, gt=0)
+    shazam_rate_per_s: float = Field(default=1.0, gt=0)
+    audd_rate_per_s: float = Field(default=2.0, gt=0)
 
     # -- stems ----------------------------------------------------------------
     demucs_repo: Path | None = Field(default=None, description="Local Demucs model folder")
@@ -82,6 +88,24 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     link_ttl_s: float = 24 * 3600
+
+    # -- command layer (chat) -------------------------------------------------
+    admin_user_ids: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Comma-separated user ids treated as admins everywhere; "
+        "'123' matches on any platform, 'telegram:123' on one")
+    admin_roles: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Comma-separated Discord role names or ids that grant admin")
+    max_jobs_per_day_per_owner: int = Field(
+        default=50, ge=1, description="Jobs one chat user may start in 24 hours")
+    pi_timeout_s: float = Field(default=3.0, gt=0, description="Wait for a Pi's reply")
+
+    @field_validator("admin_user_ids", "admin_roles", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        # Environment variables hold "a,b"; TOML and keywords may give lists.
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:

@@ -140,8 +140,11 @@ def fetch_url(url: str, dest: Path, settings: Settings,
         lowered = text.lower()
         if "larger than max-filesize" in lowered or "file is larger" in lowered:
             raise BadInput(f"that item is over the {settings.max_download_mb:.0f} MB limit") from exc
-        if any(word in lowered for word in ("timed out", "temporarily", "connection reset",
-                                             "http error 5", "http error 429", "unable to download")):
+        if "http error 429" in lowered or (
+            "http error 4" not in lowered
+            and any(word in lowered for word in ("timed out", "temporarily", "connection reset",
+                                                 "connection refused", "http error 5"))
+        ):
             raise TransientError(f"download failed: {text}") from exc
         raise BadInput(f"cannot download that link: {text}") from exc
     files = [p for p in dest.glob("input.*") if not p.name.endswith((".part", ".ytdl"))]

@@ -93,7 +93,7 @@ def probe_audio(path: str | Path, max_duration_s: float | None = None,
             raise BadInput(f"{name}: not an audio file, or a corrupt one (ffmpeg cannot read it)")
         if "Stream #" in err:
             raise BadInput(f"{name}: has no audio stream")
-        raise BadInput(f"{name}: not an audio file (ffmpeg found no audio stream)")
+        raise BadInput(f"{name}: not an audio file, or a corrupt one (ffmpeg found no audio stream)")
     duration_match = _DURATION.search(err)
     duration = _hms(duration_match) if duration_match else 0.0
     if duration <= 0:

@@ -205,13 +205,13 @@ async def recognize(
     if result.failed:
         result.notes.append(f"{service.name}: {result.failed} window(s) got no answer "
                             "(timeout or service error)")
-    result.plays = group_answers(service.name, planned, answers)
+    result.plays = group_answers(service.name, planned, answers, max_gap_s=service.hop_s)
     return result
 
 
 def group_answers(name: str, planned: list[tuple[float, float]],
-                  answers: dict[float, Answer]) -> list[Play]:
-    """Consecutive windows naming the same track become one play."""
+                  answers: dict[float, Answer], max_gap_s: float) -> list[Play]:
+    """Neighbouring windows (at most ``max_gap_s`` apart) naming the same track become one play."""
     plays: list[Play] = []
     run: list[tuple[float, float, Answer]] = []
 
@@ -228,8 +228,9 @@ def group_answers(name: str, planned: list[tuple[float, float]],
         if answer is None or answer.title is None:
             close()
             continue
-        if run and (norm(run[-1][2].title), norm(run[-1][2].artist)) != (
-                norm(answer.title), norm(answer.artist)):
+        if run and ((norm(run[-1][2].title), norm(run[-1][2].artist)) != (
+                norm(answer.title), norm(answer.artist))
+                or start - (run[-1][0] + run[-1][1]) > max_gap_s):
             close()
         run.append((start, duration, answer))
     close()

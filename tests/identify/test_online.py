@@ -194,7 +194,7 @@ async def test_job_merges_shazam_into_unknown_stretches(library_home: Path, synt
         middle = (t["start"] + t["end"]) / 2
         entry = next(r for r in tracks if r["start"] <= middle <= r["end"])
         assert entry["title"] == "Gap Song" and entry["recognizer"] == "shazam", (
-            [(r["start"], r["end"], r["title"], r["recognizer"]) for r in tracks], truth)
+            [(r["start"], r["end"], r["title"], r["recognizer"]) for r in tracks])
     local = [r for r in tracks if r["recognizer"] == "local"]
     assert len(local) == sum(t["known"] for t in truth)
 
@@ -210,3 +210,12 @@ async def test_fake_server_helper_cleans_up() -> None:
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.ClientConnectionError):
             await http.get(url)
+
+
+def test_answers_far_apart_are_separate_plays() -> None:
+    from core.identify.online import Answer, group_answers
+
+    planned = [(10.0, 10.0), (40.0, 10.0), (300.0, 10.0)]
+    same = Answer("A", "T")
+    plays = group_answers("shazam", planned, {10.0: same, 40.0: same, 300.0: same}, 30.0)
+    assert [(p.start, p.end) for p in plays] == [(10.0, 50.0), (300.0, 310.0)]
