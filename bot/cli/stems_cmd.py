@@ -12,11 +12,8 @@ from typing import Any
 from bot.cli.common import add_home, guarded, print_json, settings_from_args
 from core.audio.fetch import is_url
 from core.jobs.types import LocalProgress, run_in_process
-from core.stems.job import stems_job
+from core.stems.formats import DEFAULT_FORMAT, FORMATS
 from core.stems.models import DEFAULT_MODEL
-from core.stems.options import DEFAULT_FORMAT, StemsOptions
-from core.stems.pipeline import safe_name
-from core.stems.writers import FORMATS
 
 
 def register(subparsers: Any) -> None:
@@ -74,11 +71,17 @@ def _progress_sink() -> tuple[Any, Any]:
 
 
 def _default_out(source: str) -> Path:
+    from core.stems.pipeline import safe_name
+
     name = "stems" if is_url(source) else f"{safe_name(Path(source).stem)}-stems"
     return Path.cwd() / name
 
 
 def run_stems_command(args: argparse.Namespace) -> int:
+    # Imported here: torch and demucs cost ~300 MB and seconds, which other commands must not pay.
+    from core.stems.job import stems_job
+    from core.stems.options import StemsOptions
+
     settings = settings_from_args(args)
     params: dict[str, Any] = {
         "source": args.source,

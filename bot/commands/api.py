@@ -258,6 +258,14 @@ class CommandLayerAPI(Protocol):
     specs: tuple[CommandSpec, ...]
     """Every command, in help order (for slash-command registration, set_my_commands)."""
 
+    settings: Any
+    """The ``core.settings.Settings`` the layer runs with (limits, public_url, ...)."""
+
+    def stop_accepting(self) -> None:
+        """Every later command answers that the bot is shutting down (``serve`` calls it
+        on SIGTERM before front-ends are told to stop)."""
+        ...
+
     def parse(self, text: str) -> Command:
         """Parse typed text ("/bpm 124 8", "/pi link h 9000 tok", "bpm 124").
 

@@ -26,6 +26,7 @@ from core.settings import Settings
 from storage.base import utcnow
 from storage.db import Database
 from storage.jobs_repo import JobRepository
+from storage.models import Job
 from storage.pi_links import PiLinkStore
 
 UPLOADS = "uploads"
@@ -233,7 +234,7 @@ class CommandLayer:
                      data={"jobs": [{"id": j.id, "kind": j.kind, "state": j.state}
                                     for j in jobs]})
 
-    async def _own_job(self, ctx: CommandContext, job_id: str) -> None:
+    async def _own_job(self, ctx: CommandContext, job_id: str) -> Job:
         job = await self.repo.get(job_id)
         if job is None:
             raise BadInput(f"no job {job_id!r}; /jobs lists yours")
@@ -242,9 +243,12 @@ class CommandLayer:
                                                                          ctx.user_id)
         if not (mine or self._configured_admin(ctx)):
             raise BadInput(f"job {job_id} is not yours")
+        return job
 
     async def _cancel(self, ctx: CommandContext, job_id: str) -> Reply:
-        await self._own_job(ctx, job_id)
+        job = await self._own_job(ctx, job_id)
+        if job.state not in ("queued", "running"):
+            return Reply(text=f"job {job_id} already {job.state}", job_id=job_id, error=True)
         state = await self.runner.cancel(job_id)
         if state == "cancelled":
             return Reply(text=f"job {job_id} cancelled", job_id=job_id)

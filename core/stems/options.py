@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
+from core.stems.formats import DEFAULT_FORMAT, FORMATS, MP3_BITRATES
 from core.stems.models import DEFAULT_MODEL
-from core.stems.writers import FORMATS, MP3_BITRATES
-
-DEFAULT_FORMAT = "mp3"
 
 
 def _names(value: Any, flag: str) -> tuple[str, ...] | None:

@@ -16,10 +16,9 @@ import numpy as np
 import soundfile as sf
 
 from core.audio.ffmpeg import ffmpeg_exe
+from core.stems.formats import FORMATS, MP3_BITRATES  # noqa: F401 (re-exported)
 from core.stems.loudness import LoudnessMeter, LoudnessReport
 
-FORMATS = ("flac", "mp3", "wav")
-MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _READ_FRAMES = 1 << 17
 _WAV_LIMIT_BYTES = 0xFFFF_FFFF - 1024  # RIFF sizes are 32-bit; beyond this, RF64
 

@@ -30,6 +30,12 @@ MANAGE_GUILD = 1 << 5
 DEFAULT_LIMIT = 10 * 1024 * 1024
 
 
+def _json(data: Any, status: int = 200) -> web.Response:
+    # discord.py only parses bodies whose Content-Type is exactly "application/json".
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        content_type="application/json")
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
@@ -103,8 +109,10 @@ class FakeDiscord:
     def next_id(self) -> int:
         return next(self._ids)
 
-    async def wait_ready(self, timeout: float = 15.0) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout)
+    @property
+    def ready(self) -> bool:
+        """True once the bot identified on the gateway and got READY."""
+        return self._ready.is_set()
 
     # -- gateway --------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
@@ -213,22 +221,22 @@ class FakeDiscord:
         self.requests.append(Request(method, path, payload, files, time.monotonic()))
         parts = path.split("/")
         if path == "users/@me":
-            return web.json_response(BOT_USER)
+            return _json(BOT_USER)
         if path == "oauth2/applications/@me":
-            return web.json_response({
+            return _json({
                 "id": str(APP_ID), "name": "CrateBot", "description": "", "icon": None,
                 "bot_public": True, "bot_require_code_grant": False, "owner": BOT_USER,
                 "verify_key": "00", "flags": 0, "summary": "", "rpc_origins": []})
         if parts[0] == "applications" and parts[-1] == "commands" and method == "PUT":
             self.synced_commands = [c | {"id": str(self.next_id()), "application_id":
                                          str(APP_ID), "version": "1"} for c in payload]
-            return web.json_response(self.synced_commands)
+            return _json(self.synced_commands)
         if parts[0] == "interactions" and parts[-1] == "callback":
             self.callbacks.append((int(payload.get("type", 0)), payload, time.monotonic()))
             token = parts[2]
             sent = self.originals.setdefault(token, Sent(self.next_id(), CHANNEL_ID))
             self._apply(sent, payload.get("data") or {}, files)
-            return web.json_response({
+            return _json({
                 "interaction": {"id": parts[1], "type": 2,
                                 "response_message_id": str(sent.id),
                                 "response_message_loading": payload.get("type") == 5},
@@ -236,15 +244,15 @@ class FakeDiscord:
         if parts[0] == "webhooks" and len(parts) == 5 and parts[3] == "messages":
             sent = self.originals.get(parts[2])
             if sent is None:
-                return web.json_response({"message": "Unknown interaction", "code": 10062},
+                return _json({"message": "Unknown interaction", "code": 10062},
                                          status=404)
             self._apply(sent, payload, files)
-            return web.json_response(self._message(sent))
+            return _json(self._message(sent))
         if parts[0] == "webhooks" and len(parts) == 3 and method == "POST":
             sent = Sent(self.next_id(), CHANNEL_ID)
             self._apply(sent, payload, files)
             self.followups.append(sent)
-            return web.json_response(self._message(sent))
+            return _json(self._message(sent))
         if parts[0] == "channels" and parts[2:3] == ["messages"]:
             channel_id = int(parts[1])
             if method == "POST":
@@ -253,8 +261,8 @@ class FakeDiscord:
             else:
                 sent = self.channel_messages[int(parts[3])]
             self._apply(sent, payload, files)
-            return web.json_response(self._message(sent))
-        return web.json_response({"message": f"fake has no {method} {path}", "code": 0},
+            return _json(self._message(sent))
+        return _json({"message": f"fake has no {method} {path}", "code": 0},
                                  status=404)
 
     # -- interaction payloads -------------------------------------------------

@@ -158,6 +158,13 @@ class FakeBotApi:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         self._push({"message": message})
 
+    def send_reply(self, chat_id: int, user_id: int, to_message_id: int, text: str) -> None:
+        """A text reply (e.g. to a ForceReply prompt) to one of the bot's messages."""
+        replied = self._message_json(self.messages[to_message_id])
+        message = self._incoming(chat_id, user_id) | {"text": text, "reply_to_message": replied}
+        self.incoming.append((chat_id, user_id, message["message_id"]))
+        self._push({"message": message})
+
     def send_audio(self, chat_id: int, user_id: int, stored: StoredFile, *,
                    as_document: bool = False, mime_type: str = "audio/mpeg") -> None:
         name = stored.path.rsplit("/", 1)[-1].split("_", 1)[-1]
@@ -282,7 +289,8 @@ class FakeBotApi:
             data["photo"] = message.photo
         if message.caption is not None:
             data["caption"] = message.caption
-        if message.reply_markup:
+        if message.reply_markup and "inline_keyboard" in message.reply_markup:
+            # Like Telegram: only inline keyboards come back on a Message.
             data["reply_markup"] = message.reply_markup
         return data
 

@@ -73,3 +73,19 @@ def write_song(path: Path, seconds: float, seed: int = 0) -> Path:
     right = 0.4 * np.sin(2 * np.pi * 330 * t) + 0.05 * rng.standard_normal(t.size)
     sf.write(path, np.stack([left, right], axis=1).astype(np.float32), RATE)
     return path
+
+
+def indexed_mix_site(tmp_path: Path, home: Path) -> Path:
+    """A folder holding ``mix.mp3``: an indexed synthetic song (0:00) then an unknown one
+    (0:30); the first song is indexed into ``home``'s library."""
+    from core.identify.library import index_paths
+    from core.settings import load_settings
+    from tests.identify.synth import write_songs
+
+    songs = write_songs(tmp_path / "songs", 2, seconds=30.0)
+    index_paths(load_settings(home=home), songs[:1])
+    audio = np.concatenate([sf.read(p, dtype="float32")[0] for p in songs])
+    folder = tmp_path / "www"
+    folder.mkdir()
+    sf.write(folder / "mix.mp3", audio, RATE)
+    return folder

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from tests.telegram.fake_bot_api import FakeBotApi
-from tests.telegram.stack import file_server, write_song
+from tests.telegram.stack import file_server, indexed_mix_site, write_song
 
 CHAT = 6001
 USER = 6001
@@ -19,18 +18,7 @@ USER = 6001
 
 @pytest.fixture
 def mix_folder(tmp_path: Path, home: Path) -> Path:
-    """A mix of an indexed synthetic song and an unknown one, plus the indexed library."""
-    from core.identify.library import index_paths
-    from core.settings import load_settings
-    from tests.identify.synth import write_songs
-
-    songs = write_songs(tmp_path / "songs", 2, seconds=30.0)
-    index_paths(load_settings(home=home), songs[:1])
-    audio = np.concatenate([sf.read(p, dtype="float32")[0] for p in songs])
-    folder = tmp_path / "www"
-    folder.mkdir()
-    sf.write(folder / "mix.mp3", audio, 44100)
-    return folder
+    return indexed_mix_site(tmp_path, home)
 
 
 @pytest.mark.slow
@@ -95,3 +83,30 @@ async def test_upload_keyboard_stems_document(telegram_bot, fake_api: FakeBotApi
     # The downloaded copy is removed once the job is over.
     await fake_api.wait_for(lambda: not any((home / "uploads").glob("*/take.mp3")),
                             what="the upload to be cleaned up")
+
+
+@pytest.mark.slow
+async def test_sections_button_asks_for_the_bpm(telegram_bot, fake_api: FakeBotApi,
+                                                tmp_path: Path) -> None:
+    await telegram_bot()
+    song = write_song(tmp_path / "loop.wav", 8.0)
+    stored = fake_api.add_file(song.read_bytes(), "loop.wav")
+    fake_api.send_audio(CHAT, USER, stored, as_document=True, mime_type="audio/wav")
+    offer = await fake_api.wait_for(
+        lambda: [m for m in fake_api.chat_messages(CHAT) if m.reply_markup], what="keyboard")
+    sections = offer[0].reply_markup["inline_keyboard"][0][2]
+    fake_api.press_button(CHAT, USER, offer[0].message_id, sections["callback_data"])
+    prompt = await fake_api.wait_for(
+        lambda: [m for m in fake_api.chat_messages(CHAT) if "reply with the BPM" in (m.text or "")],
+        what="the BPM prompt")
+    assert prompt[0].reply_markup["force_reply"] is True
+    # The synthetic loop sits near 128.5 BPM: a window of 128 +- 3 takes it.
+    fake_api.send_reply(CHAT, USER, prompt[0].message_id, "128 delta=3")
+    final = await fake_api.wait_for(
+        lambda: [m for m in fake_api.chat_messages(CHAT) if "section(s) at" in (m.text or "")],
+        timeout=120, what="the sections answer")
+    assert final[0].history[0] == "Fetching loop.wav from Telegram..."
+    assert "loop.wav: 128" in final[0].text
+    documents = await fake_api.wait_for(lambda: fake_api.calls_of("sendDocument"),
+                                        what="the sections zip")
+    assert documents[0].files["document"][0].endswith(".zip")

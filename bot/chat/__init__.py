@@ -1,0 +1,1 @@
+"""``cratebot chat``: the command layer in a terminal, with no tokens and no network."""
