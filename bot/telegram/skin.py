@@ -64,7 +64,10 @@ class TelegramSkin:
         if message is None or message.text is None or message.from_user is None:
             return
         text = message.text
-        if text.split()[0].split("@")[0].lower() == "/start":
+        word, _, addressee = text.split()[0].partition("@")
+        if addressee and addressee.lower() != (context.bot.username or "").lower():
+            return  # "/help@OtherBot" in a group is for another bot
+        if word.lower() == "/start":
             text = "/help"
         # A command sent as a reply to an upload works on that upload.
         upload = upload_of(message.reply_to_message)

@@ -92,8 +92,8 @@ def render_png(result: dict[str, Any], path: Path, width: int = 1000) -> None:
     x0, x1 = label_w, width - pad
     draw.text((pad, 8), f"{len([t for t in tracks if t.get('title')])} tracks · "
               f"{clock(duration)}", fill=(30, 30, 30), font=font)
-    # time axis every 5 or 10 minutes
-    step = 300 if duration <= 3600 else 600
+    # time axis: about six to twelve ticks whatever the length of the mix
+    step = next((s for s in (30, 60, 120, 300, 600, 900, 1800, 3600) if duration / s <= 12), 7200)
     for t in range(0, int(duration) + 1, step):
         x = x0 + (x1 - x0) * t / duration
         draw.line([(x, top - 6), (x, height - pad)], fill=(215, 215, 215))

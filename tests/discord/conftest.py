@@ -62,6 +62,8 @@ async def discord_bot(home: Path, fake_discord: FakeDiscord,
         await fake_discord.wait_for(lambda: fake_discord.synced_commands, 10, "command sync")
         return layer
 
+    start.stop = stop  # type: ignore[attr-defined]
+    start.tasks = tasks  # type: ignore[attr-defined]
     yield start
     stop.set()
     if tasks:

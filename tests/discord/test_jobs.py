@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 import zipfile
@@ -115,3 +116,21 @@ async def test_after_the_token_window_it_continues_in_the_channel(
     assert posted[0].content.startswith("<@4242>")
     assert posted[0].embeds[0]["title"].startswith("Tracklist")
     assert "timeline.png" in posted[0].files
+
+
+@pytest.mark.slow
+async def test_stopping_lets_go_of_running_jobs(discord_bot, fake_discord: FakeDiscord,
+                                                mix_folder: Path) -> None:
+    layer = await discord_bot(edit_interval=0.3)
+    async with file_server(mix_folder) as base:
+        payload = fake_discord.interaction("id", [option("source", f"{base}/mix.mp3", 3),
+                                                  option("recognizers", "local", 3)])
+        await fake_discord.dispatch_interaction(payload)
+        await fake_discord.wait_for(
+            lambda: (m := fake_discord.original(payload)) and "identify" in m.content,
+            what="progress")
+        discord_bot.stop.set()
+        await asyncio.wait_for(discord_bot.tasks[0], 10)
+        (job,) = await layer.repo.list(limit=5)
+    assert job.state in ("queued", "running")
+    assert "CrateBot is restarting; the job continues" in fake_discord.original(payload).content

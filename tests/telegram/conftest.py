@@ -60,6 +60,8 @@ async def telegram_bot(tg_settings, fake_api: FakeBotApi) -> AsyncIterator[Calla
             tasks[0].result()  # raise its start-up error
         return layer
 
+    start.stop = stop  # type: ignore[attr-defined]
+    start.tasks = tasks  # type: ignore[attr-defined]
     yield start
     stop.set()
     if tasks:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.telegram.fake_bot_api import FakeBotApi
 
 CHAT = 5001  # a private chat: the user is its admin
@@ -60,3 +62,12 @@ async def test_local_mode_offers_large_uploads(telegram_bot, fake_api: FakeBotAp
         lambda: [m for m in fake_api.chat_messages(CHAT) if m.reply_markup], what="keyboard")
     labels = [b["text"] for b in offer[0].reply_markup["inline_keyboard"][0]]
     assert labels == ["Identify", "Stems", "Sections"]
+
+
+async def test_commands_for_other_bots_are_ignored(telegram_bot, fake_api: FakeBotApi) -> None:
+    await telegram_bot()
+    fake_api.send_text(-100, USER, "/help@SomeOtherBot")
+    fake_api.send_text(-100, USER, "/help@cratebot_test_bot")
+    await fake_api.wait_for(lambda: fake_api.chat_messages(-100), what="the help")
+    await asyncio.sleep(0.5)
+    assert len(fake_api.chat_messages(-100)) == 1

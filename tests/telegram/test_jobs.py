@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from pathlib import Path
@@ -100,13 +101,29 @@ async def test_sections_button_asks_for_the_bpm(telegram_bot, fake_api: FakeBotA
         lambda: [m for m in fake_api.chat_messages(CHAT) if "reply with the BPM" in (m.text or "")],
         what="the BPM prompt")
     assert prompt[0].reply_markup["force_reply"] is True
-    # The synthetic loop sits near 128.5 BPM: a window of 128 +- 3 takes it.
-    fake_api.send_reply(CHAT, USER, prompt[0].message_id, "128 delta=3")
+    # The synthetic loop sits near 128.5 BPM: a window of 128 +- 3 takes it, in 2-bar sections.
+    fake_api.send_reply(CHAT, USER, prompt[0].message_id, "128 delta=3 bars=2")
     final = await fake_api.wait_for(
         lambda: [m for m in fake_api.chat_messages(CHAT) if "section(s) at" in (m.text or "")],
-        timeout=120, what="the sections answer")
+        timeout=60, what="the sections answer")
     assert final[0].history[0] == "Fetching loop.wav from Telegram..."
     assert "loop.wav: 128" in final[0].text
     documents = await fake_api.wait_for(lambda: fake_api.calls_of("sendDocument"),
                                         what="the sections zip")
     assert documents[0].files["document"][0].endswith(".zip")
+
+
+@pytest.mark.slow
+async def test_stopping_lets_go_of_running_jobs(telegram_bot, fake_api: FakeBotApi,
+                                                mix_folder: Path) -> None:
+    layer = await telegram_bot()
+    async with file_server(mix_folder) as base:
+        fake_api.send_text(CHAT, USER, f"/id {base}/mix.mp3 local")
+        status = await fake_api.wait_for(
+            lambda: [m for m in fake_api.chat_messages(CHAT) if "identify" in (m.text or "")],
+            what="the status message")
+        telegram_bot.stop.set()
+        await asyncio.wait_for(telegram_bot.tasks[0], 10)  # returns promptly
+        (job,) = await layer.repo.list(limit=5)
+    assert job.state in ("queued", "running")  # not cancelled: the runner keeps it
+    assert "CrateBot is restarting; the job continues" in status[0].text
