@@ -197,7 +197,7 @@ class TrackRow:
     def label(self) -> str:
         if not self.title:
             return "unknown"
-        return f"{self.artist} - {self.title}" if self.artist else self.title
+        return f"{self.artist} — {self.title}" if self.artist else self.title
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,8 @@ class CommandLayer:
                 return
             yield await self._instant(ctx, cmd, spec)
         except CrateBotError as exc:
-            yield Reply(text=str(exc), error=True)
+            # A refused /pi link still carried a token: the front-end should delete it too.
+            yield Reply(text=str(exc), error=True, sensitive_input=_holds_token(command))
 
     async def follow(self, ctx: CommandContext, job_id: str) -> AsyncIterator[Update]:
         try:
@@ -255,3 +256,10 @@ class CommandLayer:
         if state == "cancelling":
             return Reply(text=f"job {job_id} is being stopped", job_id=job_id)
         return Reply(text=f"job {job_id} already {state}", job_id=job_id, error=True)
+
+
+def _holds_token(command: str | Command) -> bool:
+    if isinstance(command, Command):
+        return command.name == "pi_link"
+    words = command.strip().lower().split()
+    return len(words) >= 2 and words[0].split("@")[0] == "/pi" and words[1] == "link"

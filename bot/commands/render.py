@@ -16,11 +16,10 @@ MAX_LISTED = 40  # lines of a tracklist or file list before "... and N more"
 UrlFor = Callable[[str, str], str | None]
 
 
-def clock(seconds: float) -> str:
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+def track_clock(seconds: float) -> str:
+    """``MM:SS`` with minutes counting past 59, as tracklists (and ``cratebot id``) write them."""
+    total = int(round(max(seconds, 0.0)))
+    return f"{total // 60:02d}:{total % 60:02d}"
 
 
 def size_text(size: int) -> str:
@@ -59,7 +58,7 @@ def _listed(lines: list[str]) -> list[str]:
 def _identify(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     tracks = _tracks(result)
     known = sum(1 for t in tracks if t.title)
-    lines = _listed([f"{clock(t.start_s)}  {t.label}" for t in tracks])
+    lines = _listed([f"{track_clock(t.start_s)}  {t.label}" for t in tracks])
     lines += [f"note: {n}" for n in result.get("notes") or []]
     if not tracks:
         lines.append("no tracks found")

@@ -47,7 +47,7 @@ async def test_identify_upload_end_to_end(make_settings, songs: list[Path],
         titles = [t.title for t in reply.tracks if t.title]
         assert titles == ["Song 0", "Song 1"], reply.tracks
         assert reply.tracks[1].start_s == pytest.approx(28.0, abs=3.0)
-        assert "Synth Artist 0 - Song 0" in reply.text and reply.title.startswith("Tracklist")
+        assert "Synth Artist 0 — Song 0" in reply.text and reply.title.startswith("Tracklist")
         assert [f.name for f in reply.images] == ["timeline.png"]
         assert reply.images[0].path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert {f.name for f in reply.files} == {"tracklist.cue", "tracklist.json"}

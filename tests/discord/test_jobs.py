@@ -51,7 +51,7 @@ async def test_id_defers_edits_progress_and_shows_an_embed(discord_bot, fake_dis
     embed = final.embeds[0]
     assert embed["title"] == "Tracklist (1 of 2 identified)"
     assert "Synth Artist 0 \\- Song 0" in embed["description"] or \
-        "Synth Artist 0 - Song 0" in embed["description"]
+        "Synth Artist 0 — Song 0" in embed["description"]
     assert embed["image"]["url"] == "attachment://timeline.png"
     assert set(final.files) == {"timeline.png", "tracklist.cue", "tracklist.json"}
     assert final.files["timeline.png"].startswith(b"\x89PNG")

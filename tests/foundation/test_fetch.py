@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from core.audio.fetch import check_url, fetch_url, resolve_source
 from core.errors import BadInput
 from core.settings import load_settings
 from tests.foundation.audio_files import encode, tone
+from tests.loopback_http import serve_folder
 
 
 @pytest.fixture
@@ -21,19 +19,8 @@ def media_server(tmp_path):
     folder.mkdir()
     encode(tone(tmp_path / "src.wav", seconds=6.0), folder / "song.mp3", "-b:a", "128k")
     (folder / "page.txt").write_text("nothing to see")
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
+    with serve_folder(folder) as url:
+        yield url
 
 
 @pytest.mark.parametrize("url", [

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.loopback_http import serve_folder
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.mark.slow
 def test_identify_url_served_on_loopback(library_home: Path, synth_mix) -> None:
     mix, truth = synth_mix
-    handler = functools.partial(_Quiet, directory=str(mix.parent))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{mix.name}"
+    with serve_folder(mix.parent) as base:
+        url = f"{base}/{mix.name}"
         env = {**os.environ, "CRATEBOT_HOME": str(library_home)}
         refused = subprocess.run(
             [sys.executable, "-m", "bot.cli.main", "id", url, "--recognizers", "local"],
@@ -40,10 +30,6 @@ def test_identify_url_served_on_loopback(library_home: Path, synth_mix) -> None:
             [sys.executable, "-m", "bot.cli.main", "id", url, "--json", "--recognizers", "local"],
             cwd=ROOT, env={**env, "CRATEBOT_ALLOW_PRIVATE_URLS": "1"},
             capture_output=True, text=True, timeout=300)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["source"] == url

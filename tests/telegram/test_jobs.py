@@ -38,7 +38,7 @@ async def test_id_link_progress_and_tracklist(telegram_bot, fake_api: FakeBotApi
     assert any("%" in text for text in status.history[1:-1])
     final = status.history[-1]
     assert final.startswith("Tracklist (1 of 2 identified)")
-    assert "0:00  Synth Artist 0 - Song 0" in final and "unknown" in final
+    assert "00:00  Synth Artist 0 — Song 0" in final and "unknown" in final
     # Never more than one edit a second, never an edit that changes nothing.
     gaps = np.diff(status.edit_times)
     assert gaps.min() >= 0.95, gaps

@@ -93,3 +93,33 @@ def test_missing_token_is_a_clear_error(settings) -> None:
 
     with pytest.raises(NotAvailable, match="CRATEBOT_TELEGRAM_TOKEN"):
         build_application(settings, object())
+
+
+async def test_results_over_50_mb_become_links(settings, tmp_path) -> None:
+    from telegram import Bot
+
+    from bot.commands.api import Reply, ResultFile
+    from bot.telegram.skin import TelegramSkin
+    from tests.telegram.fake_bot_api import FakeBotApi
+    from tests.telegram.stack import command_layer
+
+    api = FakeBotApi("1:T")
+    await api.start()
+    try:
+        small = tmp_path / "stems.zip"
+        small.write_bytes(b"PK small")
+        huge = tmp_path / "stems_wav.zip"
+        huge.write_bytes(b"PK")  # the size Telegram would see is the one the reply states
+        reply = Reply(text="2 files", title="Stems", job_id="job1", files=(
+            ResultFile("job1", "stems.zip", small, small.stat().st_size),
+            ResultFile("job1", "stems_wav.zip", huge, 60 * MB)))
+        async with command_layer(settings) as layer, Bot("1:T", base_url=api.base_url) as bot:
+            skin = TelegramSkin(settings, layer)
+            await skin._deliver(bot, 42, reply, skin._status(bot, 42, None), 0)
+    finally:
+        await api.stop()
+    (text,) = [m.text for m in api.chat_messages(42) if m.text]
+    assert text.startswith("Stems\n2 files")
+    assert "stems_wav.zip (60.0 MB, too large for Telegram): http://" in text
+    assert "/dl/" in text  # a signed download link from the layer
+    assert [c.files["document"][0] for c in api.calls_of("sendDocument")] == ["stems.zip"]

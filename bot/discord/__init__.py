@@ -1,0 +1,1 @@
+"""Discord front-end (discord.py slash commands): see frontend.run_discord."""
