@@ -18,13 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, create_engine, event, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from storage.base import Base, UTCDateTime, utcnow
-from storage.db import BUSY_TIMEOUT_MS, MIGRATIONS_DIR
+from storage.db import create_sync_engine, migrated_sync_engine
 
 
 class TrackAnalysisRow(Base):
@@ -105,62 +104,11 @@ async def list_analyses(session: AsyncSession) -> list[dict[str, Any]]:
 
 # -- synchronous store (worker processes, CLI) ---------------------------------------
 
-def sync_url(url: str) -> str:
-    """The async URL the settings hold, with a synchronous driver."""
-    parsed = make_url(url)
-    drivers = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
-    return parsed.set(drivername=drivers.get(parsed.drivername, parsed.drivername)).render_as_string(
-        hide_password=False)
-
-
-def sync_engine(url: str) -> Engine:
-    """A plain engine on ``url`` with storage.db's SQLite pragmas (WAL, busy timeout, ...)."""
-    parsed = make_url(sync_url(url))
-    is_sqlite = parsed.get_backend_name() == "sqlite"
-    kwargs: dict[str, Any] = {}
-    if is_sqlite:
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
-    else:
-        kwargs["pool_pre_ping"] = True
-    engine = create_engine(parsed, **kwargs)
-    if is_sqlite:
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-    return engine
-
-
-def migrate_sync(engine: Engine) -> None:
-    """Apply every migration head, as ``storage.db.Database.migrate`` does, synchronously."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
-
-
 class AnalysisStore:
     """Synchronous access to stored analyses (all-in-one dicts)."""
 
     def __init__(self, url: str, migrate: bool = True) -> None:
-        self.engine = sync_engine(url)
-        if migrate:
-            migrate_sync(self.engine)
+        self.engine = migrated_sync_engine(url) if migrate else create_sync_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -9,13 +9,14 @@ so a PostgreSQL URL works with the same models and migrations.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,8 +28,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
-    sync_engine = engine.sync_engine
+def install_sqlite_pragmas(sync_engine: Engine) -> None:
+    """WAL, busy timeout, foreign keys and BEGIN IMMEDIATE on every connection of an engine."""
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -46,23 +47,54 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def sync_url(url: str) -> str:
+    """The synchronous-driver twin of an async database URL (for worker processes)."""
+    parsed = make_url(url)
+    driver = parsed.drivername
+    if driver.startswith("sqlite"):
+        parsed = parsed.set(drivername="sqlite")
+    elif driver in {"postgresql+asyncpg", "postgresql+psycopg_async"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _engine_options(url: str) -> tuple[bool, dict[str, Any]]:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False, {"pool_pre_ping": True}
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return True, {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000}}
+
+
+def create_sync_engine(url: str) -> Engine:
+    """A plain (sync) engine on the same database, configured like the async one."""
+    surl = sync_url(url)
+    is_sqlite, options = _engine_options(surl)
+    engine = create_engine(surl, **options)
+    if is_sqlite:
+        install_sqlite_pragmas(engine)
+    return engine
+
+
+@functools.cache
+def migrated_sync_engine(url: str) -> Engine:
+    """One migrated sync engine per process and URL (job workers, CLI commands)."""
+    engine = create_sync_engine(url)
+    with engine.begin() as conn:
+        upgrade(conn)
+    return engine
+
+
 class Database:
     """One engine and session factory per process; created from ``Settings.database_url``."""
 
     def __init__(self, url: str, echo: bool = False) -> None:
         self.url = url
-        parsed = make_url(url)
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
+        self.is_sqlite, options = _engine_options(url)
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
         if self.is_sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
-        else:
-            kwargs["pool_pre_ping"] = True
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if self.is_sqlite:
-            _sqlite_setup(self.engine)
+            install_sqlite_pragmas(self.engine.sync_engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -74,7 +106,7 @@ class Database:
     async def migrate(self) -> None:
         """Bring the schema to the newest revision (every branch head)."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(upgrade)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -90,7 +122,8 @@ def _alembic_config(connection: Connection | None = None) -> Any:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def upgrade(connection: Connection) -> None:
+    """Apply every migration head on ``connection`` (Alembic branches are allowed)."""
     from alembic import command
 
     command.upgrade(_alembic_config(connection), "heads")

@@ -10,7 +10,6 @@ pragmas as ``storage.db``.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,21 +17,17 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Engine,
     Float,
     Index,
     Integer,
     String,
-    create_engine,
     delete,
-    event,
     select,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from storage.base import Base, UTCDateTime, utcnow
-from storage.db import BUSY_TIMEOUT_MS, _upgrade
+from storage.db import migrated_sync_engine
 
 
 class LibraryTrack(Base):
@@ -82,55 +77,11 @@ class TrackInfo:
                    row.hashes, row.added_at)
 
 
-def sync_url(url: str) -> str:
-    """The sync-driver twin of an async database URL."""
-    parsed = make_url(url)
-    driver = parsed.drivername
-    if driver.startswith("sqlite"):
-        parsed = parsed.set(drivername="sqlite")
-    elif driver in {"postgresql+asyncpg", "postgresql+psycopg_async"}:
-        parsed = parsed.set(drivername="postgresql+psycopg" if "psycopg" in driver
-                            else "postgresql")
-    return parsed.render_as_string(hide_password=False)
-
-
-@functools.cache
-def sync_engine(url: str) -> Engine:
-    """A migrated sync engine for ``url`` (one per process and URL)."""
-    surl = sync_url(url)
-    parsed = make_url(surl)
-    if parsed.get_backend_name() == "sqlite":
-        from pathlib import Path
-
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(surl, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        engine = create_engine(surl, pool_pre_ping=True)
-    with engine.begin() as conn:
-        _upgrade(conn)
-    return engine
-
-
 class LibraryStore:
     """Sync repository of library tracks and cached recognizer answers."""
 
     def __init__(self, database_url: str) -> None:
-        self.engine = sync_engine(database_url)
+        self.engine = migrated_sync_engine(database_url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -16,6 +16,28 @@ MAX_LISTED = 40  # lines of a tracklist or file list before "... and N more"
 UrlFor = Callable[[str, str], str | None]
 
 
+def split_lines(text: str, limit: int) -> list[str]:
+    """Split at line breaks into pieces of at most ``limit`` characters (chat message limits);
+    a line longer than ``limit`` is cut hard. Whitespace-only pieces are dropped."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines():
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    pieces.append(current)
+    return [piece for piece in pieces if piece.strip()]
+
+
 def track_clock(seconds: float) -> str:
     """``MM:SS`` with minutes counting past 59, as tracklists (and ``cratebot id``) write them."""
     total = int(round(max(seconds, 0.0)))

@@ -9,6 +9,7 @@ import discord
 from discord.utils import escape_markdown
 
 from bot.commands.api import Progress, Reply, ResultFile
+from bot.commands.render import split_lines
 
 CONTENT_LIMIT = 2000
 EMBED_LIMIT = 4096
@@ -46,24 +47,7 @@ def progress_line(update: Progress) -> str:
 
 def chunks(text: str, limit: int) -> list[str]:
     """Split at line breaks into pieces of at most ``limit`` characters."""
-    out: list[str] = []
-    current = ""
-    for line in text.splitlines():
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        out.append(current)
-    return out or [""]
+    return split_lines(text, limit) or [""]
 
 
 def size_mb(size: int) -> str:

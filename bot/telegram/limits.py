@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.commands.render import split_lines
+
 MB = 1024 * 1024
 #: getFile refuses larger files on the public Bot API server.
 CLOUD_DOWNLOAD_LIMIT = 20 * MB
@@ -40,21 +42,4 @@ def too_large_upload(name: str, size: int, local_mode: bool, max_bytes: int) -> 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Split at line breaks into chunks Telegram accepts (hard-cut overlong lines)."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.splitlines() or [""]:
-        while len(line) > limit:
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        chunks.append(current)
-    return chunks or ["(empty)"]
+    return split_lines(text, limit) or ["(empty)"]

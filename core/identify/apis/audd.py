@@ -6,7 +6,7 @@ from typing import Any
 
 import aiohttp
 
-from core.identify.apis.shazam import _retry_after
+from core.identify.apis.http import json_or_raise
 from core.identify.online import Answer, RateLimited, Refused, ServiceDown, Window
 
 # error codes AudD documents: 900/901 bad or missing token, 902 limit reached,
@@ -33,15 +33,7 @@ class AudDService:
         form.add_field("file", window.encoded("OGG", "VORBIS"), filename="window.ogg",
                        content_type="audio/ogg")
         async with http.post(self.base_url, data=form) as resp:
-            if resp.status == 429:
-                raise RateLimited(_retry_after(resp))
-            if resp.status >= 500:
-                raise ServiceDown(f"HTTP {resp.status}")
-            if resp.status in (401, 403):
-                raise Refused(f"HTTP {resp.status}")
-            if resp.status >= 400:
-                raise ServiceDown(f"HTTP {resp.status}")
-            data = await resp.json(content_type=None)
+            data = await json_or_raise(resp)
         return parse_answer(data)
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import aiohttp
 
-from core.identify.online import Answer, RateLimited, Refused, ServiceDown, Window
+from core.identify.apis.http import json_or_raise
+from core.identify.online import Answer, ServiceDown, Window
 
 TAG_PATH = (
     "/discovery/v5/{language}/{country}/iphone/-/tag/{u1}/{u2}"
@@ -69,15 +70,7 @@ class ShazamService:
             "User-Agent": "Shazam/3685 CFNetwork/1197 Darwin/20.0.0",
         }
         async with http.post(url, params=TAG_QUERY, json=body, headers=headers) as resp:
-            if resp.status == 429:
-                raise RateLimited(_retry_after(resp))
-            if resp.status >= 500:
-                raise ServiceDown(f"HTTP {resp.status}")
-            if resp.status in (401, 403):
-                raise Refused(f"HTTP {resp.status}")
-            if resp.status >= 400:
-                raise ServiceDown(f"HTTP {resp.status}")
-            data = await resp.json(content_type=None)
+            data = await json_or_raise(resp)
         return parse_answer(data)
 
 
@@ -91,11 +84,3 @@ def parse_answer(data: Any) -> Answer:
     extra = {k: match.get(k) for k in ("offset", "timeskew", "frequencyskew") if k in match}
     extra["key"] = track.get("key")
     return Answer(track.get("subtitle") or None, track.get("title") or None, extra)
-
-
-def _retry_after(resp: aiohttp.ClientResponse) -> float | None:
-    value = resp.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
