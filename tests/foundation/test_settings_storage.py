@@ -118,3 +118,23 @@ def test_jobs_cli_list_show_cancel_sweep(tmp_path):
     assert out.returncode == 1 and "no job nope" in out.stderr
     out = _cli(home, "jobs", "sweep")
     assert out.returncode == 0 and "removed 0 files" in out.stdout
+
+
+def test_heads_read_from_files_match_alembic():
+    from alembic.script import ScriptDirectory
+
+    from storage.db import _alembic_config, heads_on_disk
+
+    assert heads_on_disk() == frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def test_sync_engine_migrates_a_fresh_database_and_skips_a_current_one(tmp_path):
+    from sqlalchemy import inspect
+
+    from storage.db import _schema_is_current, create_sync_engine, migrated_sync_engine
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    assert not _schema_is_current(create_sync_engine(url))
+    engine = migrated_sync_engine(url)
+    assert {"jobs", "results"} <= set(inspect(engine).get_table_names())
+    assert _schema_is_current(engine)
