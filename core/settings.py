@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     telegram_base_file_url: str | None = None
     telegram_local_mode: bool = False
     secret: SecretStr | None = Field(default=None, description="HMAC key for download links")
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = Field(default="", description="Base of download links; "
+                            "default http://HTTP_HOST:HTTP_PORT")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     link_ttl_s: float = 24 * 3600
@@ -111,6 +112,9 @@ class Settings(BaseSettings):
     def _derive(self) -> Settings:
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
+        if not self.public_url:
+            object.__setattr__(self, "public_url", default_public_url(self.http_host,
+                                                                      self.http_port))
         if not self.database_url:
             object.__setattr__(
                 self, "database_url", f"sqlite+aiosqlite:///{home / 'cratebot.db'}"
@@ -153,6 +157,14 @@ class Settings(BaseSettings):
     def ensure_dirs(self) -> None:
         for folder in (self.home, self.results_dir, self.work_dir, self.library_dir):
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def default_public_url(host: str, port: int) -> str:
+    """Where this machine's own web server is reachable when no public URL is configured."""
+    shown = "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from bot.cli.common import add_home, guarded, settings_from_args
+from core.settings import default_public_url
 
 
 def register(sub: Any) -> None:
@@ -34,6 +35,10 @@ def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("http_host", args.host), ("http_port", args.port))
                  if v is not None}
     if overrides:
+        if "public_url" not in settings.model_fields_set:  # derived: follow --host/--port
+            overrides["public_url"] = default_public_url(
+                overrides.get("http_host", settings.http_host),
+                overrides.get("http_port", settings.http_port))
         settings = settings.model_copy(update=overrides)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -44,6 +44,13 @@ def test_environment_toml_and_explicit_precedence(home, tmp_path, monkeypatch):
     assert load_settings(home=other).home == other.resolve()  # --home beats everything
 
 
+def test_public_url_follows_the_web_server_unless_set(home):
+    assert load_settings(http_port=9000).public_url == "http://127.0.0.1:9000"
+    assert load_settings(http_host="0.0.0.0").public_url == "http://127.0.0.1:8080"
+    assert load_settings(http_host="bot.example").public_url == "http://bot.example:8080"
+    assert load_settings(public_url="https://dl.example").public_url == "https://dl.example"
+
+
 def test_invalid_setting_is_reported(home, monkeypatch):
     monkeypatch.setenv("CRATEBOT_MAX_DURATION_S", "-5")
     with pytest.raises(ValueError, match="max_duration_s"):
