@@ -45,3 +45,19 @@ def settings(home: Path):
     s = load_settings(home=home)
     s.ensure_dirs()
     return s
+
+
+@pytest.fixture
+def offline_pi(tmp_path: Path):
+    """A real ``cratebot-pi --offline-render`` on a free loopback UDP port (token: TOKEN)."""
+    from tests.realtime.conftest import start_server
+
+    music = tmp_path / "pi-music"
+    music.mkdir()
+    server = start_server(music, tmp_path / "pi.wav")
+    yield server
+    if server.proc.poll() is None:
+        server.proc.kill()
+        server.proc.wait(timeout=5)
+    if server.proc.stdout:
+        server.proc.stdout.close()

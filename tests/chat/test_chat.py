@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from tests.identify.synth import SR, write_songs
-from tests.realtime.conftest import TOKEN, start_server
+from tests.realtime.conftest import TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,16 +29,8 @@ def chat(args: list[str], stdin: str, home: Path, cwd: Path,
 
 
 @pytest.fixture
-def pi(tmp_path: Path):
-    music = tmp_path / "music"
-    music.mkdir()
-    server = start_server(music, tmp_path / "pi.wav")
-    yield server
-    if server.proc.poll() is None:
-        server.proc.kill()
-        server.proc.wait(timeout=5)
-    if server.proc.stdout:
-        server.proc.stdout.close()
+def pi(offline_pi):
+    return offline_pi
 
 
 @pytest.mark.slow

@@ -9,23 +9,14 @@ import pytest
 
 from bot.commands import Command
 from tests.commands.conftest import collect, ctx, make_layer
-from tests.realtime.conftest import TOKEN, start_server
+from tests.realtime.conftest import TOKEN
 
 ADMIN = ctx("discord", user="boss", chat="guild-1", admin=True)
 
 
 @pytest.fixture
-def pi(tmp_path: Path):
-    """A real Pi server rendering offline to a WAV, on a free loopback UDP port."""
-    music = tmp_path / "music"
-    music.mkdir()
-    server = start_server(music, tmp_path / "pi.wav")
-    yield server
-    if server.proc.poll() is None:
-        server.proc.kill()
-        server.proc.wait(timeout=5)
-    if server.proc.stdout:
-        server.proc.stdout.close()
+def pi(offline_pi):
+    return offline_pi
 
 
 @pytest.fixture
