@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,50 +11,8 @@ from sqlalchemy import select
 
 from storage.base import utcnow
 from storage.db import Database
+from storage.files import atomic_move, sha256_file
 from storage.models import Job, ResultFile
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_move(src: Path, dest: Path) -> None:
-    """Place ``src`` at ``dest`` so readers see either nothing or the whole file.
-
-    Copy to a temporary name in the destination folder, fsync, then rename: a
-    rename within one folder is atomic, a copy across file systems is not.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        try:
-            os.link(src, tmp)  # same file system: no copy at all
-        except OSError:
-            shutil.copyfile(src, tmp)
-            with tmp.open("rb") as handle:
-                os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_bytes(dest: Path, data: bytes) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 @dataclass(frozen=True)

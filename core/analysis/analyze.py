@@ -6,7 +6,6 @@ length); everything after that works on small per-frame summaries.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import queue
 import threading
@@ -22,19 +21,12 @@ from core.analysis.model import TrackAnalysis
 from core.analysis.segments import segment_track
 from core.audio import decode_blocks, probe_audio
 from core.errors import BadInput
+from storage.files import sha256_file
 
 MIN_DURATION_S = 4.0
 BLOCK_FRAMES = 1 << 17  # 5.9 s at 22.05 kHz
 
 ProgressFn = Callable[[float, str], None]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _warm_up() -> None:
@@ -134,7 +126,7 @@ def analyze_track(path: str | Path, progress: ProgressFn | None = None,
             f"(at least {MIN_DURATION_S:.0f} s needed)"
         )
     threading.Thread(target=_warm_up, name="librosa-warm-up", daemon=True).start()
-    sha = file_sha256(path)
+    sha = sha256_file(path)
     features = extract_features(path, info.duration_s, progress)
     if features.duration_s < MIN_DURATION_S:
         raise BadInput(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -15,6 +14,7 @@ from core.errors import BadInput
 from core.identify import fingerprint as fp
 from core.identify.index import MAX_FRAMES, FingerprintIndex
 from core.settings import Settings
+from storage.files import sha256_file
 
 AUDIO_SUFFIXES = {
     ".mp3", ".flac", ".wav", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff",
@@ -126,14 +126,6 @@ def describe(path: Path, metadata: dict[str, tuple[str | None, str | None]]) -> 
     return artist or f_artist, title or f_title
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def index_paths(
     settings: Settings,
     paths: Iterable[str | Path],
@@ -162,7 +154,7 @@ def index_paths(
         if progress:
             progress(n / max(len(files), 1), f"indexing {path.name}")
         try:
-            sha = file_sha256(path)
+            sha = sha256_file(path)
             existing = store.by_sha256(sha)
             if existing is not None and existing.hashes > 0:
                 report.skipped.append((str(path), f"already indexed as #{existing.id}"))

@@ -34,9 +34,10 @@ from core.jobs.worker import worker_main
 from core.settings import Settings
 from storage.base import utcnow
 from storage.db import Database
+from storage.files import sha256_file
 from storage.jobs_repo import JobRepository
 from storage.models import Job
-from storage.results import ResultStore, sha256_file
+from storage.results import ResultStore
 
 log = logging.getLogger("cratebot.runner")
 

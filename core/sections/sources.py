@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.analysis.analyze import analyze_track, file_sha256
+from core.analysis.analyze import analyze_track
 from core.analysis.model import TrackAnalysis, load_struct_dir
 from core.audio.fetch import is_url, resolve_source
 from core.errors import BadInput
 from core.settings import Settings
+from storage.files import sha256_file
 
 AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac",
                             ".aif", ".aiff", ".wma", ".mp4", ".webm", ".mka", ".alac"})
@@ -52,7 +53,7 @@ def analysis_for_file(path: Path, settings: Settings, store: object | None,
     """The stored analysis of ``path`` if its content is unchanged, else a fresh (stored) one."""
     path = path.expanduser().resolve()
     if store is not None and path.is_file():
-        cached = store.get(path, file_sha256(path))  # type: ignore[attr-defined]
+        cached = store.get(path, sha256_file(path))  # type: ignore[attr-defined]
         if cached is not None:
             return TrackAnalysis.from_struct(cached, path.name)
     analysis = analyze_track(path, progress, settings.max_duration_s, settings.max_download_bytes)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import platform
 import subprocess
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from core.audio.ffmpeg import ffmpeg_exe
@@ -15,14 +13,6 @@ from core.audio.ffmpeg import ffmpeg_exe
 MANIFEST_NAME = "manifest.json"
 DISCORD_LIMIT_BYTES = 10 * 1024 * 1024  # Discord's upload cap without Nitro: 10 MiB
 TELEGRAM_LIMIT_BYTES = 50 * 1000 * 1000  # Bot API upload cap: 50 MB
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version(dist: str) -> str | None:

@@ -37,7 +37,6 @@ from core.stems.loudness import LoudnessReport, headroom_gain, normalisation_gai
 from core.stems.manifest import (
     MANIFEST_NAME,
     limits_summary,
-    sha256_file,
     size_flags,
     software_versions,
 )
@@ -47,6 +46,7 @@ from core.stems.options import StemsOptions
 from core.stems.package import write_zip
 from core.stems.windowed import SeparationSettings, separate_stream
 from core.stems.writers import EncodeSpec, ScratchTrack, encode
+from storage.files import sha256_file
 
 ProgressFn = Callable[[float, str], None]
 _SEED = 0  # fixed shift offsets: the same input gives the same stems
