@@ -116,8 +116,11 @@ def analyze_features(features: Features, path: str, sha256: str | None = None) -
 
 def analyze_track(path: str | Path, progress: ProgressFn | None = None,
                   max_duration_s: float | None = None,
-                  max_bytes: int | None = None) -> TrackAnalysis:
-    """Validate ``path`` as audio of a usable length and analyse it."""
+                  max_bytes: int | None = None, sha256: str | None = None) -> TrackAnalysis:
+    """Validate ``path`` as audio of a usable length and analyse it.
+
+    ``sha256``: the content hash when the caller already computed it (for a cache lookup).
+    """
     path = Path(path).expanduser().resolve()
     info = probe_audio(path, max_duration_s, max_bytes)
     if info.duration_s < MIN_DURATION_S:
@@ -126,7 +129,7 @@ def analyze_track(path: str | Path, progress: ProgressFn | None = None,
             f"(at least {MIN_DURATION_S:.0f} s needed)"
         )
     threading.Thread(target=_warm_up, name="librosa-warm-up", daemon=True).start()
-    sha = sha256_file(path)
+    sha = sha256 or sha256_file(path)
     features = extract_features(path, info.duration_s, progress)
     if features.duration_s < MIN_DURATION_S:
         raise BadInput(

@@ -52,11 +52,14 @@ def analysis_for_file(path: Path, settings: Settings, store: object | None,
                       progress: ProgressFn | None = None) -> TrackAnalysis:
     """The stored analysis of ``path`` if its content is unchanged, else a fresh (stored) one."""
     path = path.expanduser().resolve()
+    sha = None
     if store is not None and path.is_file():
-        cached = store.get(path, sha256_file(path))  # type: ignore[attr-defined]
+        sha = sha256_file(path)
+        cached = store.get(path, sha)  # type: ignore[attr-defined]
         if cached is not None:
             return TrackAnalysis.from_struct(cached, path.name)
-    analysis = analyze_track(path, progress, settings.max_duration_s, settings.max_download_bytes)
+    analysis = analyze_track(path, progress, settings.max_duration_s, settings.max_download_bytes,
+                             sha256=sha)
     if store is not None:
         store.save(analysis.to_struct())  # type: ignore[attr-defined]
     return analysis
