@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands.api import Link, Reply, ResultFile, TrackRow
+from core.identify.outputs import clock
 from core.jobs.runner import JobView
 from core.jobs.types import JobState
 
@@ -36,12 +37,6 @@ def split_lines(text: str, limit: int) -> list[str]:
             current = candidate
     pieces.append(current)
     return [piece for piece in pieces if piece.strip()]
-
-
-def track_clock(seconds: float) -> str:
-    """``MM:SS`` with minutes counting past 59, as tracklists (and ``cratebot id``) write them."""
-    total = int(round(max(seconds, 0.0)))
-    return f"{total // 60:02d}:{total % 60:02d}"
 
 
 def size_text(size: int) -> str:
@@ -80,7 +75,7 @@ def _listed(lines: list[str]) -> list[str]:
 def _identify(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     tracks = _tracks(result)
     known = sum(1 for t in tracks if t.title)
-    lines = _listed([f"{track_clock(t.start_s)}  {t.label}" for t in tracks])
+    lines = _listed([f"{clock(t.start_s)}  {t.label}" for t in tracks])
     lines += [f"note: {n}" for n in result.get("notes") or []]
     if not tracks:
         lines.append("no tracks found")
