@@ -5,28 +5,11 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import add_home, fail, guarded, print_json, settings_from_args
+from bot.cli.common import add_home, fail, guarded, print_json, progress_bar, settings_from_args
 from core.errors import BadInput, CrateBotError
-
-
-def _bar(desc: str) -> tuple[Callable[[float, str], None], Callable[[], None]]:
-    """A tqdm bar on stderr (stdout stays clean for --json) and its closer."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=1000, desc=desc, file=sys.stderr, leave=False,
-               bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}",
-               disable=not sys.stderr.isatty())
-
-    def sink(fraction: float, text: str) -> None:
-        bar.n = int(fraction * 1000)
-        bar.set_postfix_str(text[:60], refresh=True)
-
-    return sink, bar.close
-
 
 # -- analyze ---------------------------------------------------------------------
 
@@ -52,17 +35,16 @@ def analyze_command(args: argparse.Namespace) -> int:
     failures = 0
     with AnalysisStore(settings.database_url) as store:
         for path in paths:
-            sink, close = _bar(Path(path).name)
             try:
-                if args.force:
-                    store.delete(path)
-                analysis: TrackAnalysis = analysis_for_file(Path(path), settings, store, sink)
+                with progress_bar(Path(path).name) as sink:
+                    if args.force:
+                        store.delete(path)
+                    analysis: TrackAnalysis = analysis_for_file(Path(path), settings, store,
+                                                                sink)
             except CrateBotError as exc:
                 failures += 1
                 fail(str(exc))
                 continue
-            finally:
-                close()
             struct = analysis.to_struct()
             results.append(struct)
             if args.struct_out:
@@ -114,11 +96,8 @@ def sections_command(args: argparse.Namespace) -> int:
         "rekordbox_xml": args.rekordbox_xml,
     }
     out = Path(args.out).expanduser().resolve()
-    sink, close = _bar("sections")
-    try:
+    with progress_bar("sections") as sink:
         output = run_in_process(sections_job, params, out, settings, LocalProgress(sink))
-    finally:
-        close()
     result = output.result
     if args.csv_out:
         _write_absolute_csv(out / result["csv"], Path(args.csv_out).expanduser().resolve())

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from core.errors import CrateBotError
@@ -40,6 +41,23 @@ def print_json(obj: Any) -> None:
 def fail(message: str, code: int = 2) -> int:
     sys.stderr.write(f"cratebot: {message}\n")
     return code
+
+
+@contextmanager
+def progress_bar(desc: str = "") -> Iterator[Callable[[float, str], None]]:
+    """A progress bar on stderr (stdout stays clean for ``--json``), hidden when stderr is
+    not a terminal; yields the ``(fraction, text)`` sink job functions report to."""
+    from tqdm import tqdm
+
+    with tqdm(total=1000, file=sys.stderr, leave=False, disable=None,
+              bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}") as bar:
+        def sink(fraction: float, text: str) -> None:
+            bar.n = int(fraction * 1000)
+            label = f"{desc}: {text}" if desc and text else desc or text
+            bar.set_description_str(label[:60], refresh=True)
+
+        sink(0.0, "")
+        yield sink
 
 
 def guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

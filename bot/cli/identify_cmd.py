@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.cli.common import add_home, guarded, print_json, settings_from_args
+from bot.cli.common import add_home, guarded, print_json, progress_bar, settings_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,25 +28,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _identify(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from core.identify.job import identify_job, parse_recognizers
     from core.identify.outputs import format_text
     from core.jobs.types import LocalProgress, run_in_process
 
     settings = settings_from_args(args)
     recognizers = parse_recognizers(args.recognizers, settings)
-    with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="id-") as tmp, \
-            tqdm(total=1000, file=sys.stderr, leave=False, disable=None,
-                 bar_format="{l_bar}{bar}| {elapsed}") as bar:
-        def sink(fraction: float, text: str) -> None:
-            bar.n = int(fraction * 1000)
-            bar.set_description_str(text[:40], refresh=True)
-
-        output = run_in_process(identify_job,
-                                {"source": args.source, "recognizers": recognizers},
-                                Path(tmp), settings, LocalProgress(sink))
-        bar.close()
+    with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="id-") as tmp:
+        with progress_bar() as sink:
+            output = run_in_process(identify_job,
+                                    {"source": args.source, "recognizers": recognizers},
+                                    Path(tmp), settings, LocalProgress(sink))
         result = dict(output.result)
         notes = result.pop("notes", [])
         for note in notes:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli.common import add_home, guarded, print_json, settings_from_args
+from bot.cli.common import add_home, guarded, print_json, progress_bar, settings_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,17 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from core.identify.library import index_paths
 
     settings = settings_from_args(args)
-    with tqdm(total=1000, file=sys.stderr, leave=False, disable=None,
-              bar_format="{l_bar}{bar}| {elapsed}") as bar:
-        def progress(fraction: float, text: str) -> None:
-            bar.n = int(fraction * 1000)
-            bar.set_description_str(text[:40], refresh=True)
-
+    with progress_bar() as progress:
         report = index_paths(settings, args.paths, args.metadata, progress)
     if args.json:
         print_json({

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import add_home, guarded, print_json, settings_from_args
+from bot.cli.common import add_home, guarded, print_json, progress_bar, settings_from_args
 from core.audio.fetch import is_url
 from core.jobs.types import LocalProgress, run_in_process
 from core.stems.formats import DEFAULT_FORMAT, FORMATS
@@ -55,21 +55,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=guarded(run_stems_command))
 
 
-def _progress_sink() -> tuple[Any, Any]:
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, file=sys.stderr, unit="%", disable=None, leave=False,
-               bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}")
-
-    def sink(fraction: float, text: str) -> None:
-        bar.n = round(100 * fraction, 1)
-        if text:
-            bar.set_description_str(text[:48], refresh=False)
-        bar.refresh()
-
-    return sink, bar
-
-
 def _default_out(source: str) -> Path:
     from core.stems.pipeline import safe_name
 
@@ -98,9 +83,9 @@ def run_stems_command(args: argparse.Namespace) -> int:
     StemsOptions.from_params(params)  # refuse bad flags before any work
     out_dir = Path(args.out).expanduser() if args.out else _default_out(args.source)
     workdir = Path(tempfile.mkdtemp(prefix="stems-", dir=settings.work_dir))
-    sink, bar = _progress_sink()
     try:
-        output = run_in_process(stems_job, params, workdir, settings, LocalProgress(sink))
+        with progress_bar() as sink:
+            output = run_in_process(stems_job, params, workdir, settings, LocalProgress(sink))
         out_dir.mkdir(parents=True, exist_ok=True)
         placed = {}
         for name in output.files:
@@ -108,7 +93,6 @@ def run_stems_command(args: argparse.Namespace) -> int:
             shutil.move(str(workdir / name), target)
             placed[name] = target.resolve()
     finally:
-        bar.close()
         shutil.rmtree(workdir, ignore_errors=True)
     zip_path = placed[output.result["zip"]]
     if args.json:
