@@ -1,19 +1,16 @@
-"""Helpers every CLI subcommand shares: settings from flags, async entry, output."""
+"""Helpers every CLI subcommand shares: settings from flags, progress bars, output."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from core.errors import CrateBotError
 from core.settings import Settings, load_settings
-
-T = TypeVar("T")
 
 
 def add_home(parser: argparse.ArgumentParser) -> None:
@@ -27,10 +24,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = load_settings(home=home) if home else load_settings()
     settings.ensure_dirs()
     return settings
-
-
-def run_async(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(coro_factory())  # type: ignore[arg-type]
 
 
 def print_json(obj: Any) -> None:

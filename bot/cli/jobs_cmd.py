@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from bot.cli.common import add_home, guarded, print_json, settings_from_args
@@ -93,7 +94,7 @@ def _show(args: argparse.Namespace) -> int:
 
     found = _run(settings, action)
     if found is None:
-        print(f"cratebot: no job {args.id}", file=__import__("sys").stderr)
+        print(f"cratebot: no job {args.id}", file=sys.stderr)
         return 1
     job, events, results = found
     data = _row(job) | {
@@ -127,7 +128,7 @@ def _cancel(args: argparse.Namespace) -> int:
 
     state = _run(settings, action)
     if state is None:
-        print(f"cratebot: no job {args.id}", file=__import__("sys").stderr)
+        print(f"cratebot: no job {args.id}", file=sys.stderr)
         return 1
     messages = {"cancelled": "cancelled", "cancelling": "cancelling (the runner stops it within a second)"}
     print(f"job {args.id}: {messages.get(state, f'already {state}')}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.settings import Settings
 
@@ -24,7 +24,6 @@ class JobKind:
     # Params whose value, when it is a local file, is hashed by content for dedupe.
     input_params: tuple[str, ...] = ("source",)
     description: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def module(self) -> str:

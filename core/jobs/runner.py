@@ -68,7 +68,6 @@ class JobView:
     created_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     files: tuple[str, ...] = ()
-    reused: bool = False
 
     @classmethod
     def of(cls, job: Job) -> JobView:
