@@ -28,7 +28,9 @@ SHIFTS = (-3, 2, 5)
 
 def main() -> int:
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "audio"
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".ogg", ".mp3", ".wav", ".flac"})
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in {".ogg", ".mp3", ".wav", ".flac"}
+    )
     passed = total = 0
     for path in files:
         duration = probe_audio(path).duration_s
@@ -41,14 +43,20 @@ def main() -> int:
             continue
         marks = []
         for shift in SHIFTS:
-            moved = analyze_array(pedalboard.PitchShift(semitones=shift)(audio[None, :], SAMPLE_RATE)[0])
-            ok = moved.key is not None and parse_key(moved.key) == parse_key(base.key).transposed(shift)
+            moved = analyze_array(
+                pedalboard.PitchShift(semitones=shift)(audio[None, :], SAMPLE_RATE)[0]
+            )
+            ok = moved.key is not None and parse_key(moved.key) == parse_key(base.key).transposed(
+                shift
+            )
             passed += ok
             total += 1
             marks.append(f"{shift:+d}:{'ok' if ok else moved.key}")
         print(f"{path.name:55s} {base.key:4s} conf={base.key_confidence:.3f}  {'  '.join(marks)}")
-    print(f"\nkey moved by the right number of semitones in {passed}/{total} cases "
-          f"({100 * passed / max(total, 1):.0f} %)")
+    print(
+        f"\nkey moved by the right number of semitones in {passed}/{total} cases "
+        f"({100 * passed / max(total, 1):.0f} %)"
+    )
     return 0
 
 

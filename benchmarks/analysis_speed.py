@@ -39,9 +39,29 @@ def main() -> int:
     t_import = time.perf_counter() - t_start
     with tempfile.TemporaryDirectory() as tmp:
         track = Path(tmp) / "five_minutes.mp3"
-        subprocess.run([ffmpeg_exe(), "-v", "error", "-stream_loop", "-1", "-i", args.source,
-                        "-t", str(args.seconds), "-ac", "2", "-ar", "44100",
-                        "-c:a", "libmp3lame", "-b:a", "320k", str(track)], check=True)
+        subprocess.run(
+            [
+                ffmpeg_exe(),
+                "-v",
+                "error",
+                "-stream_loop",
+                "-1",
+                "-i",
+                args.source,
+                "-t",
+                str(args.seconds),
+                "-ac",
+                "2",
+                "-ar",
+                "44100",
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                "320k",
+                str(track),
+            ],
+            check=True,
+        )
         for round_ in ("cold", "warm"):
             t0 = time.perf_counter()
             analysis = analyze_track(track)
@@ -50,12 +70,16 @@ def main() -> int:
             export_section(track, cues, Path(tmp) / "part.wav", Path(tmp) / "orig.wav")
             t2 = time.perf_counter()
             total = t2 - t0 + (t_import if round_ == "cold" else 0.0)
-            print(f"{round_}: analysis {t1 - t0:.2f} s ({analysis.duration / (t1 - t0):.0f}x), "
-                  f"export of {cues.duration_orig:.1f} s section at speed {cues.speed:.3f}: "
-                  f"{t2 - t1:.2f} s; total{' incl. imports' if round_ == 'cold' else ''} "
-                  f"{total:.2f} s = {analysis.duration / total:.1f}x real time")
-        print(f"track: {analysis.duration:.1f} s, {analysis.bpm:.2f} BPM, {analysis.key}, "
-              f"{len(analysis.segments)} segments")
+            print(
+                f"{round_}: analysis {t1 - t0:.2f} s ({analysis.duration / (t1 - t0):.0f}x), "
+                f"export of {cues.duration_orig:.1f} s section at speed {cues.speed:.3f}: "
+                f"{t2 - t1:.2f} s; total{' incl. imports' if round_ == 'cold' else ''} "
+                f"{total:.2f} s = {analysis.duration / total:.1f}x real time"
+            )
+        print(
+            f"track: {analysis.duration:.1f} s, {analysis.bpm:.2f} BPM, {analysis.key}, "
+            f"{len(analysis.segments)} segments"
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak_mb:.0f} MB")
     return 0

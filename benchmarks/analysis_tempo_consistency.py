@@ -55,7 +55,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
     folder = Path(args.audio_dir)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".ogg", ".mp3", ".wav", ".flac"})
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in {".ogg", ".mp3", ".wav", ".flac"}
+    )
     if not files:
         print(f"no audio in {folder}")
         return 1
@@ -70,27 +72,35 @@ def main() -> int:
         base = analyze_array(mono, path=path.name)
         steady = steadiness(base.beats, base.bpm)
         if base.bpm is None or steady < 0.9:
-            print(f"{path.name:55s} skipped (not steady-beat: bpm={base.bpm}, steadiness={steady:.2f})")
+            print(
+                f"{path.name:55s} skipped (not steady-beat: bpm={base.bpm}, steadiness={steady:.2f})"
+            )
             rows.append({"file": path.name, "steady": False, "bpm": base.bpm})
             continue
         results = []
         for factor in FACTORS:
-            stretched = pedalboard.time_stretch(mono[None, :], SAMPLE_RATE, stretch_factor=factor)[0]
+            stretched = pedalboard.time_stretch(mono[None, :], SAMPLE_RATE, stretch_factor=factor)[
+                0
+            ]
             other = analyze_array(stretched, path=path.name)
             ratio = (other.bpm or 0.0) / base.bpm
             verdict = classify(ratio, factor)
             totals[verdict] += 1
             results.append({"factor": factor, "bpm": other.bpm, "ratio": ratio, "verdict": verdict})
-        line = "  ".join(f"{r['factor']:.2f}:{r['ratio'] / r['factor']:.4f}{'' if r['verdict'] == 'ok' else '!' + r['verdict']}"
-                         for r in results)
+        line = "  ".join(
+            f"{r['factor']:.2f}:{r['ratio'] / r['factor']:.4f}{'' if r['verdict'] == 'ok' else '!' + r['verdict']}"
+            for r in results
+        )
         print(f"{path.name:55s} bpm={base.bpm:7.2f} steady={steady:.2f}  {line}")
         rows.append({"file": path.name, "steady": True, "bpm": base.bpm, "results": results})
     checked = sum(totals.values())
     steady_tracks = sum(1 for r in rows if r["steady"])
     print()
     print(f"steady-beat tracks: {steady_tracks}/{len(files)}; stretched versions: {checked}")
-    print(f"within 1 %: {totals['ok']}/{checked}  octave errors: {totals['octave']}  "
-          f"other errors: {totals['off']}  ({time.perf_counter() - t0:.0f} s)")
+    print(
+        f"within 1 %: {totals['ok']}/{checked}  octave errors: {totals['octave']}  "
+        f"other errors: {totals['off']}  ({time.perf_counter() - t0:.0f} s)"
+    )
     print(json.dumps({"totals": totals, "tracks": len(files), "steady": steady_tracks}))
     return 0
 

@@ -36,9 +36,25 @@ def make_file(minutes: int, folder: Path) -> Path:
     from core.audio.ffmpeg import ffmpeg_exe
 
     path = folder / f"sine_{minutes}min.mp3"
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", f"sine=frequency=440:duration={minutes * 60}",
-                    "-ac", "2", "-b:a", "128k", str(path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={minutes * 60}",
+            "-ac",
+            "2",
+            "-b:a",
+            "128k",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -47,17 +63,27 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, nargs="+", default=[10, 30, 60])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'minutes':>7} {'decoded_s':>10} {'wall_s':>7} {'x_realtime':>10} {'peak_rss_MB':>11}")
+        print(
+            f"{'minutes':>7} {'decoded_s':>10} {'wall_s':>7} {'x_realtime':>10} {'peak_rss_MB':>11}"
+        )
         for minutes in args.minutes:
             path = make_file(minutes, Path(tmp))
-            out = subprocess.run([sys.executable, "-c", CHILD, str(path), str(ROOT)],
-                                 check=True, capture_output=True, text=True).stdout.split()
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(path), str(ROOT)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
             frames, elapsed, rss_kb = int(out[0]), float(out[1]), int(out[2])
-            print(f"{minutes:>7} {frames / 44100:>10.1f} {elapsed:>7.1f} "
-                  f"{frames / 44100 / elapsed:>10.0f} {rss_kb / 1024:>11.1f}")
+            print(
+                f"{minutes:>7} {frames / 44100:>10.1f} {elapsed:>7.1f} "
+                f"{frames / 44100 / elapsed:>10.0f} {rss_kb / 1024:>11.1f}"
+            )
     # ffmpeg's own memory is a separate process; report the largest child too.
-    print(f"largest ffmpeg/child RSS seen: "
-          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f} MB")
+    print(
+        f"largest ffmpeg/child RSS seen: "
+        f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f} MB"
+    )
 
 
 if __name__ == "__main__":

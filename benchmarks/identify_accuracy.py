@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--audio", type=Path, default=ROOT.parent / "shared" / "audio")
     args = parser.parse_args()
     sources = load_sources(args.audio)
-    held, library = sources[: args.unknown], sources[args.unknown:]
+    held, library = sources[: args.unknown], sources[args.unknown :]
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(home=Path(tmp) / "home")
         index_paths(settings, [s.file for s in library], args.audio / "tracks.json")
@@ -51,24 +51,33 @@ def main() -> int:
             truth = [asdict(p) for p in placed]
             s = score(truth, result)
             scores.append(s)
-            print(f"mix {seed}: {args.minutes:.0f} min, {s['known']} known excerpts "
-                  f"({len(truth) - s['known']} unknown): recall {s['recall']:.3f} "
-                  f"precision {s['precision']:.3f} median start error "
-                  f"{s['median_start_error_s']} s (max {s['max_start_error_s']}) "
-                  f"in {took:.1f} s")
+            print(
+                f"mix {seed}: {args.minutes:.0f} min, {s['known']} known excerpts "
+                f"({len(truth) - s['known']} unknown): recall {s['recall']:.3f} "
+                f"precision {s['precision']:.3f} median start error "
+                f"{s['median_start_error_s']} s (max {s['max_start_error_s']}) "
+                f"in {took:.1f} s"
+            )
             for t in truth:
                 if not t["known"]:
-                    covered = [r for r in result["tracks"] if r["title"] is None
-                               and r["start"] <= t["start"] + 15 and r["end"] >= t["end"] - 15]
+                    covered = [
+                        r
+                        for r in result["tracks"]
+                        if r["title"] is None
+                        and r["start"] <= t["start"] + 15
+                        and r["end"] >= t["end"] - 15
+                    ]
                     errors.append(bool(covered))
         found = sum(s["found"] for s in scores)
         known = sum(s["known"] for s in scores)
         right = sum(s["reported"] * s["precision"] for s in scores)
         reported = sum(s["reported"] for s in scores)
-        print(f"TOTAL recall {found / known:.3f} ({found}/{known}), precision "
-              f"{right / max(reported, 1):.3f}, median start error "
-              f"{statistics.median(s['median_start_error_s'] for s in scores):.2f} s, "
-              f"unknown stretches reported as unknown: {sum(errors)}/{len(errors)}")
+        print(
+            f"TOTAL recall {found / known:.3f} ({found}/{known}), precision "
+            f"{right / max(reported, 1):.3f}, median start error "
+            f"{statistics.median(s['median_start_error_s'] for s in scores):.2f} s, "
+            f"unknown stretches reported as unknown: {sum(errors)}/{len(errors)}"
+        )
     return 0
 
 

@@ -46,8 +46,14 @@ def _features(keys: np.ndarray) -> list[np.ndarray]:
     return out[::-1]
 
 
-def synthetic_segment(folder: Path, real_keys: np.ndarray, entries: int, fake_tracks: int,
-                      rng: np.random.Generator, chunk: int = 20_000_000) -> None:
+def synthetic_segment(
+    folder: Path,
+    real_keys: np.ndarray,
+    entries: int,
+    fake_tracks: int,
+    rng: np.random.Generator,
+    chunk: int = 20_000_000,
+) -> None:
     """Write one sorted segment of ``entries`` synthetic entries (in chunks, then merged)."""
     feats = _features(real_keys)
     probs = [np.bincount(f, minlength=r) / len(f) for f, r in zip(feats, RADICES, strict=True)]
@@ -57,15 +63,17 @@ def synthetic_segment(folder: Path, real_keys: np.ndarray, entries: int, fake_tr
         key = np.zeros(n, dtype=np.int64)
         for p, radix in zip(probs, RADICES, strict=True):
             key = key * radix + rng.choice(radix, size=n, p=p)
-        keys[start:start + n] = key
+        keys[start : start + n] = key
     keys.sort()
     vals = np.empty(entries, dtype=np.uint64)
     for start in range(0, entries, chunk):
         n = min(chunk, entries - start)
-        vals[start:start + n] = pack_values(
-            rng.integers(100_000, 100_000 + fake_tracks, n), rng.integers(0, 15_000, n),
+        vals[start : start + n] = pack_values(
+            rng.integers(100_000, 100_000 + fake_tracks, n),
+            rng.integers(0, 15_000, n),
             rng.integers(fp.DT13_MIN, fp.DT_MAX + 1, n),
-            rng.uniform(0, fp.N_BINS - 1, n).astype(np.float32))
+            rng.uniform(0, fp.N_BINS - 1, n).astype(np.float32),
+        )
     np.save(folder / "seg-900000.keys.npy", keys)
     np.save(folder / "seg-900000.vals.npy", vals)
 
@@ -81,8 +89,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "index"
         index = FingerprintIndex(folder)
-        prints = [(i + 1, fp.reference_fingerprint(decode_blocks(s.file, fp.SAMPLE_RATE, 1)))
-                  for i, s in enumerate(sources)]
+        prints = [
+            (i + 1, fp.reference_fingerprint(decode_blocks(s.file, fp.SAMPLE_RATE, 1)))
+            for i, s in enumerate(sources)
+        ]
         index.add(prints)
         real_keys = np.concatenate([p.keys for _, p in prints])
         real_s = sum(p.duration_s for _, p in prints)
@@ -96,9 +106,11 @@ def main() -> int:
         (folder / "manifest.json").write_text(json.dumps(manifest))
         index.close()
         size = sum(p.stat().st_size for p in folder.glob("*.npy"))
-        print(f"built {entries / 1e6:.0f} M entries ({per_s:.1f}/s of audio) in "
-              f"{time.perf_counter() - t0:.0f} s: {size / 1e9:.2f} GB = "
-              f"{size / 1e6 / args.hours:.2f} MB per hour")
+        print(
+            f"built {entries / 1e6:.0f} M entries ({per_s:.1f}/s of audio) in "
+            f"{time.perf_counter() - t0:.0f} s: {size / 1e9:.2f} GB = "
+            f"{size / 1e6 / args.hours:.2f} MB per hour"
+        )
 
         mix, placed = make_mix(sources, args.minutes, seed=77)
         mix_path = Path(tmp) / "mix.mp3"
@@ -119,15 +131,24 @@ def main() -> int:
             plays = find_plays(matches)
             took = time.perf_counter() - t0
             names = {i + 1: s for i, s in enumerate(sources)}
-            result = {"tracks": [{"start": p.start_s, "end": p.end_s,
-                                  "artist": names[p.track_id].artist if p.track_id in names else "fake",
-                                  "title": names[p.track_id].title if p.track_id in names else "fake"}
-                                 for p in plays]}
+            result = {
+                "tracks": [
+                    {
+                        "start": p.start_s,
+                        "end": p.end_s,
+                        "artist": names[p.track_id].artist if p.track_id in names else "fake",
+                        "title": names[p.track_id].title if p.track_id in names else "fake",
+                    }
+                    for p in plays
+                ]
+            }
             s = score(truth, result)
-            print(f"{label}: {args.minutes:.0f}-minute mix against {args.hours:.0f} h: lookup+match "
-                  f"{took:.1f} s ({took / args.minutes:.2f} s per minute of mix; "
-                  f"{matcher.triplets} query triplets, {len(matches) / 1e6:.1f} M gated matches); "
-                  f"decode+peaks {decode_s:.1f} s; recall {s['recall']} precision {s['precision']}")
+            print(
+                f"{label}: {args.minutes:.0f}-minute mix against {args.hours:.0f} h: lookup+match "
+                f"{took:.1f} s ({took / args.minutes:.2f} s per minute of mix; "
+                f"{matcher.triplets} query triplets, {len(matches) / 1e6:.1f} M gated matches); "
+                f"decode+peaks {decode_s:.1f} s; recall {s['recall']} precision {s['precision']}"
+            )
     return 0
 
 

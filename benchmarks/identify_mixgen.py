@@ -83,10 +83,12 @@ def _play(x: np.ndarray, speed: float, mode: str) -> np.ndarray:
 def _eq(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     import pedalboard
 
-    board = pedalboard.Pedalboard([
-        pedalboard.LowShelfFilter(cutoff_frequency_hz=200, gain_db=float(rng.uniform(-6, 6))),
-        pedalboard.HighShelfFilter(cutoff_frequency_hz=4000, gain_db=float(rng.uniform(-6, 6))),
-    ])
+    board = pedalboard.Pedalboard(
+        [
+            pedalboard.LowShelfFilter(cutoff_frequency_hz=200, gain_db=float(rng.uniform(-6, 6))),
+            pedalboard.HighShelfFilter(cutoff_frequency_hz=4000, gain_db=float(rng.uniform(-6, 6))),
+        ]
+    )
     return board(x[None, :], SR)[0].astype(np.float32)
 
 
@@ -145,8 +147,19 @@ def make_mix(
             start = 0
         end = start + len(y)
         mix[start:end] += y[: len(mix) - start]
-        placed.append(Placed(str(src.file.name), src.artist, src.title, start / SR, end / SR,
-                             speed, mode, ref_start, known))
+        placed.append(
+            Placed(
+                str(src.file.name),
+                src.artist,
+                src.title,
+                start / SR,
+                end / SR,
+                speed,
+                mode,
+                ref_start,
+                known,
+            )
+        )
         cursor = end
     mix = mix[:cursor]
     placed[-1].end = cursor / SR
@@ -159,9 +172,27 @@ def make_mix(
 def write_mp3(mix: np.ndarray, path: Path, bitrate: str = "128k") -> None:
     """Encode mono float PCM as MP3 through ffmpeg (the same lossy step a real mix had)."""
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "f32le", "-ar", str(SR),
-         "-ac", "1", "-i", "pipe:0", "-b:a", bitrate, str(path)],
-        input=mix.astype(np.float32).tobytes(), capture_output=True, check=False,
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "f32le",
+            "-ar",
+            str(SR),
+            "-ac",
+            "1",
+            "-i",
+            "pipe:0",
+            "-b:a",
+            bitrate,
+            str(path),
+        ],
+        input=mix.astype(np.float32).tobytes(),
+        capture_output=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.decode("utf-8", "replace"))
@@ -215,19 +246,28 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--audio", type=Path, default=ROOT.parent / "shared" / "audio")
-    parser.add_argument("--unknown", type=int, default=0,
-                        help="hold out this many tracks from the library (written to truth)")
+    parser.add_argument(
+        "--unknown",
+        type=int,
+        default=0,
+        help="hold out this many tracks from the library (written to truth)",
+    )
     args = parser.parse_args()
     sources = load_sources(args.audio)
     held = sources[: args.unknown]
-    lib = sources[args.unknown:]
+    lib = sources[args.unknown :]
     mix, placed = make_mix(lib, args.minutes, args.seed, unknown=held)
     args.out.mkdir(parents=True, exist_ok=True)
     write_mp3(mix, args.out / "mix.mp3")
-    (args.out / "truth.json").write_text(json.dumps({
-        "library": [str(s.file) for s in lib],
-        "tracks": [asdict(p) for p in placed],
-    }, indent=1))
+    (args.out / "truth.json").write_text(
+        json.dumps(
+            {
+                "library": [str(s.file) for s in lib],
+                "tracks": [asdict(p) for p in placed],
+            },
+            indent=1,
+        )
+    )
     print(f"{args.out / 'mix.mp3'}: {len(mix) / SR / 60:.1f} min, {len(placed)} excerpts")
     return 0
 

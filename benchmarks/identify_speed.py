@@ -55,9 +55,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         env = {**os.environ, "CRATEBOT_HOME": str(home)}
-        subprocess.run([sys.executable, "-m", "bot.cli.main", "index", str(args.audio),
-                        "--metadata", str(args.audio / "tracks.json")],
-                       env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bot.cli.main",
+                "index",
+                str(args.audio),
+                "--metadata",
+                str(args.audio / "tracks.json"),
+            ],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         index_bytes = sum(p.stat().st_size for p in (home / "library").rglob("*.npy"))
         hours = sum(s.duration_s for s in load_sources(args.audio, 0)) / 3600
         mix_path = args.mix
@@ -76,28 +88,47 @@ def main() -> int:
         truth = truth["tracks"] if isinstance(truth, dict) else truth
         # The job as a runner worker runs it (a process that imports only the job),
         # then the whole `cratebot id` command line (which imports every CLI module).
-        job = ("import json, sys, tempfile; from pathlib import Path; "
-               "from core.identify.job import identify_job; "
-               "from core.jobs.types import run_in_process; from core.settings import load_settings; "
-               "t = tempfile.mkdtemp(); "
-               "out = run_in_process(identify_job, {'source': sys.argv[1], 'recognizers': ['local']}, "
-               "Path(t), load_settings()); out.result.pop('notes'); print(json.dumps(out.result))")
+        job = (
+            "import json, sys, tempfile; from pathlib import Path; "
+            "from core.identify.job import identify_job; "
+            "from core.jobs.types import run_in_process; from core.settings import load_settings; "
+            "t = tempfile.mkdtemp(); "
+            "out = run_in_process(identify_job, {'source': sys.argv[1], 'recognizers': ['local']}, "
+            "Path(t), load_settings()); out.result.pop('notes'); print(json.dumps(out.result))"
+        )
         for label, cmd in (
             ("identify job (worker process)", [sys.executable, "-c", job, str(mix_path)]),
-            ("cratebot id --json (CLI)", [sys.executable, "-m", "bot.cli.main", "id",
-                                          str(mix_path), "--json", "--recognizers", "local"]),
+            (
+                "cratebot id --json (CLI)",
+                [
+                    sys.executable,
+                    "-m",
+                    "bot.cli.main",
+                    "id",
+                    str(mix_path),
+                    "--json",
+                    "--recognizers",
+                    "local",
+                ],
+            ),
         ):
             out, wall, peak_self, peak_tree = run_measured(cmd, env)
             result = json.loads(out)
             s = score(truth, result)
-            print(f"{label}: {result['duration_s'] / 60:.1f} min mix in {wall:.1f} s = "
-                  f"{result['duration_s'] / wall:.0f}x real time (process start and decode "
-                  f"included); peak RSS python {peak_self / 2**20:.0f} MB, with ffmpeg "
-                  f"{peak_tree / 2**20:.0f} MB")
-        print(f"index: {index_bytes / 1e6:.2f} MB for {hours:.2f} h = "
-              f"{index_bytes / 1e6 / hours:.2f} MB per hour of reference audio")
-        print(f"accuracy: recall {s['recall']} precision {s['precision']} "
-              f"median start error {s['median_start_error_s']} s ({s['found']}/{s['known']})")
+            print(
+                f"{label}: {result['duration_s'] / 60:.1f} min mix in {wall:.1f} s = "
+                f"{result['duration_s'] / wall:.0f}x real time (process start and decode "
+                f"included); peak RSS python {peak_self / 2**20:.0f} MB, with ffmpeg "
+                f"{peak_tree / 2**20:.0f} MB"
+            )
+        print(
+            f"index: {index_bytes / 1e6:.2f} MB for {hours:.2f} h = "
+            f"{index_bytes / 1e6 / hours:.2f} MB per hour of reference audio"
+        )
+        print(
+            f"accuracy: recall {s['recall']} precision {s['precision']} "
+            f"median start error {s['median_start_error_s']} s ({s['found']}/{s['known']})"
+        )
     return 0
 
 

@@ -20,7 +20,11 @@ from realtime.track import decode
 
 
 def main() -> int:
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "audio"
+    folder = (
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else Path(__file__).resolve().parents[2] / "shared" / "audio"
+    )
     if not (folder / "tracks.json").is_file():
         print(f"no tracks.json in {folder}")
         return 1
@@ -41,10 +45,14 @@ def main() -> int:
         is_related = any(abs(ratio / r - 1) < 0.02 for r in (2, 0.5, 1.5, 2 / 3))
         exact += is_exact
         related += is_related
-        print(f"{entry['file'][:48]:48s} ours {ours:7.2f}  librosa {ref:7.2f}  "
-              f"{'same' if is_exact else 'related' if is_related else 'DIFFERENT'}")
-    print(f"\n{len(tracks)} tracks: {exact} same tempo, {related} octave/3:2 related, "
-          f"{len(tracks) - exact - related} different; analysis {spent / len(tracks):.2f} s/track")
+        print(
+            f"{entry['file'][:48]:48s} ours {ours:7.2f}  librosa {ref:7.2f}  "
+            f"{'same' if is_exact else 'related' if is_related else 'DIFFERENT'}"
+        )
+    print(
+        f"\n{len(tracks)} tracks: {exact} same tempo, {related} octave/3:2 related, "
+        f"{len(tracks) - exact - related} different; analysis {spent / len(tracks):.2f} s/track"
+    )
     return 0
 
 

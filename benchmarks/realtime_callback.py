@@ -64,21 +64,28 @@ def measure(method: str, block: int, decks: list[Track], seconds: float) -> np.n
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="audio seconds per measurement")
-    ap.add_argument("--audio-dir", type=Path,
-                    default=Path(__file__).resolve().parents[2] / "shared" / "audio")
+    ap.add_argument(
+        "--audio-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "audio"
+    )
     ns = ap.parse_args()
     methods = ["playback_rate", "wsola"] + (["rubberband"] if rubberband_status()[0] else [])
-    print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}"
+    )
     decks = tracks(ns.audio_dir, ns.seconds + 10)
-    print(f"{'method':14s} {'block':>5s} {'budget ms':>9s} {'p50 ms':>8s} {'p99 ms':>8s} "
-          f"{'max ms':>8s} {'p50 frac':>8s} {'p99 frac':>8s}")
+    print(
+        f"{'method':14s} {'block':>5s} {'budget ms':>9s} {'p50 ms':>8s} {'p99 ms':>8s} "
+        f"{'max ms':>8s} {'p50 frac':>8s} {'p99 frac':>8s}"
+    )
     for method in methods:
         for block in (256, 512, 1024):
             times = measure(method, block, decks, ns.seconds) * 1000.0
             budget = block / SR * 1000.0
             p50, p99 = np.percentile(times, [50, 99])
-            print(f"{method:14s} {block:5d} {budget:9.2f} {p50:8.3f} {p99:8.3f} {times.max():8.3f} "
-                  f"{p50 / budget:8.1%} {p99 / budget:8.1%}")
+            print(
+                f"{method:14s} {block:5d} {budget:9.2f} {p50:8.3f} {p99:8.3f} {times.max():8.3f} "
+                f"{p50 / budget:8.1%} {p99 / budget:8.1%}"
+            )
     return 0
 
 

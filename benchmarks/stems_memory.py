@@ -45,12 +45,19 @@ print(json.dumps(out.result["manifest"]["timings_s"]))
 def measure(source: Path, model: str, repo: Path, tmp: Path, limit_s: float | None) -> dict:
     progress = tmp / "progress.json"
     progress.unlink(missing_ok=True)
-    code = CHILD.format(root=str(ROOT), progress=str(progress), home=str(tmp / "home"),
-                        source=str(source), model=model, repo=str(repo),
-                        work=str(tmp / f"work-{time.time_ns()}"))
+    code = CHILD.format(
+        root=str(ROOT),
+        progress=str(progress),
+        home=str(tmp / "home"),
+        source=str(source),
+        model=model,
+        repo=str(repo),
+        work=str(tmp / f"work-{time.time_ns()}"),
+    )
     started = time.time()
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     child = psutil.Process(proc.pid)
     peak = 0
     partial = False
@@ -68,10 +75,14 @@ def measure(source: Path, model: str, repo: Path, tmp: Path, limit_s: float | No
     state = json.loads(progress.read_text()) if progress.exists() else {}
     if proc.returncode not in (0, None) and not partial:
         raise RuntimeError(stderr[-2000:])
-    return {"peak_rss_mb": round(peak / 2**20), "wall_s": round(time.time() - started, 1),
-            "partial": partial, "progress": state.get("text"),
-            "fraction": round(state.get("fraction", 0.0), 3),
-            "timings": json.loads(stdout.strip().splitlines()[-1]) if not partial else None}
+    return {
+        "peak_rss_mb": round(peak / 2**20),
+        "wall_s": round(time.time() - started, 1),
+        "partial": partial,
+        "progress": state.get("text"),
+        "fraction": round(state.get("fraction", 0.0), 3),
+        "timings": json.loads(stdout.strip().splitlines()[-1]) if not partial else None,
+    }
 
 
 def main() -> None:

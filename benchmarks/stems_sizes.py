@@ -32,20 +32,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.cache) as tmp:
         settings = load_settings(home=Path(tmp) / "home")
         settings.ensure_dirs()
-        opts = StemsOptions.from_params({"source": str(source), "model": name,
-                                         "model_repo": str(repo), "format": "mp3",
-                                         "bitrate": args.bitrate, "minus": "vocals"})
+        opts = StemsOptions.from_params(
+            {
+                "source": str(source),
+                "model": name,
+                "model_repo": str(repo),
+                "format": "mp3",
+                "bitrate": args.bitrate,
+                "minus": "vocals",
+            }
+        )
         result = run_stems(opts, settings, Path(tmp) / "out", Path(tmp) / "scratch")
         manifest = result.manifest
         stems = [f for f in manifest["files"] if f["kind"] == "stem"]
-        print(json.dumps({
-            "seconds": args.seconds, "bitrate_kbps": args.bitrate,
-            "files": {f["file"]: round(f["size_bytes"] / 1e6, 2) for f in manifest["files"]},
-            "four_stems_mb": round(sum(f["size_bytes"] for f in stems) / 1e6, 2),
-            "zip_mb": round(result.zip_path.stat().st_size / 1e6, 2),
-            "over_discord_limit": manifest["over_discord_limit"],
-            "over_telegram_limit": manifest["over_telegram_limit"],
-        }, indent=1))
+        print(
+            json.dumps(
+                {
+                    "seconds": args.seconds,
+                    "bitrate_kbps": args.bitrate,
+                    "files": {
+                        f["file"]: round(f["size_bytes"] / 1e6, 2) for f in manifest["files"]
+                    },
+                    "four_stems_mb": round(sum(f["size_bytes"] for f in stems) / 1e6, 2),
+                    "zip_mb": round(result.zip_path.stat().st_size / 1e6, 2),
+                    "over_discord_limit": manifest["over_discord_limit"],
+                    "over_telegram_limit": manifest["over_telegram_limit"],
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -42,11 +42,11 @@ def whole_job(path: Path, repo: Path, name: str, work: Path, model) -> tuple[flo
 
     settings = load_settings(home=work / "home")
     settings.ensure_dirs()
-    opts = StemsOptions.from_params({"source": str(path), "model": name,
-                                     "model_repo": str(repo), "format": "mp3"})
+    opts = StemsOptions.from_params(
+        {"source": str(path), "model": name, "model_repo": str(repo), "format": "mp3"}
+    )
     started = time.perf_counter()
-    result = run_stems(opts, settings, work / f"out{time.time_ns()}", work / "scratch",
-                       model=model)
+    result = run_stems(opts, settings, work / f"out{time.time_ns()}", work / "scratch", model=model)
     return time.perf_counter() - started, result.manifest
 
 
@@ -71,15 +71,31 @@ def main() -> None:
             bare_times.append(bare(loaded.model, source))
             seconds, manifest = whole_job(source, repo, name, Path(tmp), loaded)
             job_times.append(seconds)
-            print(json.dumps({"bare_s": round(bare_times[-1], 2), "job_s": round(seconds, 2),
-                              "job_timings": manifest["timings_s"]}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "bare_s": round(bare_times[-1], 2),
+                        "job_s": round(seconds, 2),
+                        "job_timings": manifest["timings_s"],
+                    }
+                ),
+                flush=True,
+            )
     best_bare, best_job = min(bare_times), min(job_times)
-    print(json.dumps({
-        "model": args.model, "audio_s": args.seconds, "device": str(device), "threads": threads,
-        "bare_best_s": round(best_bare, 2), "job_best_s": round(best_job, 2),
-        "overhead_pct_best": round(100 * (best_job / best_bare - 1), 2),
-        "overhead_pct_mean": round(100 * (sum(job_times) / sum(bare_times) - 1), 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "audio_s": args.seconds,
+                "device": str(device),
+                "threads": threads,
+                "bare_best_s": round(best_bare, 2),
+                "job_best_s": round(best_job, 2),
+                "overhead_pct_best": round(100 * (best_job / best_bare - 1), 2),
+                "overhead_pct_mean": round(100 * (sum(job_times) / sum(bare_times) - 1), 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

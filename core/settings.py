@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     audd_url: str = "https://api.audd.io/"
     shazam_url: str = "https://amp.shazam.com"
     identify_recognizers: str = Field(
-        default="", description='e.g. "local,shazam"; empty: local, shazam, and audd with a token')
+        default="", description='e.g. "local,shazam"; empty: local, shazam, and audd with a token'
+    )
     online_timeout_s: float = Field(default=20.0, gt=0)
     shazam_rate_per_s: float = Field(default=1.0, gt=0)
     audd_rate_per_s: float = Field(default=2.0, gt=0)
@@ -84,20 +85,25 @@ class Settings(BaseSettings):
     telegram_base_file_url: str | None = None
     telegram_local_mode: bool = False
     secret: SecretStr | None = Field(default=None, description="HMAC key for download links")
-    public_url: str = Field(default="", description="Base of download links; "
-                            "default http://HTTP_HOST:HTTP_PORT")
+    public_url: str = Field(
+        default="", description="Base of download links; default http://HTTP_HOST:HTTP_PORT"
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     link_ttl_s: float = 24 * 3600
 
     # -- command layer (chat) -------------------------------------------------
     admin_user_ids: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=(), description="Comma-separated user ids treated as admins everywhere; "
-        "'123' matches on any platform, 'telegram:123' on one")
+        default=(),
+        description="Comma-separated user ids treated as admins everywhere; "
+        "'123' matches on any platform, 'telegram:123' on one",
+    )
     admin_roles: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=(), description="Comma-separated Discord role names or ids that grant admin")
+        default=(), description="Comma-separated Discord role names or ids that grant admin"
+    )
     max_jobs_per_day_per_owner: int = Field(
-        default=50, ge=1, description="Jobs one chat user may start in 24 hours")
+        default=50, ge=1, description="Jobs one chat user may start in 24 hours"
+    )
     pi_timeout_s: float = Field(default=3.0, gt=0, description="Wait for a Pi's reply")
 
     @field_validator("admin_user_ids", "admin_roles", mode="before")
@@ -113,12 +119,11 @@ class Settings(BaseSettings):
         home = Path(self.home).expanduser().resolve()
         object.__setattr__(self, "home", home)
         if not self.public_url:
-            object.__setattr__(self, "public_url", default_public_url(self.http_host,
-                                                                      self.http_port))
-        if not self.database_url:
             object.__setattr__(
-                self, "database_url", f"sqlite+aiosqlite:///{home / 'cratebot.db'}"
+                self, "public_url", default_public_url(self.http_host, self.http_port)
             )
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite+aiosqlite:///{home / 'cratebot.db'}")
         return self
 
     @classmethod

@@ -1,10 +1,10 @@
 """``cratebot-pi``: run the venue audio server, or ``cratebot-pi send`` a command to one.
 
-    cratebot-pi [--host 0.0.0.0] [--port 57120] [--token T | CRATEBOT_PI_TOKEN]
-                --music-dir DIR [--buffer-size 256|512|1024]
-                [--stretch-method playback_rate|wsola|rubberband] [--device NAME]
-                [--offline-render OUT.wav [--offline-speed X]]
-    cratebot-pi send [--host H] [--port P] [--token T] [--timeout S] ADDRESS [ARG...]
+cratebot-pi [--host 0.0.0.0] [--port 57120] [--token T | CRATEBOT_PI_TOKEN]
+            --music-dir DIR [--buffer-size 256|512|1024]
+            [--stretch-method playback_rate|wsola|rubberband] [--device NAME]
+            [--offline-render OUT.wav [--offline-speed X]]
+cratebot-pi send [--host H] [--port P] [--token T] [--timeout S] ADDRESS [ARG...]
 """
 
 from __future__ import annotations
@@ -51,18 +51,35 @@ def _serve_parser() -> argparse.ArgumentParser:
     ap.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     ap.add_argument("--port", type=int, default=DEFAULT_PORT, help="UDP port (0 picks a free one)")
     ap.add_argument("--token", default=None, help=f"shared secret (default: ${TOKEN_ENV})")
-    ap.add_argument("--music-dir", required=True, type=Path, help="folder /load paths are relative to")
+    ap.add_argument(
+        "--music-dir", required=True, type=Path, help="folder /load paths are relative to"
+    )
     ap.add_argument("--buffer-size", type=int, default=512, choices=(256, 512, 1024))
     ap.add_argument("--stretch-method", default="wsola", choices=METHODS)
     ap.add_argument("--device", default=None, help="output device name or index (sounddevice)")
-    ap.add_argument("--offline-render", type=Path, default=None, metavar="OUT.wav",
-                    help="no sound card: write the output to this WAV file")
-    ap.add_argument("--offline-speed", type=float, default=None, metavar="X",
-                    help="with --offline-render: run X times faster than real time")
+    ap.add_argument(
+        "--offline-render",
+        type=Path,
+        default=None,
+        metavar="OUT.wav",
+        help="no sound card: write the output to this WAV file",
+    )
+    ap.add_argument(
+        "--offline-speed",
+        type=float,
+        default=None,
+        metavar="X",
+        help="with --offline-render: run X times faster than real time",
+    )
     ap.add_argument("--sample-rate", type=int, default=44100)
     ap.add_argument("--decks", type=int, default=4)
-    ap.add_argument("--auto-bpm-config", type=Path, default=None, metavar="JSON",
-                    help="movement-to-BPM mapping (see realtime/autobpm.py)")
+    ap.add_argument(
+        "--auto-bpm-config",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="movement-to-BPM mapping (see realtime/autobpm.py)",
+    )
     ap.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return ap
 
@@ -127,10 +144,14 @@ def serve_main(argv: list[str]) -> int:
     if not 8000 <= ns.sample_rate <= 192000:
         ap.error("--sample-rate must be between 8000 and 192000")
     try:
-        auto = AutoBpmConfig.from_json(ns.auto_bpm_config) if ns.auto_bpm_config else AutoBpmConfig()
+        auto = (
+            AutoBpmConfig.from_json(ns.auto_bpm_config) if ns.auto_bpm_config else AutoBpmConfig()
+        )
     except ValueError as exc:
         ap.error(str(exc))
-    logging.basicConfig(level=ns.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=ns.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     rb_ok, rb_reason = rubberband_status()
     print(f"cratebot-pi: {rb_reason}", flush=True)
     if ns.stretch_method == "rubberband" and not rb_ok:

@@ -88,7 +88,9 @@ class PiClient:
         self.token = token or ""
         self.timeout = timeout
 
-    async def send(self, address: str, *args: OscArg, timeout: float | None = None) -> tuple[Any, ...]:
+    async def send(
+        self, address: str, *args: OscArg, timeout: float | None = None
+    ) -> tuple[Any, ...]:
         """Send ``address`` with ``args`` and return the reply's arguments.
 
         For ``/done ADDRESS x y`` this returns ``(x, y)``; for ``/status`` it returns

@@ -153,7 +153,9 @@ class Engine:
         if elapsed > frames / self.sample_rate:
             self.callback_overruns += 1
 
-    def _render_deck(self, deck: Deck, out: np.ndarray, frames: int, bpm0: float, bpm1: float) -> None:
+    def _render_deck(
+        self, deck: Deck, out: np.ndarray, frames: int, bpm0: float, bpm1: float
+    ) -> None:
         track = deck.track
         assert track is not None
         rate0 = clamp_rate(bpm0 / track.bpm)

@@ -42,7 +42,20 @@ DONE = "/done"
 ERROR = "/error"
 
 CONTROL_ADDRESSES: frozenset[str] = frozenset(
-    {LOAD, PLAY, STOP, SEEK, VOLUME, CROSSFADE, START_GROUP, BPM, BPM_AUTO, MOVEMENT, METHOD, STATUS}
+    {
+        LOAD,
+        PLAY,
+        STOP,
+        SEEK,
+        VOLUME,
+        CROSSFADE,
+        START_GROUP,
+        BPM,
+        BPM_AUTO,
+        MOVEMENT,
+        METHOD,
+        STATUS,
+    }
 )
 
 OscArg = str | int | float | bool
@@ -54,7 +67,9 @@ def signing_payload(address: str, ts: str, args: Sequence[Any]) -> bytes:
 
 def sign(token: str, address: str, ts: str, args: Sequence[Any]) -> str:
     """Lowercase hex HMAC-SHA256 of the signing payload, keyed with ``token``."""
-    return hmac.new(token.encode("utf-8"), signing_payload(address, ts, args), hashlib.sha256).hexdigest()
+    return hmac.new(
+        token.encode("utf-8"), signing_payload(address, ts, args), hashlib.sha256
+    ).hexdigest()
 
 
 def encode_message(address: str, args: Sequence[OscArg]) -> bytes:

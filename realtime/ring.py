@@ -37,7 +37,9 @@ class CommandRing:
         self._write = 0  # written only by the producer
         self._read = 0  # written only by the consumer
 
-    def post(self, code: int, deck: int = 0, a: float = 0.0, b: float = 0.0, payload: Any = None) -> int:
+    def post(
+        self, code: int, deck: int = 0, a: float = 0.0, b: float = 0.0, payload: Any = None
+    ) -> int:
         """Queue a command; returns its sequence number (1, 2, ...)."""
         if self._write - self._read >= self._capacity:
             raise RingFull("engine command queue is full (is the audio engine running?)")

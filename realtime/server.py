@@ -95,7 +95,9 @@ class ControlServer(asyncio.DatagramProtocol):
                 return
             handler = self._handlers.get(address)
             if handler is None:
-                raise CommandError(f"unknown address; known: {', '.join(sorted(p.CONTROL_ADDRESSES))}")
+                raise CommandError(
+                    f"unknown address; known: {', '.join(sorted(p.CONTROL_ADDRESSES))}"
+                )
             extra = await handler(args)
             self._reply(addr, p.DONE, [address, *extra])
         except CommandError as exc:
@@ -112,7 +114,9 @@ class ControlServer(asyncio.DatagramProtocol):
         state["loading"] = sorted(d for d, fut in self._loading.items() if not fut.done())
         return state
 
-    async def _post(self, code: Cmd, deck: int = 0, a: float = 0.0, b: float = 0.0, payload: Any = None) -> None:
+    async def _post(
+        self, code: Cmd, deck: int = 0, a: float = 0.0, b: float = 0.0, payload: Any = None
+    ) -> None:
         """Queue a command and wait until the callback has applied it."""
         try:
             seq = self.engine.commands.post(code, deck, a, b, payload)
@@ -140,7 +144,9 @@ class ControlServer(asyncio.DatagramProtocol):
         return deck
 
     @staticmethod
-    def _number(args: list[Any], i: int, name: str, lo: float, hi: float, default: float | None = None) -> float:
+    def _number(
+        args: list[Any], i: int, name: str, lo: float, hi: float, default: float | None = None
+    ) -> float:
         if len(args) <= i:
             if default is None:
                 raise CommandError(f"missing {name}")

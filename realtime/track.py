@@ -96,9 +96,7 @@ def resample(data: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def build_track(
-    name: str, audio: np.ndarray, sample_rate: int, bpm: float | None = None
-) -> Track:
+def build_track(name: str, audio: np.ndarray, sample_rate: int, bpm: float | None = None) -> Track:
     """Pad, derive the search copy and settle the tempo of decoded ``audio``."""
     if audio.ndim != 2 or audio.shape[1] != 2:
         raise TrackError(f"expected (frames, 2) audio, got shape {audio.shape}")
@@ -121,9 +119,7 @@ def build_track(
     return Track(name, sample_rate, frames, padded, mono_dec.astype(np.float32), float(bpm), source)
 
 
-def load_track(
-    music_dir: str, relative: str, sample_rate: int, bpm: float | None = None
-) -> Track:
+def load_track(music_dir: str, relative: str, sample_rate: int, bpm: float | None = None) -> Track:
     """Everything a ``/load`` needs; picklable arguments so it can run in a worker process."""
     path = resolve_music_path(Path(music_dir), relative)
     return build_track(relative, decode(path, sample_rate), sample_rate, bpm)

@@ -74,11 +74,13 @@ def _check(structure: dict[str, Any]) -> tuple[str, int]:
 
 # -- async helpers (bot, server) ---------------------------------------------------
 
+
 async def save_analysis(session: AsyncSession, structure: dict[str, Any]) -> TrackAnalysisRow:
     """Insert or replace the analysis of ``structure['path']`` (an all-in-one dict)."""
     path, size = _check(structure)
-    row = (await session.execute(
-        select(TrackAnalysisRow).where(TrackAnalysisRow.path == path))).scalar_one_or_none()
+    row = (
+        await session.execute(select(TrackAnalysisRow).where(TrackAnalysisRow.path == path))
+    ).scalar_one_or_none()
     if row is None:
         row = TrackAnalysisRow(path=path)
         session.add(row)
@@ -87,22 +89,30 @@ async def save_analysis(session: AsyncSession, structure: dict[str, Any]) -> Tra
     return row
 
 
-async def get_analysis(session: AsyncSession, path: str | Path,
-                       sha256: str | None = None) -> dict[str, Any] | None:
-    row = (await session.execute(select(TrackAnalysisRow).where(
-        TrackAnalysisRow.path == str(Path(path).expanduser().resolve())))).scalar_one_or_none()
+async def get_analysis(
+    session: AsyncSession, path: str | Path, sha256: str | None = None
+) -> dict[str, Any] | None:
+    row = (
+        await session.execute(
+            select(TrackAnalysisRow).where(
+                TrackAnalysisRow.path == str(Path(path).expanduser().resolve())
+            )
+        )
+    ).scalar_one_or_none()
     if row is None or (sha256 is not None and row.sha256 != sha256):
         return None
     return dict(row.structure)
 
 
 async def list_analyses(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = (await session.execute(
-        select(TrackAnalysisRow).order_by(TrackAnalysisRow.path))).scalars()
+    rows = (
+        await session.execute(select(TrackAnalysisRow).order_by(TrackAnalysisRow.path))
+    ).scalars()
     return [dict(r.structure) for r in rows]
 
 
 # -- synchronous store (worker processes, CLI) ---------------------------------------
+
 
 class AnalysisStore:
     """Synchronous access to stored analyses (all-in-one dicts)."""
@@ -119,8 +129,9 @@ class AnalysisStore:
     def save(self, structure: dict[str, Any]) -> None:
         path, size = _check(structure)
         with self._session() as session:
-            row = session.execute(select(TrackAnalysisRow).where(
-                TrackAnalysisRow.path == path)).scalar_one_or_none()
+            row = session.execute(
+                select(TrackAnalysisRow).where(TrackAnalysisRow.path == path)
+            ).scalar_one_or_none()
             if row is None:
                 row = TrackAnalysisRow(path=path)
                 session.add(row)
@@ -130,8 +141,9 @@ class AnalysisStore:
         """The stored analysis of ``path``; None if absent or made from other content."""
         key = str(Path(path).expanduser().resolve())
         with self._session() as session:
-            row = session.execute(select(TrackAnalysisRow).where(
-                TrackAnalysisRow.path == key)).scalar_one_or_none()
+            row = session.execute(
+                select(TrackAnalysisRow).where(TrackAnalysisRow.path == key)
+            ).scalar_one_or_none()
             if row is None or (sha256 is not None and row.sha256 != sha256):
                 return None
             return dict(row.structure)
@@ -146,8 +158,9 @@ class AnalysisStore:
     def delete(self, path: str | Path) -> bool:
         key = str(Path(path).expanduser().resolve())
         with self._session() as session:
-            row = session.execute(select(TrackAnalysisRow).where(
-                TrackAnalysisRow.path == key)).scalar_one_or_none()
+            row = session.execute(
+                select(TrackAnalysisRow).where(TrackAnalysisRow.path == key)
+            ).scalar_one_or_none()
             if row is None:
                 return False
             session.delete(row)

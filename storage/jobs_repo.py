@@ -37,12 +37,31 @@ class JobRepository:
             return owner.id
 
     # -- creation and lookup --------------------------------------------------
-    async def create(self, job_id: str, kind: str, params: dict[str, Any], owner_id: int | None,
-                     dedupe_key: str | None, max_attempts: int) -> None:
+    async def create(
+        self,
+        job_id: str,
+        kind: str,
+        params: dict[str, Any],
+        owner_id: int | None,
+        dedupe_key: str | None,
+        max_attempts: int,
+    ) -> None:
         async with self.db.session() as s:
-            s.add(Job(id=job_id, kind=kind, state="queued", params=params, owner_id=owner_id,
-                      dedupe_key=dedupe_key, attempts=0, max_attempts=max_attempts,
-                      progress=0.0, progress_text="queued", cancel_requested=False))
+            s.add(
+                Job(
+                    id=job_id,
+                    kind=kind,
+                    state="queued",
+                    params=params,
+                    owner_id=owner_id,
+                    dedupe_key=dedupe_key,
+                    attempts=0,
+                    max_attempts=max_attempts,
+                    progress=0.0,
+                    progress_text="queued",
+                    cancel_requested=False,
+                )
+            )
             await s.flush()
             s.add(JobEvent(job_id=job_id, type="state", state="queued", message="submitted"))
 
@@ -53,27 +72,42 @@ class JobRepository:
     async def find_reusable(self, dedupe_key: str) -> Job | None:
         """A queued/running job with this key, or a succeeded one whose files still exist."""
         async with self.db.session() as s:
-            rows = (await s.scalars(
-                select(Job).where(Job.dedupe_key == dedupe_key,
-                                  Job.state.in_(("queued", "running", "succeeded")))
-                .order_by(Job.created_at.desc())
-            )).all()
+            rows = (
+                await s.scalars(
+                    select(Job)
+                    .where(
+                        Job.dedupe_key == dedupe_key,
+                        Job.state.in_(("queued", "running", "succeeded")),
+                    )
+                    .order_by(Job.created_at.desc())
+                )
+            ).all()
             for job in rows:
                 if job.state != "succeeded":
                     return job
-                gone = await s.scalar(select(func.count()).select_from(ResultFile).where(
-                    ResultFile.job_id == job.id, ResultFile.deleted_at.is_not(None)))
+                gone = await s.scalar(
+                    select(func.count())
+                    .select_from(ResultFile)
+                    .where(ResultFile.job_id == job.id, ResultFile.deleted_at.is_not(None))
+                )
                 if not gone:
                     return job
             return None
 
     async def count_active(self, owner_id: int) -> int:
         async with self.db.session() as s:
-            return int(await s.scalar(select(func.count()).select_from(Job).where(
-                Job.owner_id == owner_id, Job.state.in_(ACTIVE))) or 0)
+            return int(
+                await s.scalar(
+                    select(func.count())
+                    .select_from(Job)
+                    .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
+                )
+                or 0
+            )
 
-    async def list(self, owner_id: int | None = None, states: Sequence[str] | None = None,
-                   limit: int = 50) -> list[Job]:
+    async def list(
+        self, owner_id: int | None = None, states: Sequence[str] | None = None, limit: int = 50
+    ) -> list[Job]:
         async with self.db.session() as s:
             query = select(Job).order_by(Job.created_at.desc()).limit(limit)
             if owner_id is not None:
@@ -84,14 +118,25 @@ class JobRepository:
 
     async def events(self, job_id: str) -> list[JobEvent]:
         async with self.db.session() as s:
-            return list((await s.scalars(
-                select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id))).all())
+            return list(
+                (
+                    await s.scalars(
+                        select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id)
+                    )
+                ).all()
+            )
 
     async def results(self, job_id: str) -> list[ResultFile]:
         async with self.db.session() as s:
-            return list((await s.scalars(
-                select(ResultFile).where(ResultFile.job_id == job_id).order_by(ResultFile.id)
-            )).all())
+            return list(
+                (
+                    await s.scalars(
+                        select(ResultFile)
+                        .where(ResultFile.job_id == job_id)
+                        .order_by(ResultFile.id)
+                    )
+                ).all()
+            )
 
     # -- the runner's transitions ---------------------------------------------
     async def claim_next(self, free_slots: dict[str, int], runner_id: str) -> Job | None:
@@ -101,21 +146,42 @@ class JobRepository:
             return None
         now = utcnow()
         async with self.db.session() as s:
-            candidates = (await s.scalars(
-                select(Job).where(Job.state == "queued", Job.kind.in_(kinds),
-                                  or_(Job.not_before.is_(None), Job.not_before <= now))
-                .order_by(Job.created_at).limit(20)
-            )).all()
+            candidates = (
+                await s.scalars(
+                    select(Job)
+                    .where(
+                        Job.state == "queued",
+                        Job.kind.in_(kinds),
+                        or_(Job.not_before.is_(None), Job.not_before <= now),
+                    )
+                    .order_by(Job.created_at)
+                    .limit(20)
+                )
+            ).all()
             for job in candidates:
                 claimed = await s.execute(
-                    update(Job).where(Job.id == job.id, Job.state == "queued").values(
-                        state="running", runner_id=runner_id, attempts=Job.attempts + 1,
-                        started_at=now, heartbeat_at=now, progress=0.0,
-                        progress_text="starting", not_before=None)
+                    update(Job)
+                    .where(Job.id == job.id, Job.state == "queued")
+                    .values(
+                        state="running",
+                        runner_id=runner_id,
+                        attempts=Job.attempts + 1,
+                        started_at=now,
+                        heartbeat_at=now,
+                        progress=0.0,
+                        progress_text="starting",
+                        not_before=None,
+                    )
                 )
                 if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                    s.add(JobEvent(job_id=job.id, type="state", state="running",
-                                   message=f"attempt {job.attempts + 1} of {job.max_attempts}"))
+                    s.add(
+                        JobEvent(
+                            job_id=job.id,
+                            type="state",
+                            state="running",
+                            message=f"attempt {job.attempts + 1} of {job.max_attempts}",
+                        )
+                    )
                     await s.flush()
                     await s.refresh(job)
                     return job
@@ -127,8 +193,11 @@ class JobRepository:
 
     async def progress(self, job_id: str, fraction: float, text: str, event: bool) -> None:
         async with self.db.session() as s:
-            await s.execute(update(Job).where(Job.id == job_id, Job.state == "running").values(
-                progress=fraction, progress_text=text[:256], heartbeat_at=utcnow()))
+            await s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "running")
+                .values(progress=fraction, progress_text=text[:256], heartbeat_at=utcnow())
+            )
             if event:
                 s.add(JobEvent(job_id=job_id, type="progress", fraction=fraction, message=text))
 
@@ -137,36 +206,65 @@ class JobRepository:
         if not ids:
             return
         async with self.db.session() as s:
-            await s.execute(update(Job).where(Job.id.in_(ids), Job.state == "running")
-                            .values(heartbeat_at=utcnow()))
+            await s.execute(
+                update(Job)
+                .where(Job.id.in_(ids), Job.state == "running")
+                .values(heartbeat_at=utcnow())
+            )
 
-    async def finish(self, job_id: str, state: str, *, error: str | None = None,
-                     result: dict[str, Any] | None = None, message: str = "",
-                     from_states: Sequence[str] = ("running",)) -> bool:
+    async def finish(
+        self,
+        job_id: str,
+        state: str,
+        *,
+        error: str | None = None,
+        result: dict[str, Any] | None = None,
+        message: str = "",
+        from_states: Sequence[str] = ("running",),
+    ) -> bool:
         async with self.db.session() as s:
-            values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "worker_pid": None,
-                                      "error": error, "result": result}
+            values: dict[str, Any] = {
+                "state": state,
+                "finished_at": utcnow(),
+                "worker_pid": None,
+                "error": error,
+                "result": result,
+            }
             if state == "succeeded":
                 values.update(progress=1.0, progress_text="done")
-            done = await s.execute(update(Job).where(Job.id == job_id,
-                                                     Job.state.in_(tuple(from_states)))
-                                   .values(**values))
+            done = await s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state.in_(tuple(from_states)))
+                .values(**values)
+            )
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 return False
-            s.add(JobEvent(job_id=job_id, type="state", state=state,
-                           message=message or error or ""))
+            s.add(
+                JobEvent(job_id=job_id, type="state", state=state, message=message or error or "")
+            )
             return True
 
-    async def requeue(self, job_id: str, not_before: dt.datetime | None, message: str,
-                      event_type: str = "retry", refund_attempt: bool = False) -> bool:
+    async def requeue(
+        self,
+        job_id: str,
+        not_before: dt.datetime | None,
+        message: str,
+        event_type: str = "retry",
+        refund_attempt: bool = False,
+    ) -> bool:
         async with self.db.session() as s:
-            values: dict[str, Any] = {"state": "queued", "not_before": not_before,
-                                      "worker_pid": None, "runner_id": None,
-                                      "progress_text": message[:256]}
+            values: dict[str, Any] = {
+                "state": "queued",
+                "not_before": not_before,
+                "worker_pid": None,
+                "runner_id": None,
+                "progress_text": message[:256],
+            }
             if refund_attempt:
                 values["attempts"] = Job.attempts - 1
-            done = await s.execute(update(Job).where(Job.id == job_id, Job.state == "running")
-                                   .values(**values))
+            done = await s.execute(
+                update(Job).where(Job.id == job_id, Job.state == "running").values(**values)
+            )
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 return False
             s.add(JobEvent(job_id=job_id, type=event_type, state="queued", message=message))
@@ -181,8 +279,14 @@ class JobRepository:
             if job.state == "queued":
                 job.state = "cancelled"
                 job.finished_at = utcnow()
-                s.add(JobEvent(job_id=job_id, type="state", state="cancelled",
-                               message="cancelled before it started"))
+                s.add(
+                    JobEvent(
+                        job_id=job_id,
+                        type="state",
+                        state="cancelled",
+                        message="cancelled before it started",
+                    )
+                )
                 return "cancelled"
             if job.state == "running":
                 job.cancel_requested = True
@@ -194,11 +298,23 @@ class JobRepository:
         if not ids:
             return []
         async with self.db.session() as s:
-            return list((await s.scalars(select(Job.id).where(
-                Job.id.in_(ids), Job.cancel_requested.is_(True)))).all())
+            return list(
+                (
+                    await s.scalars(
+                        select(Job.id).where(Job.id.in_(ids), Job.cancel_requested.is_(True))
+                    )
+                ).all()
+            )
 
     async def stale_running(self, older_than: dt.datetime) -> list[Job]:
         async with self.db.session() as s:
-            return list((await s.scalars(select(Job).where(
-                Job.state == "running",
-                or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < older_than)))).all())
+            return list(
+                (
+                    await s.scalars(
+                        select(Job).where(
+                            Job.state == "running",
+                            or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < older_than),
+                        )
+                    )
+                ).all()
+            )

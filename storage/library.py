@@ -73,8 +73,16 @@ class TrackInfo:
 
     @classmethod
     def of(cls, row: LibraryTrack) -> TrackInfo:
-        return cls(row.id, row.path, row.sha256, row.artist, row.title, row.duration_s,
-                   row.hashes, row.added_at)
+        return cls(
+            row.id,
+            row.path,
+            row.sha256,
+            row.artist,
+            row.title,
+            row.duration_s,
+            row.hashes,
+            row.added_at,
+        )
 
 
 class LibraryStore:
@@ -100,11 +108,24 @@ class LibraryStore:
             rows = s.scalars(select(LibraryTrack).where(LibraryTrack.path == path))
             return [TrackInfo.of(r) for r in rows]
 
-    def add(self, path: str, sha256: str, artist: str | None, title: str | None,
-            duration_s: float, hashes: int) -> int:
+    def add(
+        self,
+        path: str,
+        sha256: str,
+        artist: str | None,
+        title: str | None,
+        duration_s: float,
+        hashes: int,
+    ) -> int:
         with self.session() as s:
-            row = LibraryTrack(path=path, sha256=sha256, artist=artist, title=title,
-                               duration_s=duration_s, hashes=hashes)
+            row = LibraryTrack(
+                path=path,
+                sha256=sha256,
+                artist=artist,
+                title=title,
+                duration_s=duration_s,
+                hashes=hashes,
+            )
             s.add(row)
             s.flush()
             return row.id
@@ -125,14 +146,16 @@ class LibraryStore:
 
     def all(self) -> list[TrackInfo]:
         with self.session() as s:
-            return [TrackInfo.of(r) for r in s.scalars(select(LibraryTrack).order_by(LibraryTrack.id))]
+            return [
+                TrackInfo.of(r) for r in s.scalars(select(LibraryTrack).order_by(LibraryTrack.id))
+            ]
 
     def get_many(self, ids: Iterable[int]) -> dict[int, TrackInfo]:
         ids = sorted(set(int(i) for i in ids))
         out: dict[int, TrackInfo] = {}
         with self.session() as s:
             for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
+                chunk = ids[start : start + 500]
                 for row in s.scalars(select(LibraryTrack).where(LibraryTrack.id.in_(chunk))):
                     out[row.id] = TrackInfo.of(row)
         return out

@@ -53,7 +53,8 @@ class PiLink:
         except InvalidToken as exc:
             raise TokenUnreadable(
                 "the stored Pi token cannot be decrypted (was CRATEBOT_SECRET changed?); "
-                "link the Pi again") from exc
+                "link the Pi again"
+            ) from exc
 
     def __repr__(self) -> str:  # never show the token, even encrypted
         return f"PiLink({self.platform}:{self.chat_id} -> {self.host}:{self.port})"
@@ -66,29 +67,60 @@ class PiLinkStore:
 
     async def get(self, platform: str, chat_id: str) -> PiLink | None:
         async with self.db.session() as s:
-            row = await s.scalar(select(PiLinkRow).where(
-                PiLinkRow.platform == platform, PiLinkRow.chat_id == chat_id))
+            row = await s.scalar(
+                select(PiLinkRow).where(
+                    PiLinkRow.platform == platform, PiLinkRow.chat_id == chat_id
+                )
+            )
             if row is None:
                 return None
-            return PiLink(row.platform, row.chat_id, row.host, row.port, row.linked_by,
-                          row.updated_at, row.token_encrypted)
+            return PiLink(
+                row.platform,
+                row.chat_id,
+                row.host,
+                row.port,
+                row.linked_by,
+                row.updated_at,
+                row.token_encrypted,
+            )
 
-    async def set(self, platform: str, chat_id: str, host: str, port: int, token: str,
-                  linked_by: str | None = None) -> None:
+    async def set(
+        self,
+        platform: str,
+        chat_id: str,
+        host: str,
+        port: int,
+        token: str,
+        linked_by: str | None = None,
+    ) -> None:
         """Link (or re-link) the chat's Pi."""
         secret = self.fernet.encrypt(token.encode())
         async with self.db.session() as s:
-            row = await s.scalar(select(PiLinkRow).where(
-                PiLinkRow.platform == platform, PiLinkRow.chat_id == chat_id))
+            row = await s.scalar(
+                select(PiLinkRow).where(
+                    PiLinkRow.platform == platform, PiLinkRow.chat_id == chat_id
+                )
+            )
             if row is None:
-                s.add(PiLinkRow(platform=platform, chat_id=chat_id, host=host, port=port,
-                                token_encrypted=secret, linked_by=linked_by))
+                s.add(
+                    PiLinkRow(
+                        platform=platform,
+                        chat_id=chat_id,
+                        host=host,
+                        port=port,
+                        token_encrypted=secret,
+                        linked_by=linked_by,
+                    )
+                )
             else:
                 row.host, row.port, row.token_encrypted = host, port, secret
                 row.linked_by, row.updated_at = linked_by, utcnow()
 
     async def remove(self, platform: str, chat_id: str) -> bool:
         async with self.db.session() as s:
-            done = await s.execute(delete(PiLinkRow).where(
-                PiLinkRow.platform == platform, PiLinkRow.chat_id == chat_id))
+            done = await s.execute(
+                delete(PiLinkRow).where(
+                    PiLinkRow.platform == platform, PiLinkRow.chat_id == chat_id
+                )
+            )
             return bool(done.rowcount)  # type: ignore[attr-defined]

@@ -50,8 +50,15 @@ class ResultStore:
             rel = src.relative_to(work).as_posix()
             dest = self.path_of(job_id, rel)
             atomic_move(src, dest)
-            published.append(ResultFile(job_id=job_id, name=rel, size_bytes=dest.stat().st_size,
-                                        sha256=sha256_file(dest), expires_at=expires))
+            published.append(
+                ResultFile(
+                    job_id=job_id,
+                    name=rel,
+                    size_bytes=dest.stat().st_size,
+                    sha256=sha256_file(dest),
+                    expires_at=expires,
+                )
+            )
         async with self.db.session() as s:
             s.add_all(published)
         return published
@@ -61,8 +68,13 @@ class ResultStore:
         now = now or utcnow()
         removed = freed = folders = 0
         async with self.db.session() as s:
-            expired = (await s.scalars(select(ResultFile).where(
-                ResultFile.expires_at < now, ResultFile.deleted_at.is_(None)))).all()
+            expired = (
+                await s.scalars(
+                    select(ResultFile).where(
+                        ResultFile.expires_at < now, ResultFile.deleted_at.is_(None)
+                    )
+                )
+            ).all()
             for row in expired:
                 try:
                     path = self.path_of(row.job_id, row.name)

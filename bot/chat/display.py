@@ -18,8 +18,13 @@ LINE_INTERVAL_S = 2.0  # plain progress lines: at most one per job this often
 
 
 class Display:
-    def __init__(self, mode: str = "auto", as_json: bool = False,
-                 out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        mode: str = "auto",
+        as_json: bool = False,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+    ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         if mode == "auto":
@@ -34,9 +39,14 @@ class Display:
         if self.mode == "bars":
             bar = self._bars.get(update.job_id)
             if bar is None:
-                bar = tqdm(total=1000, file=self.err, leave=False, dynamic_ncols=True,
-                           desc=f"{update.kind} {update.job_id}",
-                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+                bar = tqdm(
+                    total=1000,
+                    file=self.err,
+                    leave=False,
+                    dynamic_ncols=True,
+                    desc=f"{update.kind} {update.job_id}",
+                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+                )
                 self._bars[update.job_id] = bar
             bar.n = int(update.fraction * 1000)
             bar.set_postfix_str(update.text[:60], refresh=False)
@@ -56,16 +66,19 @@ class Display:
         self._last_line.pop(job_id or "", None)
 
     # -- replies --------------------------------------------------------------------
-    def reply(self, command: str, reply: Reply, folder: Path | None,
-              copied: list[Path]) -> None:
+    def reply(self, command: str, reply: Reply, folder: Path | None, copied: list[Path]) -> None:
         self.finish(reply.job_id)
         if self.as_json:
             record: dict[str, Any] = {
-                "command": command, "error": reply.error, "title": reply.title,
-                "text": reply.text, "job_id": reply.job_id,
+                "command": command,
+                "error": reply.error,
+                "title": reply.title,
+                "text": reply.text,
+                "job_id": reply.job_id,
                 "folder": str(folder) if folder else None,
-                "files": [p.name if folder is None else p.relative_to(folder).as_posix()
-                          for p in copied],
+                "files": [
+                    p.name if folder is None else p.relative_to(folder).as_posix() for p in copied
+                ],
                 "data": reply.data,
             }
             self._write(self.out, json.dumps(record, ensure_ascii=False, default=str))
@@ -74,8 +87,10 @@ class Display:
         lines.append(f"error: {reply.text}" if reply.error else reply.text)
         if folder is not None:
             lines.append(f"results in {folder}/")
-            lines += [f"  {p.relative_to(folder).as_posix()} ({size_text(p.stat().st_size)})"
-                      for p in copied]
+            lines += [
+                f"  {p.relative_to(folder).as_posix()} ({size_text(p.stat().st_size)})"
+                for p in copied
+            ]
         self._write(self.out, "\n".join(lines))
 
     def notice(self, text: str) -> None:

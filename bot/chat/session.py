@@ -22,8 +22,14 @@ def local_context() -> CommandContext:
     except (KeyError, OSError):
         user = "local"
     # The person at the terminal owns the machine: admin, and local paths are uploads.
-    return CommandContext(platform="terminal", user_id=user, chat_id="local", is_admin=True,
-                          display_name=user, allow_local_paths=True)
+    return CommandContext(
+        platform="terminal",
+        user_id=user,
+        chat_id="local",
+        is_admin=True,
+        display_name=user,
+        allow_local_paths=True,
+    )
 
 
 def copy_results(results_dir: Path, job_id: str, out_dir: Path) -> tuple[Path, list[Path]]:
@@ -45,8 +51,13 @@ def copy_results(results_dir: Path, job_id: str, out_dir: Path) -> tuple[Path, l
 
 
 class ChatSession:
-    def __init__(self, layer: CommandLayer, out_dir: Path, display: Display,
-                 ctx: CommandContext | None = None) -> None:
+    def __init__(
+        self,
+        layer: CommandLayer,
+        out_dir: Path,
+        display: Display,
+        ctx: CommandContext | None = None,
+    ) -> None:
         self.layer = layer
         self.out_dir = out_dir
         self.display = display
@@ -72,7 +83,8 @@ class ChatSession:
         folder, copied = None, []
         if reply.job_id and not reply.error:
             folder, copied = await asyncio.to_thread(
-                copy_results, self.layer.settings.results_dir, reply.job_id, self.out_dir)
+                copy_results, self.layer.settings.results_dir, reply.job_id, self.out_dir
+            )
         if reply.error:
             self.failures += 1
         self.display.reply(text, reply, folder, copied)

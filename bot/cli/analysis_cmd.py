@@ -13,14 +13,17 @@ from core.errors import BadInput, CrateBotError
 
 # -- analyze ---------------------------------------------------------------------
 
+
 def _describe(struct: dict[str, Any]) -> str:
     intro = next((s["end"] for s in struct.get("segments", []) if s["label"] == "intro"), None)
     bpm = f"{struct['bpm']:.2f}" if struct.get("bpm") else "-"
     lufs = f"{struct['loudness_lufs']:.1f} LUFS" if struct.get("loudness_lufs") is not None else "-"
     intro_text = f"intro ends {intro:.2f} s" if intro is not None else "no intro found"
-    return (f"{Path(struct['path']).name}: {bpm} BPM, {struct.get('key') or '-'} "
-            f"({struct.get('camelot') or '-'}), {struct.get('duration', 0):.1f} s, {lufs}, "
-            f"{len(struct.get('segments', []))} segments, {intro_text}")
+    return (
+        f"{Path(struct['path']).name}: {bpm} BPM, {struct.get('key') or '-'} "
+        f"({struct.get('camelot') or '-'}), {struct.get('duration', 0):.1f} s, {lufs}, "
+        f"{len(struct.get('segments', []))} segments, {intro_text}"
+    )
 
 
 @guarded
@@ -39,8 +42,7 @@ def analyze_command(args: argparse.Namespace) -> int:
                 with progress_bar(Path(path).name) as sink:
                     if args.force:
                         store.delete(path)
-                    analysis: TrackAnalysis = analysis_for_file(Path(path), settings, store,
-                                                                sink)
+                    analysis: TrackAnalysis = analysis_for_file(Path(path), settings, store, sink)
             except CrateBotError as exc:
                 failures += 1
                 fail(str(exc))
@@ -57,6 +59,7 @@ def analyze_command(args: argparse.Namespace) -> int:
 
 
 # -- sections --------------------------------------------------------------------
+
 
 def _write_absolute_csv(job_csv: Path, target: Path) -> None:
     """The job's CSV with part paths made absolute, so it can live anywhere."""
@@ -108,52 +111,80 @@ def sections_command(args: argparse.Namespace) -> int:
             sys.stdout.write(
                 f"{Path(row['path']).name}: {row['bpm']:.2f} BPM x{row['speed']:.4f} -> "
                 f"{row['target_bpm']:g}, {row['key'] or '-'}, {row['ini_cue']:.2f}-"
-                f"{row['end_cue']:.2f} s -> {out / row['part_file']}\n")
+                f"{row['end_cue']:.2f} s -> {out / row['part_file']}\n"
+            )
         for item in result["skipped"]:
             sys.stderr.write(f"skipped {Path(item['path']).name}: {item['reason']}\n")
-        sys.stdout.write(f"{result['count']} section(s) in {out} (CSV: {out / result['csv']}, "
-                         f"zip: {out / result['zip']})\n")
+        sys.stdout.write(
+            f"{result['count']} section(s) in {out} (CSV: {out / result['csv']}, "
+            f"zip: {out / result['zip']})\n"
+        )
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     analyze = subparsers.add_parser(
-        "analyze", help="analyse tracks: BPM, beats, downbeats, key, segments, loudness",
+        "analyze",
+        help="analyse tracks: BPM, beats, downbeats, key, segments, loudness",
         description="Analyse audio files (or folders of them) and store the results in the "
-                    "library. --json prints all-in-one structure objects.")
+        "library. --json prints all-in-one structure objects.",
+    )
     analyze.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
     analyze.add_argument("--json", action="store_true", help="print a JSON list of structures")
     analyze.add_argument("--force", action="store_true", help="re-analyse stored tracks")
-    analyze.add_argument("--struct-out", metavar="DIR",
-                         help="also write one all-in-one JSON per track into DIR")
+    analyze.add_argument(
+        "--struct-out", metavar="DIR", help="also write one all-in-one JSON per track into DIR"
+    )
     add_home(analyze)
     analyze.set_defaults(func=analyze_command)
 
     sections = subparsers.add_parser(
-        "sections", help="export tempo-aligned sections of tracks near a BPM",
+        "sections",
+        help="export tempo-aligned sections of tracks near a BPM",
         description="Select tracks within --delta of --bpm (and --key), cut --bars bars from "
-                    "the end of the intro, and export them time-stretched to the target BPM.")
+        "the end of the intro, and export them time-stretched to the target BPM.",
+    )
     sections.add_argument("paths", nargs="*", metavar="PATH", help="audio files or folders")
-    sections.add_argument("--library", action="store_true",
-                          help="choose from every analysed track in the library")
-    sections.add_argument("--struct-dir", metavar="DIR",
-                          help="folder of all-in-one structure JSONs (e.g. from Crowdstream)")
-    sections.add_argument("--audio-dir", metavar="DIR",
-                          help="where the audio of --struct-dir JSONs lives (matched by name)")
+    sections.add_argument(
+        "--library", action="store_true", help="choose from every analysed track in the library"
+    )
+    sections.add_argument(
+        "--struct-dir",
+        metavar="DIR",
+        help="folder of all-in-one structure JSONs (e.g. from Crowdstream)",
+    )
+    sections.add_argument(
+        "--audio-dir",
+        metavar="DIR",
+        help="where the audio of --struct-dir JSONs lives (matched by name)",
+    )
     sections.add_argument("--bpm", type=float, required=True, help="tempo to select around")
     sections.add_argument("--delta", type=float, default=2.0, help="BPM tolerance (default 2)")
     sections.add_argument("--key", help='keys to admit, any notation: "Gm,Cm", "6A", "G minor"')
-    sections.add_argument("--harmonic", action="store_true",
-                          help="also admit Camelot neighbours of --key")
-    sections.add_argument("--target-bpm", type=float, metavar="T",
-                          help="tempo of the exported parts (default: --bpm)")
+    sections.add_argument(
+        "--harmonic", action="store_true", help="also admit Camelot neighbours of --key"
+    )
+    sections.add_argument(
+        "--target-bpm", type=float, metavar="T", help="tempo of the exported parts (default: --bpm)"
+    )
     sections.add_argument("--bars", type=int, default=16, help="section length in bars")
-    sections.add_argument("--mix-bars", type=int, metavar="N",
-                          help="bars of the mix-out zone at the end (begin_cue; default bars/4)")
-    sections.add_argument("--rekordbox-xml", metavar="FILE",
-                          help="Rekordbox collection XML whose BPM, key, grid and cues override")
-    sections.add_argument("--out", metavar="DIR", default="sections",
-                          help="output folder for parts, CSV and zip (default ./sections)")
+    sections.add_argument(
+        "--mix-bars",
+        type=int,
+        metavar="N",
+        help="bars of the mix-out zone at the end (begin_cue; default bars/4)",
+    )
+    sections.add_argument(
+        "--rekordbox-xml",
+        metavar="FILE",
+        help="Rekordbox collection XML whose BPM, key, grid and cues override",
+    )
+    sections.add_argument(
+        "--out",
+        metavar="DIR",
+        default="sections",
+        help="output folder for parts, CSV and zip (default ./sections)",
+    )
     sections.add_argument("--csv-out", metavar="FILE", help="also write the CSV here")
     sections.add_argument("--json", action="store_true", help="print the result as JSON")
     add_home(sections)

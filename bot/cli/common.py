@@ -15,8 +15,12 @@ from core.settings import Settings, load_settings
 
 def add_home(parser: argparse.ArgumentParser) -> None:
     """Every subcommand takes ``--home DIR`` (overrides CRATEBOT_HOME)."""
-    parser.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS,
-                        help="data folder (default: $CRATEBOT_HOME or ~/.cratebot)")
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="data folder (default: $CRATEBOT_HOME or ~/.cratebot)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -42,8 +46,14 @@ def progress_bar(desc: str = "") -> Iterator[Callable[[float, str], None]]:
     not a terminal; yields the ``(fraction, text)`` sink job functions report to."""
     from tqdm import tqdm
 
-    with tqdm(total=1000, file=sys.stderr, leave=False, disable=None,
-              bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}") as bar:
+    with tqdm(
+        total=1000,
+        file=sys.stderr,
+        leave=False,
+        disable=None,
+        bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}",
+    ) as bar:
+
         def sink(fraction: float, text: str) -> None:
             bar.n = int(fraction * 1000)
             label = f"{desc}: {text}" if desc and text else desc or text

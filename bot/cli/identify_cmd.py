@@ -13,14 +13,19 @@ from bot.cli.common import add_home, guarded, print_json, progress_bar, settings
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "id", help="identify the tracks in a DJ mix (file or link)",
+        "id",
+        help="identify the tracks in a DJ mix (file or link)",
         description="Identify the tracks of a mix against the local library "
-                    "(`cratebot index`) and online recognizers.")
+        "(`cratebot index`) and online recognizers.",
+    )
     parser.add_argument("source", metavar="SOURCE", help="audio file or http(s) link")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--recognizers", metavar="LIST",
-                        help="comma-separated: local,shazam,audd (default: local,shazam and "
-                             "audd when CRATEBOT_AUDD_TOKEN is set)")
+    parser.add_argument(
+        "--recognizers",
+        metavar="LIST",
+        help="comma-separated: local,shazam,audd (default: local,shazam and "
+        "audd when CRATEBOT_AUDD_TOKEN is set)",
+    )
     parser.add_argument("--cue", type=Path, metavar="FILE", help="write a CUE sheet")
     parser.add_argument("--png", type=Path, metavar="FILE", help="write a timeline picture")
     add_home(parser)
@@ -36,9 +41,13 @@ def _identify(args: argparse.Namespace) -> int:
     recognizers = parse_recognizers(args.recognizers, settings)
     with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="id-") as tmp:
         with progress_bar() as sink:
-            output = run_in_process(identify_job,
-                                    {"source": args.source, "recognizers": recognizers},
-                                    Path(tmp), settings, LocalProgress(sink))
+            output = run_in_process(
+                identify_job,
+                {"source": args.source, "recognizers": recognizers},
+                Path(tmp),
+                settings,
+                LocalProgress(sink),
+            )
         result = dict(output.result)
         notes = result.pop("notes", [])
         for note in notes:

@@ -57,9 +57,14 @@ def _run(settings: Settings, action: Any) -> Any:
 
 def _row(job: Any) -> dict[str, Any]:
     return {
-        "id": job.id, "kind": job.kind, "state": job.state,
-        "progress": round(job.progress, 3), "text": job.progress_text, "error": job.error,
-        "attempts": job.attempts, "created_at": job.created_at.isoformat(),
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "progress": round(job.progress, 3),
+        "text": job.progress_text,
+        "error": job.error,
+        "attempts": job.attempts,
+        "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
 
@@ -78,8 +83,10 @@ def _list(args: argparse.Namespace) -> int:
         print("no jobs")
     for job in jobs:
         extra = job.error if job.state == "failed" else job.progress_text
-        print(f"{job.id}  {job.kind:<9} {job.state:<9} {job.progress * 100:5.1f}%  "
-              f"{job.created_at:%Y-%m-%d %H:%M}  {extra or ''}")
+        print(
+            f"{job.id}  {job.kind:<9} {job.state:<9} {job.progress * 100:5.1f}%  "
+            f"{job.created_at:%Y-%m-%d %H:%M}  {extra or ''}"
+        )
     return 0
 
 
@@ -98,13 +105,28 @@ def _show(args: argparse.Namespace) -> int:
         return 1
     job, events, results = found
     data = _row(job) | {
-        "params": job.params, "result": job.result,
-        "events": [{"at": e.at.isoformat(), "type": e.type, "state": e.state,
-                    "fraction": e.fraction, "message": e.message} for e in events],
-        "files": [{"name": r.name, "size_bytes": r.size_bytes,
-                   "path": str(settings.results_dir / r.job_id / r.name),
-                   "expires_at": r.expires_at.isoformat(),
-                   "deleted": r.deleted_at is not None} for r in results],
+        "params": job.params,
+        "result": job.result,
+        "events": [
+            {
+                "at": e.at.isoformat(),
+                "type": e.type,
+                "state": e.state,
+                "fraction": e.fraction,
+                "message": e.message,
+            }
+            for e in events
+        ],
+        "files": [
+            {
+                "name": r.name,
+                "size_bytes": r.size_bytes,
+                "path": str(settings.results_dir / r.job_id / r.name),
+                "expires_at": r.expires_at.isoformat(),
+                "deleted": r.deleted_at is not None,
+            }
+            for r in results
+        ],
     }
     if args.json:
         print_json(data)
@@ -130,7 +152,10 @@ def _cancel(args: argparse.Namespace) -> int:
     if state is None:
         print(f"cratebot: no job {args.id}", file=sys.stderr)
         return 1
-    messages = {"cancelled": "cancelled", "cancelling": "cancelling (the runner stops it within a second)"}
+    messages = {
+        "cancelled": "cancelled",
+        "cancelling": "cancelling (the runner stops it within a second)",
+    }
     print(f"job {args.id}: {messages.get(state, f'already {state}')}")
     return 0
 
@@ -142,6 +167,8 @@ def _sweep(args: argparse.Namespace) -> int:
         return await ResultStore(db, settings.results_dir, settings.result_retention_days).sweep()
 
     report = _run(settings, action)
-    print(f"removed {report.files_removed} files ({report.bytes_freed / 1e6:.1f} MB) and "
-          f"{report.folders_removed} folders")
+    print(
+        f"removed {report.files_removed} files ({report.bytes_freed / 1e6:.1f} MB) and "
+        f"{report.folders_removed} folders"
+    )
     return 0

@@ -11,13 +11,19 @@ from bot.cli.common import add_home, guarded, print_json, progress_bar, settings
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     index = subparsers.add_parser(
-        "index", help="add audio files or folders to the local identification library",
+        "index",
+        help="add audio files or folders to the local identification library",
         description="Fingerprint audio files (folders are searched recursively) into the "
-                    "local library. Artist/title come from --metadata, tags, or the file name "
-                    "('Artist - Title' or 'Artist--Title'). Re-indexing a file is a no-op.")
+        "local library. Artist/title come from --metadata, tags, or the file name "
+        "('Artist - Title' or 'Artist--Title'). Re-indexing a file is a no-op.",
+    )
     index.add_argument("paths", nargs="+", metavar="PATH")
-    index.add_argument("--metadata", type=Path, metavar="FILE",
-                       help="JSON list or CSV with columns file, artist, title")
+    index.add_argument(
+        "--metadata",
+        type=Path,
+        metavar="FILE",
+        help="JSON list or CSV with columns file, artist, title",
+    )
     index.add_argument("--json", action="store_true", help="print a JSON report")
     add_home(index)
     index.set_defaults(func=guarded(_index))
@@ -42,11 +48,15 @@ def _index(args: argparse.Namespace) -> int:
     with progress_bar() as progress:
         report = index_paths(settings, args.paths, args.metadata, progress)
     if args.json:
-        print_json({
-            "added": [{"id": i, "path": p, "artist": a, "title": t} for i, p, a, t in report.added],
-            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
-            "failed": [{"path": p, "reason": r} for p, r in report.failed],
-        })
+        print_json(
+            {
+                "added": [
+                    {"id": i, "path": p, "artist": a, "title": t} for i, p, a, t in report.added
+                ],
+                "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+                "failed": [{"path": p, "reason": r} for p, r in report.failed],
+            }
+        )
     else:
         for track_id, path, artist, title in report.added:
             print(f"added #{track_id} {artist or '?'} — {title or '?'}  ({Path(path).name})")
@@ -54,8 +64,10 @@ def _index(args: argparse.Namespace) -> int:
             print(f"skipped {Path(path).name}: {reason}")
         for _path, reason in report.failed:
             sys.stderr.write(f"cratebot: failed: {reason}\n")
-        print(f"{len(report.added)} added, {len(report.skipped)} already indexed, "
-              f"{len(report.failed)} failed")
+        print(
+            f"{len(report.added)} added, {len(report.skipped)} already indexed, "
+            f"{len(report.failed)} failed"
+        )
     return 1 if report.failed and not report.added and not report.skipped else 0
 
 
@@ -65,9 +77,19 @@ def _list(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     tracks = LibraryStore(settings.database_url).all()
     if args.json:
-        print_json([{"id": t.id, "artist": t.artist, "title": t.title,
-                     "duration_s": round(t.duration_s, 2), "path": t.path, "hashes": t.hashes}
-                    for t in tracks])
+        print_json(
+            [
+                {
+                    "id": t.id,
+                    "artist": t.artist,
+                    "title": t.title,
+                    "duration_s": round(t.duration_s, 2),
+                    "path": t.path,
+                    "hashes": t.hashes,
+                }
+                for t in tracks
+            ]
+        )
         return 0
     for t in tracks:
         minutes, seconds = divmod(int(round(t.duration_s)), 60)

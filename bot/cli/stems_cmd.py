@@ -26,31 +26,57 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("source", metavar="SOURCE", help="audio/video file or http(s) link")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help="Demucs model name (htdemucs, htdemucs_ft, htdemucs_6s, "
-                             "mdx_extra, ...; default %(default)s)")
-    parser.add_argument("--model-repo", metavar="DIR",
-                        help="folder of demucs model files (*.th + NAME.yaml); "
-                             "default $CRATEBOT_DEMUCS_REPO")
-    parser.add_argument("--stems", metavar="NAMES",
-                        help="comma-separated stems to write (default: all the model has)")
-    parser.add_argument("--minus", metavar="NAME",
-                        help="also write no_NAME: the song without that stem")
-    parser.add_argument("--two-stems", metavar="NAME",
-                        help="write only NAME and no_NAME (everything else)")
-    parser.add_argument("--format", choices=FORMATS, default=DEFAULT_FORMAT,
-                        help="output format (default %(default)s)")
-    parser.add_argument("--bitrate", type=int, default=320, metavar="KBPS",
-                        help="MP3 bitrate in kbit/s (default %(default)s)")
-    parser.add_argument("--normalize", type=float, metavar="LUFS",
-                        help="normalise each file to this integrated loudness (e.g. -14), "
-                             "never letting its peak pass -1 dBFS")
-    parser.add_argument("--hpss", action="store_true",
-                        help="also write the harmonic/percussive split of the input")
-    parser.add_argument("--out", metavar="DIR",
-                        help="output folder (default ./NAME-stems next to where you run it)")
-    parser.add_argument("--json", action="store_true",
-                        help='print {"zip": ..., "files": [...], "manifest": {...}}')
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="Demucs model name (htdemucs, htdemucs_ft, htdemucs_6s, "
+        "mdx_extra, ...; default %(default)s)",
+    )
+    parser.add_argument(
+        "--model-repo",
+        metavar="DIR",
+        help="folder of demucs model files (*.th + NAME.yaml); default $CRATEBOT_DEMUCS_REPO",
+    )
+    parser.add_argument(
+        "--stems",
+        metavar="NAMES",
+        help="comma-separated stems to write (default: all the model has)",
+    )
+    parser.add_argument(
+        "--minus", metavar="NAME", help="also write no_NAME: the song without that stem"
+    )
+    parser.add_argument(
+        "--two-stems", metavar="NAME", help="write only NAME and no_NAME (everything else)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=DEFAULT_FORMAT,
+        help="output format (default %(default)s)",
+    )
+    parser.add_argument(
+        "--bitrate",
+        type=int,
+        default=320,
+        metavar="KBPS",
+        help="MP3 bitrate in kbit/s (default %(default)s)",
+    )
+    parser.add_argument(
+        "--normalize",
+        type=float,
+        metavar="LUFS",
+        help="normalise each file to this integrated loudness (e.g. -14), "
+        "never letting its peak pass -1 dBFS",
+    )
+    parser.add_argument(
+        "--hpss", action="store_true", help="also write the harmonic/percussive split of the input"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="output folder (default ./NAME-stems next to where you run it)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help='print {"zip": ..., "files": [...], "manifest": {...}}'
+    )
     add_home(parser)
     parser.set_defaults(func=guarded(run_stems_command))
 
@@ -96,11 +122,13 @@ def run_stems_command(args: argparse.Namespace) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     zip_path = placed[output.result["zip"]]
     if args.json:
-        print_json({
-            "zip": str(zip_path),
-            "files": [str(placed[name]) for name in output.result["files"]],
-            "manifest": output.result["manifest"],
-        })
+        print_json(
+            {
+                "zip": str(zip_path),
+                "files": [str(placed[name]) for name in output.result["files"]],
+                "manifest": output.result["manifest"],
+            }
+        )
     else:
         sys.stdout.write(f"{zip_path}\n")
     return 0

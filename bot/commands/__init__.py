@@ -14,8 +14,17 @@ from bot.commands.api import (
 )
 
 __all__ = [
-    "Command", "CommandContext", "CommandLayer", "CommandSpec", "Link", "OptionSpec",
-    "Progress", "Reply", "ResultFile", "TrackRow", "Update",
+    "Command",
+    "CommandContext",
+    "CommandLayer",
+    "CommandSpec",
+    "Link",
+    "OptionSpec",
+    "Progress",
+    "Reply",
+    "ResultFile",
+    "TrackRow",
+    "Update",
 ]
 
 

@@ -43,8 +43,9 @@ def master_secret(settings: Settings) -> bytes:
 
 
 def derive(settings: Settings, purpose: str, length: int = 32) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"cratebot",
-                info=purpose.encode()).derive(master_secret(settings))
+    return HKDF(
+        algorithm=hashes.SHA256(), length=length, salt=b"cratebot", info=purpose.encode()
+    ).derive(master_secret(settings))
 
 
 def token_cipher(settings: Settings) -> Fernet:

@@ -39,8 +39,9 @@ class CommandLayer:
 
     specs: tuple[CommandSpec, ...] = SPECS
 
-    def __init__(self, settings: Settings, runner: JobRunner, db: Database, *,
-                 links: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, runner: JobRunner, db: Database, *, links: bool = True
+    ) -> None:
         self.settings = settings
         self.runner = runner
         self.db = db
@@ -126,8 +127,9 @@ class CommandLayer:
             yield Reply(text=str(exc), error=True)
 
     # -- jobs -----------------------------------------------------------------------
-    async def _job(self, ctx: CommandContext, cmd: Command,
-                   spec: CommandSpec) -> AsyncIterator[Update]:
+    async def _job(
+        self, ctx: CommandContext, cmd: Command, spec: CommandSpec
+    ) -> AsyncIterator[Update]:
         assert spec.job_kind is not None
         self.runner.kind(spec.job_kind)  # NotAvailable before any download or probe
         params = await self._params(ctx, cmd, spec)
@@ -145,23 +147,34 @@ class CommandLayer:
         last = None
         async for view in self.runner.subscribe(job_id):
             if last is None or not view.state.terminal:
-                yield Progress(view.id, view.kind, view.progress,
-                               view.text or view.state.value, view.state.value, reused)
+                yield Progress(
+                    view.id,
+                    view.kind,
+                    view.progress,
+                    view.text or view.state.value,
+                    view.state.value,
+                    reused,
+                )
             last = view
         if last is None:
             raise BadInput(f"no job {job_id}")
         yield render(last, self.settings.results_dir, self._url_for)
 
-    async def _params(self, ctx: CommandContext, cmd: Command,
-                      spec: CommandSpec) -> dict[str, Any]:
+    async def _params(self, ctx: CommandContext, cmd: Command, spec: CommandSpec) -> dict[str, Any]:
         args = cmd.args
         if cmd.name == "sections":
             bpm = v.bpm(v.require(args, "bpm", spec.usage))
             given = args.get("sources") or []
             if isinstance(given, str):
                 given = given.split()
-            sources = await resolve(ctx, [str(s) for s in given], self.settings, many=True,
-                                    usage=spec.usage, folders=ctx.allow_local_paths)
+            sources = await resolve(
+                ctx,
+                [str(s) for s in given],
+                self.settings,
+                many=True,
+                usage=spec.usage,
+                folders=ctx.allow_local_paths,
+            )
             params: dict[str, Any] = {"sources": sources, "bpm": bpm}
             if args.get("delta") not in (None, ""):
                 params["delta"] = v.number(args["delta"], "delta", 0, 50)
@@ -228,20 +241,24 @@ class CommandLayer:
         lines = []
         for job in jobs:
             state = job.state
-            detail = (f"{job.progress * 100:.0f}% {job.progress_text}" if state == "running"
-                      else job.error or job.progress_text or "")
+            detail = (
+                f"{job.progress * 100:.0f}% {job.progress_text}"
+                if state == "running"
+                else job.error or job.progress_text or ""
+            )
             lines.append(f"{job.id}  {job.kind:<8} {state:<9} {detail}".rstrip())
-        return Reply(text="\n".join(lines), title="Your jobs",
-                     data={"jobs": [{"id": j.id, "kind": j.kind, "state": j.state}
-                                    for j in jobs]})
+        return Reply(
+            text="\n".join(lines),
+            title="Your jobs",
+            data={"jobs": [{"id": j.id, "kind": j.kind, "state": j.state} for j in jobs]},
+        )
 
     async def _own_job(self, ctx: CommandContext, job_id: str) -> Job:
         job = await self.repo.get(job_id)
         if job is None:
             raise BadInput(f"no job {job_id!r}; /jobs lists yours")
         owner = job.owner
-        mine = owner is not None and (owner.platform, owner.user_id) == (ctx.platform,
-                                                                         ctx.user_id)
+        mine = owner is not None and (owner.platform, owner.user_id) == (ctx.platform, ctx.user_id)
         if not (mine or self._configured_admin(ctx)):
             raise BadInput(f"job {job_id} is not yours")
         return job

@@ -25,8 +25,13 @@ def check_name(job_id: str, name: str) -> None:
     if not JOB_ID.match(job_id):
         raise LinkError(f"bad job id {job_id!r}")
     parts = PurePosixPath(name).parts
-    if (not name or name.startswith("/") or "\\" in name or "\x00" in name
-            or any(p in ("..", ".") for p in parts)):
+    if (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or "\x00" in name
+        or any(p in ("..", ".") for p in parts)
+    ):
         raise LinkError(f"bad file name {name!r}")
 
 
@@ -35,8 +40,7 @@ def _mac(key: bytes, job_id: str, name: str, expires: int) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def sign_path(key: bytes, job_id: str, name: str, ttl_s: float,
-              now: float | None = None) -> str:
+def sign_path(key: bytes, job_id: str, name: str, ttl_s: float, now: float | None = None) -> str:
     """The path and query (``/dl/...``) of a link valid for ``ttl_s`` seconds."""
     check_name(job_id, name)
     expires = int((time.time() if now is None else now) + ttl_s)
@@ -44,8 +48,9 @@ def sign_path(key: bytes, job_id: str, name: str, ttl_s: float,
     return f"/dl/{job_id}/{quote(name)}?exp={expires}&sig={sig}"
 
 
-def verify(key: bytes, job_id: str, name: str, exp: str | None, sig: str | None,
-           now: float | None = None) -> None:
+def verify(
+    key: bytes, job_id: str, name: str, exp: str | None, sig: str | None, now: float | None = None
+) -> None:
     """Raise :class:`LinkError` unless the link is intact and not expired."""
     check_name(job_id, name)
     if not exp or not sig:

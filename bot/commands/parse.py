@@ -18,12 +18,24 @@ from bot.commands.specs import BY_NAME, STEM_FORMATS, STEM_NAMES
 from core.errors import BadInput
 
 _ALIASES = {
-    "identify": "id", "tracklist": "id", "stem": "stems", "section": "sections",
-    "start": "help", "cancel_job": "cancel", "job": "jobs",
+    "identify": "id",
+    "tracklist": "id",
+    "stem": "stems",
+    "section": "sections",
+    "start": "help",
+    "cancel_job": "cancel",
+    "job": "jobs",
 }
 _OPTION_ALIASES = {
-    "url": "source", "src": "source", "link": "source", "target_bpm": "target",
-    "keys": "key", "mix": "mix_bars", "fmt": "format", "ramp_s": "ramp", "id": "job_id",
+    "url": "source",
+    "src": "source",
+    "link": "source",
+    "target_bpm": "target",
+    "keys": "key",
+    "mix": "mix_bars",
+    "fmt": "format",
+    "ramp_s": "ramp",
+    "id": "job_id",
 }
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
@@ -56,8 +68,10 @@ def _options(name: str, words: list[str]) -> tuple[dict[str, Any], list[str]]:
             key = key.lower().replace("-", "_")
             key = _OPTION_ALIASES.get(key, key)
             if key not in allowed:
-                raise BadInput(f"unknown option {key!r} for {BY_NAME[name].text}; "
-                               f"options: {', '.join(sorted(allowed))}")
+                raise BadInput(
+                    f"unknown option {key!r} for {BY_NAME[name].text}; "
+                    f"options: {', '.join(sorted(allowed))}"
+                )
             if key in args:
                 raise BadInput(f"option {key!r} given twice")
             args[key] = value
@@ -134,7 +148,7 @@ def _positional(name: str, args: dict[str, Any], words: list[str]) -> dict[str, 
     if name == "help" and words:
         words = [" ".join(words)]
     if len(words) > len(order):
-        extra = " ".join(words[len(order):])
+        extra = " ".join(words[len(order) :])
         raise BadInput(f"unexpected {extra!r}; {_usage(name)}")
     for key, word in zip(order, words, strict=False):
         _take(args, key, word, name)

@@ -60,9 +60,16 @@ def _tracks(result: dict[str, Any]) -> tuple[TrackRow, ...]:
     rows = []
     for entry in result.get("tracks") or []:
         recognizer = entry.get("recognizer") or ""
-        rows.append(TrackRow(float(entry.get("start", 0.0)), float(entry.get("end", 0.0)),
-                             entry.get("artist"), entry.get("title"), entry.get("confidence"),
-                             tuple(r for r in recognizer.split("+") if r)))
+        rows.append(
+            TrackRow(
+                float(entry.get("start", 0.0)),
+                float(entry.get("end", 0.0)),
+                entry.get("artist"),
+                entry.get("title"),
+                entry.get("confidence"),
+                tuple(r for r in recognizer.split("+") if r),
+            )
+        )
     return tuple(rows)
 
 
@@ -80,10 +87,14 @@ def _identify(view: JobView, result: dict[str, Any], files: dict[str, ResultFile
     if not tracks:
         lines.append("no tracks found")
     return Reply(
-        text="\n".join(lines), title=f"Tracklist ({known} of {len(tracks)} identified)",
-        job_id=view.id, tracks=tracks,
+        text="\n".join(lines),
+        title=f"Tracklist ({known} of {len(tracks)} identified)",
+        job_id=view.id,
+        tracks=tracks,
         files=tuple(files[n] for n in ("tracklist.cue", "tracklist.json") if n in files),
-        images=tuple(files[n] for n in ("timeline.png",) if n in files), data=result)
+        images=tuple(files[n] for n in ("timeline.png",) if n in files),
+        data=result,
+    )
 
 
 def _stems(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
@@ -92,29 +103,44 @@ def _stems(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) 
     lines = [f"{f.name} ({size_text(f.size_bytes)})" for f in parts]
     primary = [files[zip_name]] if zip_name in files else parts
     links = tuple(Link(f.name, f.url) for f in parts if f.url)
-    return Reply(text="\n".join(_listed(lines)) or "no stems written",
-                 title=f"Stems ({len(parts)} files)", job_id=view.id, files=tuple(primary),
-                 links=links, data=result)
+    return Reply(
+        text="\n".join(_listed(lines)) or "no stems written",
+        title=f"Stems ({len(parts)} files)",
+        job_id=view.id,
+        files=tuple(primary),
+        links=links,
+        data=result,
+    )
 
 
 def _sections(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     selected = result.get("selected") or []
     skipped = result.get("skipped") or []
-    lines = [f"{Path(s.get('path', '?')).name}: {float(s.get('bpm') or 0):.1f} BPM"
-             f"{' ' + s['key'] if s.get('key') else ''} -> {float(s.get('target_bpm') or 0):.1f}"
-             for s in selected]
+    lines = [
+        f"{Path(s.get('path', '?')).name}: {float(s.get('bpm') or 0):.1f} BPM"
+        f"{' ' + s['key'] if s.get('key') else ''} -> {float(s.get('target_bpm') or 0):.1f}"
+        for s in selected
+    ]
     lines += [f"skipped {Path(s.get('path', '?')).name}: {s.get('reason')}" for s in skipped]
     ordered = [files[n] for n in (result.get("zip"), result.get("csv")) if n in files]
-    return Reply(text="\n".join(_listed(lines)),
-                 title=f"{result.get('count', len(selected))} section(s) at "
-                       f"{result.get('target_bpm')} BPM",
-                 job_id=view.id, files=tuple(ordered), data=result)
+    return Reply(
+        text="\n".join(_listed(lines)),
+        title=f"{result.get('count', len(selected))} section(s) at {result.get('target_bpm')} BPM",
+        job_id=view.id,
+        files=tuple(ordered),
+        data=result,
+    )
 
 
 def _generic(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     lines = [f"{f.name} ({size_text(f.size_bytes)})" for f in files.values()]
-    return Reply(text="\n".join(_listed(lines)) or "done", title=f"{view.kind} done",
-                 job_id=view.id, files=tuple(files.values()), data=result)
+    return Reply(
+        text="\n".join(_listed(lines)) or "done",
+        title=f"{view.kind} done",
+        job_id=view.id,
+        files=tuple(files.values()),
+        data=result,
+    )
 
 
 RENDERERS = {"identify": _identify, "stems": _stems, "sections": _sections}
@@ -122,11 +148,19 @@ RENDERERS = {"identify": _identify, "stems": _stems, "sections": _sections}
 
 def render(view: JobView, results_dir: Path, url_for: UrlFor) -> Reply:
     if view.state == JobState.FAILED:
-        return Reply(text=f"{view.kind} job {view.id} failed: {view.error or 'unknown error'}",
-                     error=True, job_id=view.id, title=f"{view.kind} failed")
+        return Reply(
+            text=f"{view.kind} job {view.id} failed: {view.error or 'unknown error'}",
+            error=True,
+            job_id=view.id,
+            title=f"{view.kind} failed",
+        )
     if view.state == JobState.CANCELLED:
-        return Reply(text=f"{view.kind} job {view.id} was cancelled", error=True,
-                     job_id=view.id, title=f"{view.kind} cancelled")
+        return Reply(
+            text=f"{view.kind} job {view.id} was cancelled",
+            error=True,
+            job_id=view.id,
+            title=f"{view.kind} cancelled",
+        )
     if view.state != JobState.SUCCEEDED:
         return Reply(text=f"{view.kind} job {view.id} is {view.state.value}", job_id=view.id)
     result = dict(view.result or {})
@@ -136,6 +170,9 @@ def render(view: JobView, results_dir: Path, url_for: UrlFor) -> Reply:
         if item is not None:
             files[name] = item
     if view.files and not files:
-        return Reply(text=f"the results of job {view.id} have expired; run the command again",
-                     error=True, job_id=view.id)
+        return Reply(
+            text=f"the results of job {view.id} have expired; run the command again",
+            error=True,
+            job_id=view.id,
+        )
     return RENDERERS.get(view.kind, _generic)(view, result, files)

@@ -20,16 +20,23 @@ async def _check_link(url: str, settings: Settings) -> None:
     # A slow or failing DNS lookup is left to the job, which retries network trouble.
     with contextlib.suppress(TimeoutError, OSError):
         await asyncio.wait_for(
-            asyncio.to_thread(check_url, url, settings.allow_private_urls), URL_CHECK_TIMEOUT_S)
+            asyncio.to_thread(check_url, url, settings.allow_private_urls), URL_CHECK_TIMEOUT_S
+        )
 
 
 async def _check_file(path: Path, settings: Settings) -> None:
-    await asyncio.to_thread(probe_audio, path, settings.max_duration_s,
-                            settings.max_download_bytes)
+    await asyncio.to_thread(probe_audio, path, settings.max_duration_s, settings.max_download_bytes)
 
 
-async def resolve(ctx: CommandContext, given: list[str], settings: Settings, *,
-                  many: bool, usage: str, folders: bool = False) -> list[str]:
+async def resolve(
+    ctx: CommandContext,
+    given: list[str],
+    settings: Settings,
+    *,
+    many: bool,
+    usage: str,
+    folders: bool = False,
+) -> list[str]:
     """Checked sources as job params: links as given, files as absolute paths."""
     out: list[str] = []
     for source in given:

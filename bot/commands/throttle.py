@@ -12,8 +12,7 @@ from bot.commands.api import Progress, Reply, Update
 _END = object()
 
 
-async def latest_every(updates: AsyncIterator[Update],
-                       interval_s: float) -> AsyncIterator[Update]:
+async def latest_every(updates: AsyncIterator[Update], interval_s: float) -> AsyncIterator[Update]:
     """Pass the first Progress at once, then at most one (the newest) per ``interval_s``;
     the Reply always passes, immediately, and ends the stream.
 

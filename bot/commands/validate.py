@@ -17,8 +17,10 @@ from core.errors import BadInput
 # refusal here saves a round trip and words it for chat.
 MIN_BPM, MAX_BPM = 40.0, 250.0
 MAX_RAMP_S = 600.0
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
-                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _TRUE = {"on", "1", "true", "yes", "enable", "enabled"}
 _FALSE = {"off", "0", "false", "no", "disable", "disabled"}

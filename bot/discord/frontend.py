@@ -35,21 +35,31 @@ class CrateBotClient(discord.Client):
             log.warning("could not sync slash commands: %s", exc)
 
 
-def build_client(settings: Settings, layer: Any, *, edit_interval: float = EDIT_INTERVAL_S,
-                 token_window_s: float = TOKEN_WINDOW_S) -> CrateBotClient:
-    skin = DiscordSkin(settings, layer, edit_interval=edit_interval,
-                       token_window_s=token_window_s)
+def build_client(
+    settings: Settings,
+    layer: Any,
+    *,
+    edit_interval: float = EDIT_INTERVAL_S,
+    token_window_s: float = TOKEN_WINDOW_S,
+) -> CrateBotClient:
+    skin = DiscordSkin(settings, layer, edit_interval=edit_interval, token_window_s=token_window_s)
     return CrateBotClient(skin, layer.specs)
 
 
-async def run_discord(settings: Settings, layer: Any, stop: asyncio.Event, *,
-                      edit_interval: float = EDIT_INTERVAL_S,
-                      token_window_s: float = TOKEN_WINDOW_S) -> None:
+async def run_discord(
+    settings: Settings,
+    layer: Any,
+    stop: asyncio.Event,
+    *,
+    edit_interval: float = EDIT_INTERVAL_S,
+    token_window_s: float = TOKEN_WINDOW_S,
+) -> None:
     """Connect to Discord and answer slash commands until ``stop`` is set."""
     if settings.discord_token is None:
         raise NotAvailable("Discord needs a bot token: set CRATEBOT_DISCORD_TOKEN")
-    client = build_client(settings, layer, edit_interval=edit_interval,
-                          token_window_s=token_window_s)
+    client = build_client(
+        settings, layer, edit_interval=edit_interval, token_window_s=token_window_s
+    )
     async with client:
         running = asyncio.create_task(client.start(settings.discord_token.get_secret_value()))
         stopping = asyncio.create_task(stop.wait())

@@ -54,8 +54,7 @@ def size_mb(size: int) -> str:
     return f"{size / 2**20:.1f} MB"
 
 
-def render_reply(reply: Reply, attach_limit: int, url_of: Callable[[ResultFile], str]
-                 ) -> Rendered:
+def render_reply(reply: Reply, attach_limit: int, url_of: Callable[[ResultFile], str]) -> Rendered:
     """Files within ``attach_limit`` (bytes, per file) are attached; larger ones linked."""
     attach: list[ResultFile] = []
     link_lines = [f"{escape_markdown(link.label)}: <{link.url}>" for link in reply.links]
@@ -64,15 +63,18 @@ def render_reply(reply: Reply, attach_limit: int, url_of: Callable[[ResultFile],
         if item.size_bytes <= attach_limit and len(attach) < MAX_FILES:
             attach.append(item)
             return True
-        link_lines.append(f"{escape_markdown(item.name)} ({size_mb(item.size_bytes)}, "
-                          f"larger than this server's {size_mb(attach_limit)} upload limit): "
-                          f"<{url_of(item)}>")
+        link_lines.append(
+            f"{escape_markdown(item.name)} ({size_mb(item.size_bytes)}, "
+            f"larger than this server's {size_mb(attach_limit)} upload limit): "
+            f"<{url_of(item)}>"
+        )
         return False
 
     body = escape_markdown(reply.text)
     if reply.tracks or reply.images:
-        embed = discord.Embed(title=(reply.title or "Result")[:256],
-                              colour=COLOUR_ERROR if reply.error else COLOUR_OK)
+        embed = discord.Embed(
+            title=(reply.title or "Result")[:256], colour=COLOUR_ERROR if reply.error else COLOUR_OK
+        )
         parts = chunks(body, EMBED_LIMIT)
         embed.description = parts[0]
         if reply.job_id:
@@ -92,8 +94,11 @@ def render_reply(reply: Reply, attach_limit: int, url_of: Callable[[ResultFile],
         return Rendered(content, [embed], attach, more)
     for item in (*reply.files, *reply.images):
         place(item)
-    head = f"⚠️ {body}" if reply.error else (f"**{escape_markdown(reply.title)}**\n{body}"
-                                             if reply.title else body)
+    head = (
+        f"⚠️ {body}"
+        if reply.error
+        else (f"**{escape_markdown(reply.title)}**\n{body}" if reply.title else body)
+    )
     text = "\n".join([head, *link_lines]) if link_lines else head
     parts = chunks(text, CONTENT_LIMIT)
     return Rendered(parts[0], [], attach, parts[1:])

@@ -58,7 +58,8 @@ class InteractionOutput:
             await self.interaction.edit_original_response(content=text)
         elif self.channel_message is None:
             self.channel_message = await self._channel().send(
-                self._mention(text), allowed_mentions=discord.AllowedMentions(users=True))
+                self._mention(text), allowed_mentions=discord.AllowedMentions(users=True)
+            )
         else:
             await self.channel_message.edit(content=self._mention(text))
         self.shown = text
@@ -67,20 +68,31 @@ class InteractionOutput:
         files = rendered.discord_files()
         if not self.expired():
             await self.interaction.edit_original_response(
-                content=rendered.content or None, embeds=rendered.embeds, attachments=files)
+                content=rendered.content or None, embeds=rendered.embeds, attachments=files
+            )
             for extra in rendered.more:
                 await self.interaction.followup.send(extra)
             return
         channel = self._channel()
-        await channel.send(self._mention(rendered.content), embeds=rendered.embeds,
-                           files=files, allowed_mentions=discord.AllowedMentions(users=True))
+        await channel.send(
+            self._mention(rendered.content),
+            embeds=rendered.embeds,
+            files=files,
+            allowed_mentions=discord.AllowedMentions(users=True),
+        )
         for extra in rendered.more:
             await channel.send(extra)
 
 
 class DiscordSkin:
-    def __init__(self, settings: Settings, layer: Any, *, edit_interval: float = EDIT_INTERVAL_S,
-                 token_window_s: float = TOKEN_WINDOW_S) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        layer: Any,
+        *,
+        edit_interval: float = EDIT_INTERVAL_S,
+        token_window_s: float = TOKEN_WINDOW_S,
+    ) -> None:
         self.settings = settings
         self.layer = layer
         self.edit_interval = edit_interval
@@ -100,16 +112,27 @@ class DiscordSkin:
         if isinstance(user, discord.Member):
             named = [r for r in user.roles if not r.is_default()]
             roles = tuple(str(r.id) for r in named) + tuple(r.name for r in named)
-        return CommandContext(platform="discord", user_id=str(user.id), chat_id=chat_id,
-                              is_admin=is_admin, display_name=user.display_name, roles=roles)
+        return CommandContext(
+            platform="discord",
+            user_id=str(user.id),
+            chat_id=chat_id,
+            is_admin=is_admin,
+            display_name=user.display_name,
+            roles=roles,
+        )
 
-    async def run(self, interaction: discord.Interaction, command: Command,
-                  attachments: list[discord.Attachment | None] | None = None,
-                  ephemeral: bool = False) -> None:
+    async def run(
+        self,
+        interaction: discord.Interaction,
+        command: Command,
+        attachments: list[discord.Attachment | None] | None = None,
+        ephemeral: bool = False,
+    ) -> None:
         """Answer one slash command; returns when its final reply is delivered."""
         if not self.accepting:
             await interaction.response.send_message(
-                "CrateBot is restarting; try again in a minute.", ephemeral=True)
+                "CrateBot is restarting; try again in a minute.", ephemeral=True
+            )
             return
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         out = InteractionOutput(interaction, self.token_window_s)
@@ -123,10 +146,13 @@ class DiscordSkin:
                 if attachment is None:
                     continue
                 if attachment.size > self.settings.max_download_bytes:
-                    await out.final(Rendered(
-                        f"⚠️ {discord.utils.escape_markdown(attachment.filename)} is "
-                        f"{size_mb(attachment.size)}; this bot accepts files up to "
-                        f"{size_mb(self.settings.max_download_bytes)}."))
+                    await out.final(
+                        Rendered(
+                            f"⚠️ {discord.utils.escape_markdown(attachment.filename)} is "
+                            f"{size_mb(attachment.size)}; this bot accepts files up to "
+                            f"{size_mb(self.settings.max_download_bytes)}."
+                        )
+                    )
                     return
                 target = self.layer.upload_path(ctx, attachment.filename)
                 await attachment.save(target)
@@ -141,8 +167,13 @@ class DiscordSkin:
         finally:
             self._active.pop(task, None)
 
-    async def _stream(self, interaction: discord.Interaction, ctx: CommandContext,
-                      command: Command, out: InteractionOutput) -> bool:
+    async def _stream(
+        self,
+        interaction: discord.Interaction,
+        ctx: CommandContext,
+        command: Command,
+        out: InteractionOutput,
+    ) -> bool:
         updates = latest_every(self.layer.handle(ctx, command), self.edit_interval)
         try:
             async for item in updates:
@@ -181,4 +212,3 @@ class DiscordSkin:
                 await interaction.edit_original_response(content=text)
             else:
                 await interaction.response.send_message(text, ephemeral=True)
-

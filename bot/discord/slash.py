@@ -49,8 +49,7 @@ class _Decorate:
                     continue
                 descriptions[param] = _short(option.description)
                 if option.choices:
-                    choices[param] = [app_commands.Choice(name=c, value=c)
-                                      for c in option.choices]
+                    choices[param] = [app_commands.Choice(name=c, value=c) for c in option.choices]
             func = app_commands.describe(**descriptions)(func)
             if choices:
                 func = app_commands.choices(**choices)(func)
@@ -59,45 +58,77 @@ class _Decorate:
         return apply
 
 
-def register(tree: app_commands.CommandTree, skin: DiscordSkin,
-             specs: tuple[CommandSpec, ...]) -> None:
+def register(
+    tree: app_commands.CommandTree, skin: DiscordSkin, specs: tuple[CommandSpec, ...]
+) -> None:
     spec = _Decorate(specs)
 
     @tree.command(name="id", description=spec.description("id"))
     @spec("id")
-    async def identify(interaction: discord.Interaction, source: str | None = None,
-                       file: discord.Attachment | None = None,
-                       recognizers: str | None = None) -> None:
-        await skin.run(interaction, Command("id", _given(source=source,
-                                                         recognizers=recognizers)), [file])
+    async def identify(
+        interaction: discord.Interaction,
+        source: str | None = None,
+        file: discord.Attachment | None = None,
+        recognizers: str | None = None,
+    ) -> None:
+        await skin.run(
+            interaction, Command("id", _given(source=source, recognizers=recognizers)), [file]
+        )
 
     @tree.command(name="stems", description=spec.description("stems"))
     @spec("stems")
-    async def stems(interaction: discord.Interaction, source: str | None = None,
-                    file: discord.Attachment | None = None, model: str | None = None,
-                    minus: str | None = None, format: str | None = None) -> None:
-        await skin.run(interaction, Command("stems", _given(
-            source=source, model=model, minus=minus, format=format)), [file])
+    async def stems(
+        interaction: discord.Interaction,
+        source: str | None = None,
+        file: discord.Attachment | None = None,
+        model: str | None = None,
+        minus: str | None = None,
+        format: str | None = None,
+    ) -> None:
+        await skin.run(
+            interaction,
+            Command("stems", _given(source=source, model=model, minus=minus, format=format)),
+            [file],
+        )
 
     @tree.command(name="sections", description=spec.description("sections"))
     @spec("sections")
-    async def sections(interaction: discord.Interaction, bpm: float,
-                       sources: str | None = None, file: discord.Attachment | None = None,
-                       delta: float | None = None, key: str | None = None,
-                       harmonic: bool | None = None, target: float | None = None,
-                       bars: int | None = None, mix_bars: int | None = None) -> None:
-        args = _given(bpm=bpm, sources=sources.split() if sources else None, delta=delta,
-                      key=key, harmonic=harmonic, target=target, bars=bars, mix_bars=mix_bars)
+    async def sections(
+        interaction: discord.Interaction,
+        bpm: float,
+        sources: str | None = None,
+        file: discord.Attachment | None = None,
+        delta: float | None = None,
+        key: str | None = None,
+        harmonic: bool | None = None,
+        target: float | None = None,
+        bars: int | None = None,
+        mix_bars: int | None = None,
+    ) -> None:
+        args = _given(
+            bpm=bpm,
+            sources=sources.split() if sources else None,
+            delta=delta,
+            key=key,
+            harmonic=harmonic,
+            target=target,
+            bars=bars,
+            mix_bars=mix_bars,
+        )
         await skin.run(interaction, Command("sections", args), [file])
 
     # "/bpm 124" and "/bpm auto on" share a name on Discord, so /bpm takes either.
-    @tree.command(name="bpm", description=_short(
-        f"{spec.by_name['bpm'].description}; or auto: on/off"))
+    @tree.command(
+        name="bpm", description=_short(f"{spec.by_name['bpm'].description}; or auto: on/off")
+    )
     @spec("bpm")
     @app_commands.describe(auto="let the Pi follow the crowd (on) or hold the tempo (off)")
-    async def bpm(interaction: discord.Interaction, value: float | None = None,
-                  ramp: float | None = None,
-                  auto: Literal["on", "off"] | None = None) -> None:
+    async def bpm(
+        interaction: discord.Interaction,
+        value: float | None = None,
+        ramp: float | None = None,
+        auto: Literal["on", "off"] | None = None,
+    ) -> None:
         if auto is not None and value is None and ramp is None:
             command = Command("bpm_auto", {"on": auto})
         else:
@@ -109,11 +140,13 @@ def register(tree: app_commands.CommandTree, skin: DiscordSkin,
 
     @pi.command(name="link", description=spec.description("pi_link"))
     @spec("pi_link")
-    async def pi_link(interaction: discord.Interaction, host: str, port: int,
-                      token: str) -> None:
+    async def pi_link(interaction: discord.Interaction, host: str, port: int, token: str) -> None:
         # Ephemeral: nobody else needs to see which Pi was linked with which secret.
-        await skin.run(interaction, Command("pi_link", {"host": host, "port": port,
-                                                        "token": token}), ephemeral=True)
+        await skin.run(
+            interaction,
+            Command("pi_link", {"host": host, "port": port, "token": token}),
+            ephemeral=True,
+        )
 
     @pi.command(name="unlink", description=spec.description("pi_unlink"))
     async def pi_unlink(interaction: discord.Interaction) -> None:
@@ -140,6 +173,7 @@ def register(tree: app_commands.CommandTree, skin: DiscordSkin,
         await skin.run(interaction, Command("help", _given(topic=topic)), ephemeral=True)
 
     @tree.error
-    async def on_error(interaction: discord.Interaction,
-                       error: app_commands.AppCommandError) -> None:
+    async def on_error(
+        interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
         await skin.report_error(interaction, error)

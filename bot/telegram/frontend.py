@@ -28,8 +28,9 @@ POLL_TIMEOUT_S = 20
 RATE_LIMIT_RETRIES = 3
 
 
-def build_application(settings: Settings, layer: Any, *,
-                      edit_interval: float = 1.0) -> tuple[Application, TelegramSkin]:
+def build_application(
+    settings: Settings, layer: Any, *, edit_interval: float = 1.0
+) -> tuple[Application, TelegramSkin]:
     """The configured Application and the skin its handlers call."""
     if settings.telegram_token is None:
         raise NotAvailable("Telegram needs a bot token: set CRATEBOT_TELEGRAM_TOKEN")
@@ -54,8 +55,7 @@ def build_application(settings: Settings, layer: Any, *,
     app.add_handler(MessageHandler(filters.COMMAND, skin.on_command))
     app.add_handler(MessageHandler(uploads, skin.on_upload))
     app.add_handler(CallbackQueryHandler(skin.on_button))
-    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND,
-                                   skin.on_reply))
+    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, skin.on_reply))
     app.add_error_handler(skin.on_error)
     return app, skin
 
@@ -69,8 +69,9 @@ def menu_commands(layer: Any) -> list[BotCommand]:
     return [BotCommand(word, text) for word, text in seen.items()]
 
 
-async def run_telegram(settings: Settings, layer: Any, stop: asyncio.Event,
-                       *, edit_interval: float = 1.0) -> None:
+async def run_telegram(
+    settings: Settings, layer: Any, stop: asyncio.Event, *, edit_interval: float = 1.0
+) -> None:
     """Poll Telegram and answer commands until ``stop`` is set."""
     app, skin = build_application(settings, layer, edit_interval=edit_interval)
     async with app:
@@ -81,7 +82,8 @@ async def run_telegram(settings: Settings, layer: Any, stop: asyncio.Event,
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(
-            timeout=POLL_TIMEOUT_S, allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+            timeout=POLL_TIMEOUT_S, allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY]
+        )
         log.info("telegram: polling as @%s", app.bot.username)
         try:
             await stop.wait()

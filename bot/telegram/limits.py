@@ -30,13 +30,14 @@ def megabytes(size: int) -> str:
 def too_large_upload(name: str, size: int, local_mode: bool, max_bytes: int) -> str | None:
     """Why ``name`` cannot be fetched from Telegram, or None when it can."""
     if size > download_limit(local_mode):
-        return (f"{name} is {megabytes(size)}; Telegram lets bots download files of at most "
-                f"{megabytes(download_limit(local_mode))}. Upload it somewhere and send the "
-                "link instead (for example /id LINK or /stems LINK), or run CrateBot with a "
-                "local Bot API server (CRATEBOT_TELEGRAM_LOCAL_MODE=1).")
+        return (
+            f"{name} is {megabytes(size)}; Telegram lets bots download files of at most "
+            f"{megabytes(download_limit(local_mode))}. Upload it somewhere and send the "
+            "link instead (for example /id LINK or /stems LINK), or run CrateBot with a "
+            "local Bot API server (CRATEBOT_TELEGRAM_LOCAL_MODE=1)."
+        )
     if size > max_bytes:
-        return (f"{name} is {megabytes(size)}; this bot accepts files up to "
-                f"{megabytes(max_bytes)}.")
+        return f"{name} is {megabytes(size)}; this bot accepts files up to {megabytes(max_bytes)}."
     return None
 
 

@@ -39,8 +39,11 @@ from core.settings import Settings
 log = logging.getLogger("cratebot.telegram")
 
 #: Inline-keyboard actions offered for an upload: (callback word, label, command name).
-ACTIONS = (("id", "Identify", "id"), ("stems", "Stems", "stems"),
-           ("sections", "Sections", "sections"))
+ACTIONS = (
+    ("id", "Identify", "id"),
+    ("stems", "Stems", "stems"),
+    ("sections", "Sections", "sections"),
+)
 ADMIN_CACHE_S = 60.0
 PHOTO_LIMIT = 10 * 1024 * 1024
 
@@ -87,13 +90,20 @@ class TelegramSkin:
             await self._guarded(message, self._run_text(context.bot, message, caption, upload))
             return
         token = self.pending.add(upload)
-        keyboard = InlineKeyboardMarkup([[
-            InlineKeyboardButton(label, callback_data=f"{word}:{token}")
-            for word, label, _ in ACTIONS]])
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(label, callback_data=f"{word}:{token}")
+                    for word, label, _ in ACTIONS
+                ]
+            ]
+        )
         await context.bot.send_message(
-            message.chat_id, f"What should I do with {upload.name}?", reply_markup=keyboard,
-            reply_parameters=ReplyParameters(message.message_id,
-                                             allow_sending_without_reply=True))
+            message.chat_id,
+            f"What should I do with {upload.name}?",
+            reply_markup=keyboard,
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+        )
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -116,20 +126,31 @@ class TelegramSkin:
             # Sections needs a tempo; ask for it in a reply to keep the upload attached.
             await self._quiet(keyboard_message.edit_text(f"Sections of {upload.name}"))
             prompt = await bot.send_message(
-                chat_id, f"Sections of {upload.name}: reply with the BPM to select around, "
+                chat_id,
+                f"Sections of {upload.name}: reply with the BPM to select around, "
                 "optionally with options, e.g. 124 or 124 delta=3 key=Am bars=8",
                 reply_markup=ForceReply(selective=True, input_field_placeholder="124"),
-                reply_parameters=ReplyParameters(upload.message_id,
-                                                 allow_sending_without_reply=True))
+                reply_parameters=ReplyParameters(
+                    upload.message_id, allow_sending_without_reply=True
+                ),
+            )
             self._prompts[(chat_id, prompt.message_id)] = upload
             return
         await self._quiet(keyboard_message.edit_text(f"{label}: {upload.name}"))
         ctx_user = query.from_user
         await self._guarded(
             keyboard_message,
-            self._run_upload(bot, chat_id, ctx_user.id, ctx_user.full_name, upload,
-                             Command(action[2]), reply_to=keyboard_message.message_id,
-                             chat_type=keyboard_message.chat.type))
+            self._run_upload(
+                bot,
+                chat_id,
+                ctx_user.id,
+                ctx_user.full_name,
+                upload,
+                Command(action[2]),
+                reply_to=keyboard_message.message_id,
+                chat_type=keyboard_message.chat.type,
+            ),
+        )
 
     async def on_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text reply to a "reply with the BPM" prompt runs /sections on its upload."""
@@ -151,8 +172,11 @@ class TelegramSkin:
         """Run one command as a tracked task, so shutdown can let go of it."""
         if not self.accepting:
             work.close()
-            await self._say(message.get_bot(), message.chat_id,
-                            "CrateBot is restarting; send that again in a minute.")
+            await self._say(
+                message.get_bot(),
+                message.chat_id,
+                "CrateBot is restarting; send that again in a minute.",
+            )
             return
         task = asyncio.current_task()
         assert task is not None
@@ -162,8 +186,7 @@ class TelegramSkin:
         finally:
             self._active.discard(task)
 
-    async def _run_text(self, bot: Bot, message: Message, text: str,
-                        upload: Upload | None) -> None:
+    async def _run_text(self, bot: Bot, message: Message, text: str, upload: Upload | None) -> None:
         user = message.from_user
         assert user is not None
         try:
@@ -171,18 +194,41 @@ class TelegramSkin:
         except BadInput:
             command = text  # the layer answers with the usage line
         if upload is not None:
-            await self._run_upload(bot, message.chat_id, user.id, user.full_name, upload,
-                                   command, reply_to=message.message_id,
-                                   chat_type=message.chat.type)
+            await self._run_upload(
+                bot,
+                message.chat_id,
+                user.id,
+                user.full_name,
+                upload,
+                command,
+                reply_to=message.message_id,
+                chat_type=message.chat.type,
+            )
             return
-        ctx = await self._context(bot, message.chat_id, message.chat.type, user.id,
-                                  user.full_name, command)
-        await self._run(bot, message.chat_id, ctx, command, reply_to=message.message_id,
-                        user_message=message.message_id)
+        ctx = await self._context(
+            bot, message.chat_id, message.chat.type, user.id, user.full_name, command
+        )
+        await self._run(
+            bot,
+            message.chat_id,
+            ctx,
+            command,
+            reply_to=message.message_id,
+            user_message=message.message_id,
+        )
 
-    async def _run_upload(self, bot: Bot, chat_id: int, user_id: int, name: str,
-                          upload: Upload, command: str | Command, *, reply_to: int,
-                          chat_type: str) -> None:
+    async def _run_upload(
+        self,
+        bot: Bot,
+        chat_id: int,
+        user_id: int,
+        name: str,
+        upload: Upload,
+        command: str | Command,
+        *,
+        reply_to: int,
+        chat_type: str,
+    ) -> None:
         refusal = self._size_refusal(upload)
         if refusal:
             await self._say(bot, chat_id, refusal, reply_to=reply_to)
@@ -198,15 +244,22 @@ class TelegramSkin:
             await status.finish(str(exc))
             return
         ctx = dataclasses.replace(ctx, attachments=(path,))
-        finished = await self._run(bot, chat_id, ctx, command, reply_to=reply_to,
-                                   status=status)
+        finished = await self._run(bot, chat_id, ctx, command, reply_to=reply_to, status=status)
         if finished:
             # The job is over (or never started): nothing reads this upload any more.
             shutil.rmtree(path.parent, ignore_errors=True)
 
-    async def _run(self, bot: Bot, chat_id: int, ctx: CommandContext, command: str | Command,
-                   *, reply_to: int, status: StatusMessage | None = None,
-                   user_message: int | None = None) -> bool:
+    async def _run(
+        self,
+        bot: Bot,
+        chat_id: int,
+        ctx: CommandContext,
+        command: str | Command,
+        *,
+        reply_to: int,
+        status: StatusMessage | None = None,
+        user_message: int | None = None,
+    ) -> bool:
         """Stream one command; True when its final reply was delivered."""
         status = status or self._status(bot, chat_id, reply_to)
         updates: AsyncIterator[Any] = self.layer.handle(ctx, command)
@@ -222,9 +275,13 @@ class TelegramSkin:
         except asyncio.CancelledError:
             # Shutting down: the job keeps running in the runner; say where to find it.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(status.finish(
-                    (status.shown or "") + "\nCrateBot is restarting; the job continues. "
-                    "Check /jobs later."), 3.0)
+                await asyncio.wait_for(
+                    status.finish(
+                        (status.shown or "") + "\nCrateBot is restarting; the job continues. "
+                        "Check /jobs later."
+                    ),
+                    3.0,
+                )
             raise
         finally:
             await status.close()
@@ -234,8 +291,12 @@ class TelegramSkin:
     def _status(self, bot: Bot, chat_id: int, reply_to: int | None) -> StatusMessage:
         async def send(text: str) -> int:
             sent = await bot.send_message(
-                chat_id, text, reply_parameters=ReplyParameters(
-                    reply_to, allow_sending_without_reply=True) if reply_to else None)
+                chat_id,
+                text,
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to
+                else None,
+            )
             return sent.message_id
 
         async def edit(message_id: int, text: str) -> None:
@@ -244,8 +305,9 @@ class TelegramSkin:
         return StatusMessage(send, edit, self.edit_interval)
 
     # -- rendering -------------------------------------------------------------
-    async def _deliver(self, bot: Bot, chat_id: int, reply: Reply, status: StatusMessage,
-                       reply_to: int) -> None:
+    async def _deliver(
+        self, bot: Bot, chat_id: int, reply: Reply, status: StatusMessage, reply_to: int
+    ) -> None:
         text = reply.text
         if reply.title and not reply.error:
             text = f"{reply.title}\n{text}"
@@ -256,8 +318,10 @@ class TelegramSkin:
             if item.size_bytes <= limit:
                 documents.append(item)
             else:
-                links.append(f"{item.name} ({item.size_bytes / 2**20:.1f} MB, too large for "
-                             f"Telegram): {self._url_of(item)}")
+                links.append(
+                    f"{item.name} ({item.size_bytes / 2**20:.1f} MB, too large for "
+                    f"Telegram): {self._url_of(item)}"
+                )
         if links:
             text = f"{text}\n\n" + "\n".join(links)
         chunks = split_text(text)
@@ -285,15 +349,28 @@ class TelegramSkin:
 
     # -- helpers ---------------------------------------------------------------
     def _size_refusal(self, upload: Upload) -> str | None:
-        return too_large_upload(upload.name, upload.size, self.local_mode,
-                                self.settings.max_download_bytes)
+        return too_large_upload(
+            upload.name, upload.size, self.local_mode, self.settings.max_download_bytes
+        )
 
-    async def _context(self, bot: Bot, chat_id: int, chat_type: str, user_id: int,
-                       name: str | None, command: str | Command) -> CommandContext:
+    async def _context(
+        self,
+        bot: Bot,
+        chat_id: int,
+        chat_type: str,
+        user_id: int,
+        name: str | None,
+        command: str | Command,
+    ) -> CommandContext:
         needs_admin = isinstance(command, Command) and command.name in self._admin_only
         is_admin = await self._is_admin(bot, chat_id, chat_type, user_id) if needs_admin else False
-        return CommandContext(platform="telegram", user_id=str(user_id), chat_id=str(chat_id),
-                              is_admin=is_admin, display_name=name)
+        return CommandContext(
+            platform="telegram",
+            user_id=str(user_id),
+            chat_id=str(chat_id),
+            is_admin=is_admin,
+            display_name=name,
+        )
 
     async def _is_admin(self, bot: Bot, chat_id: int, chat_type: str, user_id: int) -> bool:
         if chat_type == ChatType.PRIVATE:
@@ -311,8 +388,13 @@ class TelegramSkin:
 
     async def _say(self, bot: Bot, chat_id: int, text: str, reply_to: int | None = None) -> None:
         for chunk in split_text(text):
-            await bot.send_message(chat_id, chunk, reply_parameters=ReplyParameters(
-                reply_to, allow_sending_without_reply=True) if reply_to else None)
+            await bot.send_message(
+                chat_id,
+                chunk,
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to
+                else None,
+            )
 
     @staticmethod
     async def _quiet(call: Any) -> None:

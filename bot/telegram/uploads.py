@@ -38,10 +38,15 @@ def upload_of(message: Message | None) -> Upload | None:
     if media is None:
         return None
     name = getattr(media, "file_name", None) or f"{media.file_unique_id}.ogg"
-    return Upload(chat_id=message.chat_id, user_id=message.from_user.id,
-                  message_id=message.message_id, file_id=media.file_id,
-                  unique_id=media.file_unique_id, name=safe_name(name),
-                  size=int(media.file_size or 0))
+    return Upload(
+        chat_id=message.chat_id,
+        user_id=message.from_user.id,
+        message_id=message.message_id,
+        file_id=media.file_id,
+        unique_id=media.file_unique_id,
+        name=safe_name(name),
+        size=int(media.file_size or 0),
+    )
 
 
 def safe_name(name: str) -> str:
@@ -57,8 +62,10 @@ async def download(bot: Bot, upload: Upload, target: Path) -> Path:
         tg_file = await bot.get_file(upload.file_id)
     except BadRequest as exc:
         if "too big" in str(exc).lower():
-            raise BadInput(f"{upload.name} is larger than Telegram lets bots download "
-                           "(20 MB). Send a link to it instead.") from exc
+            raise BadInput(
+                f"{upload.name} is larger than Telegram lets bots download "
+                "(20 MB). Send a link to it instead."
+            ) from exc
         raise BadInput(f"Telegram would not hand out {upload.name}: {exc.message}") from exc
     return await tg_file.download_to_drive(target)
 

@@ -45,13 +45,18 @@ def build_app(settings: Settings, key: bytes, health: HealthFn | None = None) ->
         path = _inside(results, job_id, name)
         if path is None:
             return web.Response(
-                status=404, text="that file is gone (results are kept "
-                                 f"{settings.result_retention_days:g} days)\n")
-        return web.FileResponse(path, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(Path(name).name)}",
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-        })
+                status=404,
+                text="that file is gone (results are kept "
+                f"{settings.result_retention_days:g} days)\n",
+            )
+        return web.FileResponse(
+            path,
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(Path(name).name)}",
+                "Cache-Control": "private, max-age=3600",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     app = web.Application()
     app.router.add_get("/health", health_view)

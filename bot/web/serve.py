@@ -51,7 +51,8 @@ def configured_frontends(settings: Settings) -> dict[str, FrontendFn]:
         except ModuleNotFoundError as exc:
             raise FrontendMissing(
                 f"CRATEBOT_{token_field.upper()} is set but the {name} front-end cannot be "
-                f"loaded ({exc}); install it or unset the token") from exc
+                f"loaded ({exc}); install it or unset the token"
+            ) from exc
         func = getattr(module, func_name, None)
         if func is None:
             raise FrontendMissing(f"{module_name} has no {func_name}()")
@@ -79,9 +80,11 @@ class Server:
 
     def health(self) -> dict[str, Any]:
         failed = [n for n, state in self.frontend_state.items() if state == "failed"]
-        return {"status": "degraded" if failed else "ok",
-                "frontends": dict(self.frontend_state),
-                "accepting": not self.stop.is_set()}
+        return {
+            "status": "degraded" if failed else "ok",
+            "frontends": dict(self.frontend_state),
+            "accepting": not self.stop.is_set(),
+        }
 
     async def run(self, install_signals: bool = True) -> int:
         from bot.commands.keys import link_key
@@ -92,19 +95,21 @@ class Server:
 
         settings = self.settings
         # A configured front-end that cannot load fails here, before anything starts.
-        frontends = (configured_frontends(settings) if self.frontends is None
-                     else self.frontends)
+        frontends = configured_frontends(settings) if self.frontends is None else self.frontends
         if not frontends:
-            log.warning("no chat front-end configured (set CRATEBOT_TELEGRAM_TOKEN or "
-                        "CRATEBOT_DISCORD_TOKEN); running jobs and serving downloads only")
+            log.warning(
+                "no chat front-end configured (set CRATEBOT_TELEGRAM_TOKEN or "
+                "CRATEBOT_DISCORD_TOKEN); running jobs and serving downloads only"
+            )
         loop = asyncio.get_running_loop()
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
         db = await open_database(settings.database_url)
         runner = JobRunner(settings, db, self.kinds)
-        web_runner = web.AppRunner(build_app(settings, link_key(settings), self.health),
-                                   access_log=None)
+        web_runner = web.AppRunner(
+            build_app(settings, link_key(settings), self.health), access_log=None
+        )
         code = 0
         try:
             await runner.start()
@@ -115,10 +120,16 @@ class Server:
             site = web.TCPSite(web_runner, settings.http_host, settings.http_port)
             await site.start()
             self.port = _bound_port(web_runner)
-            log.info("listening on http://%s:%s (links: %s)", settings.http_host, self.port,
-                     settings.public_url)
-            tasks = {name: asyncio.create_task(func(settings, layer, self.stop), name=name)
-                     for name, func in frontends.items()}
+            log.info(
+                "listening on http://%s:%s (links: %s)",
+                settings.http_host,
+                self.port,
+                settings.public_url,
+            )
+            tasks = {
+                name: asyncio.create_task(func(settings, layer, self.stop), name=name)
+                for name, func in frontends.items()
+            }
             for name in tasks:
                 self.frontend_state[name] = "running"
             self.ready.set()
@@ -160,8 +171,9 @@ class Server:
             return
         done, pending = await asyncio.wait(tasks.values(), timeout=FRONTEND_STOP_S)
         for task in pending:
-            log.warning("front-end %s did not stop in %g s; cancelling it", task.get_name(),
-                        FRONTEND_STOP_S)
+            log.warning(
+                "front-end %s did not stop in %g s; cancelling it", task.get_name(), FRONTEND_STOP_S
+            )
             task.cancel()
         for task in tasks.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):

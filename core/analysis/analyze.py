@@ -79,8 +79,9 @@ def _prefetch(blocks: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarr
         thread.join()
 
 
-def extract_features(path: Path, duration_hint: float,
-                     progress: ProgressFn | None = None) -> Features:
+def extract_features(
+    path: Path, duration_hint: float, progress: ProgressFn | None = None
+) -> Features:
     stream = FeatureStream(channels=2)
     done = 0
     for block in _prefetch(decode_blocks(path, SAMPLE_RATE, 2, BLOCK_FRAMES)):
@@ -114,9 +115,13 @@ def analyze_features(features: Features, path: str, sha256: str | None = None) -
     )
 
 
-def analyze_track(path: str | Path, progress: ProgressFn | None = None,
-                  max_duration_s: float | None = None,
-                  max_bytes: int | None = None, sha256: str | None = None) -> TrackAnalysis:
+def analyze_track(
+    path: str | Path,
+    progress: ProgressFn | None = None,
+    max_duration_s: float | None = None,
+    max_bytes: int | None = None,
+    sha256: str | None = None,
+) -> TrackAnalysis:
     """Validate ``path`` as audio of a usable length and analyse it.
 
     ``sha256``: the content hash when the caller already computed it (for a cache lookup).
@@ -144,8 +149,9 @@ def analyze_track(path: str | Path, progress: ProgressFn | None = None,
     return analysis
 
 
-def analyze_array(audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
-                  path: str = "<array>") -> TrackAnalysis:
+def analyze_array(
+    audio: np.ndarray, sample_rate: int = SAMPLE_RATE, path: str = "<array>"
+) -> TrackAnalysis:
     """Analyse audio already in memory, ``(frames,)`` or ``(frames, channels)``.
 
     For tests and benchmarks; files go through :func:`analyze_track`, which streams.
@@ -157,5 +163,5 @@ def analyze_array(audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
         audio = audio[:, None]
     stream = FeatureStream(channels=audio.shape[1])
     for start in range(0, len(audio), BLOCK_FRAMES):
-        stream.add(audio[start:start + BLOCK_FRAMES])
+        stream.add(audio[start : start + BLOCK_FRAMES])
     return analyze_features(stream.finish(), path)

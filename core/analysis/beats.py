@@ -68,8 +68,9 @@ def track_beats(features: Features) -> BeatGrid | None:
     if period is None:
         return None
     # Second pass at the refined tempo: the tracker's tempo prior is then exact.
-    _, frames = librosa.beat.beat_track(onset_envelope=envelope, sr=sr, hop_length=hop,
-                                        bpm=60.0 / period)
+    _, frames = librosa.beat.beat_track(
+        onset_envelope=envelope, sr=sr, hop_length=hop, bpm=60.0 / period
+    )
     if len(frames) < MIN_BEATS:
         return None
     beats = _refine_times(envelope, frames, sr, hop)
@@ -110,16 +111,21 @@ def _beat_sync(values: np.ndarray, times: np.ndarray, edges: np.ndarray) -> np.n
 def downbeat_evidence(features: Features, beats: np.ndarray) -> np.ndarray:
     """Per beat, a z-scored measure of how much it looks like the first beat of a bar."""
     times = features.frame_times
-    frame = np.clip(np.round(beats * features.sample_rate / features.hop).astype(int),
-                    0, len(features.onset) - 1)
+    frame = np.clip(
+        np.round(beats * features.sample_rate / features.hop).astype(int),
+        0,
+        len(features.onset) - 1,
+    )
     # Bass onset in a +-2 frame window around the beat (kick drums, bass notes).
-    window = np.stack([features.bass_onset[np.clip(frame + d, 0, len(times) - 1)]
-                       for d in range(-2, 3)])
+    window = np.stack(
+        [features.bass_onset[np.clip(frame + d, 0, len(times) - 1)] for d in range(-2, 3)]
+    )
     bass = window.max(axis=0)
     # Harmonic change: chroma of the beat span after this beat vs the span before it.
     ctimes = features.chroma_times
-    chroma = librosa.util.normalize(features.chroma36.reshape(12, 3, -1).sum(axis=1) + 1e-9,
-                                    norm=1, axis=0)
+    chroma = librosa.util.normalize(
+        features.chroma36.reshape(12, 3, -1).sum(axis=1) + 1e-9, norm=1, axis=0
+    )
     edges = np.concatenate([beats, [beats[-1] + np.median(np.diff(beats))]])
     synced = _beat_sync(chroma, ctimes, edges) if chroma.shape[1] else np.zeros((12, len(beats)))
     change = np.zeros(len(beats))

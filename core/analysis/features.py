@@ -58,7 +58,8 @@ class FeatureStream:
     def __init__(self, channels: int = 2) -> None:
         self._meter = LoudnessMeter(SAMPLE_RATE, channels)
         self._mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(
-            np.float32)
+            np.float32
+        )
         self._window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic Hann
         # Centre the first frame on t=0, as librosa's center=True does.
         self._tail = np.zeros(N_FFT // 2, dtype=np.float32)
@@ -96,16 +97,22 @@ class FeatureStream:
         self._spectral(np.concatenate([self._tail, np.zeros(N_FFT // 2, np.float32)]), last=True)
         if len(self._chroma_buf):
             # Pad short remainders: the lowest constant-Q filters span about 1.5 s.
-            pad = max(CHROMA_HOP * 16 - len(self._chroma_buf), (-len(self._chroma_buf)) % CHROMA_HOP)
+            pad = max(
+                CHROMA_HOP * 16 - len(self._chroma_buf), (-len(self._chroma_buf)) % CHROMA_HOP
+            )
             frames = int(np.ceil(len(self._chroma_buf) / CHROMA_HOP))
             self._cqt(np.concatenate([self._chroma_buf, np.zeros(pad, np.float32)]), frames)
         n_frames = 1 + self._frames // HOP
         onset = np.concatenate(self._onset) if self._onset else np.zeros(0, np.float32)
         bass = np.concatenate(self._bass) if self._bass else np.zeros(0, np.float32)
-        bands = (np.concatenate(self._bands, axis=1) if self._bands
-                 else np.zeros((len(BAND_EDGES) - 1, 0), np.float32))
-        chroma = (np.concatenate(self._chroma, axis=1) if self._chroma
-                  else np.zeros((36, 0), np.float32))
+        bands = (
+            np.concatenate(self._bands, axis=1)
+            if self._bands
+            else np.zeros((len(BAND_EDGES) - 1, 0), np.float32)
+        )
+        chroma = (
+            np.concatenate(self._chroma, axis=1) if self._chroma else np.zeros((36, 0), np.float32)
+        )
         return Features(
             sample_rate=SAMPLE_RATE,
             hop=HOP,
@@ -135,16 +142,22 @@ class FeatureStream:
         flux = np.maximum(0.0, np.diff(np.concatenate([previous, db]), axis=0))
         self._prev_db = db[-1:]
         self._onset.append(flux.mean(axis=1))
-        self._bass.append(flux[:, BAND_EDGES[0]:BAND_EDGES[1]].mean(axis=1))
-        band_power = np.stack([mel[:, a:b].sum(axis=1)
-                               for a, b in zip(BAND_EDGES[:-1], BAND_EDGES[1:], strict=True)])
+        self._bass.append(flux[:, BAND_EDGES[0] : BAND_EDGES[1]].mean(axis=1))
+        band_power = np.stack(
+            [mel[:, a:b].sum(axis=1) for a, b in zip(BAND_EDGES[:-1], BAND_EDGES[1:], strict=True)]
+        )
         self._bands.append((10.0 * np.log10(np.maximum(band_power, 1e-10))).astype(np.float32))
-        self._tail = buffer[count * HOP:] if not last else np.zeros(0, np.float32)
+        self._tail = buffer[count * HOP :] if not last else np.zeros(0, np.float32)
 
     def _cqt(self, audio: np.ndarray, frames: int | None = None) -> None:
         chroma = librosa.feature.chroma_cqt(
-            y=audio, sr=SAMPLE_RATE, hop_length=CHROMA_HOP, bins_per_octave=36, n_chroma=36,
-            tuning=0.0, norm=None,
+            y=audio,
+            sr=SAMPLE_RATE,
+            hop_length=CHROMA_HOP,
+            bins_per_octave=36,
+            n_chroma=36,
+            tuning=0.0,
+            norm=None,
         )
         # Frame k of a chunk is centred on k*hop; keep one frame per hop of input.
         keep = len(audio) // CHROMA_HOP if frames is None else frames

@@ -57,7 +57,9 @@ class Key:
     def neighbours(self) -> frozenset[Key]:
         """Harmonic-mixing neighbours on the Camelot wheel (the key itself included)."""
         number = self.camelot_number
-        same_letter = [from_camelot(n, self.minor) for n in (number % 12 + 1, (number - 2) % 12 + 1)]
+        same_letter = [
+            from_camelot(n, self.minor) for n in (number % 12 + 1, (number - 2) % 12 + 1)
+        ]
         return frozenset([self, from_camelot(number, not self.minor), *same_letter])
 
     def __str__(self) -> str:
@@ -136,8 +138,9 @@ def fold_chroma36(profile36: np.ndarray) -> tuple[np.ndarray, float]:
     centres = np.arange(12) * 3
     offset = max((-1, 0, 1), key=lambda o: float(p[(centres + o) % 36].sum()))
     # Half weight from the neighbouring third-bins catches tunings between the grid points.
-    folded = (p[(centres + offset) % 36]
-              + 0.5 * (p[(centres + offset - 1) % 36] + p[(centres + offset + 1) % 36]))
+    folded = p[(centres + offset) % 36] + 0.5 * (
+        p[(centres + offset - 1) % 36] + p[(centres + offset + 1) % 36]
+    )
     return folded, offset * 100.0 / 3.0
 
 

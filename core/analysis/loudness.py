@@ -23,8 +23,9 @@ class LoudnessMeter:
         self.channels = channels
         meter = pyloudnorm.Meter(sample_rate)
         # The K-weighting stages, in the order pyloudnorm applies them.
-        self._stages = [(np.asarray(f.b, float), np.asarray(f.a, float))
-                        for f in meter._filters.values()]
+        self._stages = [
+            (np.asarray(f.b, float), np.asarray(f.a, float)) for f in meter._filters.values()
+        ]
         # Zero initial state, as pyloudnorm's whole-array filtering has.
         self._zi = [np.zeros((channels, len(a) - 1)) for _b, a in self._stages]
         self._step = int(round(sample_rate * 0.1))
@@ -45,7 +46,7 @@ class LoudnessMeter:
         if whole:
             chunk = data[: whole * self._step].reshape(whole, self._step, self.channels)
             self._steps.extend((chunk**2).sum(axis=(1, 2)).tolist())
-        self._pending = data[whole * self._step:]
+        self._pending = data[whole * self._step :]
 
     def integrated(self) -> float | None:
         """Gated loudness in LUFS, or None when the signal is shorter than 400 ms or silent."""

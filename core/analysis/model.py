@@ -61,8 +61,9 @@ class TrackAnalysis:
             "duration": round(self.duration, 4),
             "loudness_lufs": None if self.loudness_lufs is None else round(self.loudness_lufs, 2),
             "peak_dbfs": None if self.peak_dbfs is None else round(self.peak_dbfs, 2),
-            "key_confidence": (None if self.key_confidence is None
-                               else round(self.key_confidence, 4)),
+            "key_confidence": (
+                None if self.key_confidence is None else round(self.key_confidence, 4)
+            ),
             "tuning_cents": self.tuning_cents,
             "sha256": self.sha256,
             "analyzer": self.analyzer,
@@ -81,8 +82,10 @@ class TrackAnalysis:
             beats = [float(t) for t in data.get("beats") or []]
             downbeats = [float(t) for t in data.get("downbeats") or []]
             positions = [int(p) for p in data.get("beat_positions") or []]
-            segments = [Segment(float(s["start"]), float(s["end"]), str(s.get("label", "")))
-                        for s in data.get("segments") or []]
+            segments = [
+                Segment(float(s["start"]), float(s["end"]), str(s.get("label", "")))
+                for s in data.get("segments") or []
+            ]
         except (TypeError, ValueError, KeyError) as exc:
             raise BadInput(f"{source}: malformed field ({exc})") from exc
         if bpm is not None and bpm <= 0:
@@ -95,8 +98,15 @@ class TrackAnalysis:
         ends = [s.end for s in segments] + beats[-1:]
         duration = _optional_float(data.get("duration")) or (max(ends) if ends else 0.0)
         return cls(
-            path=path, duration=duration, bpm=bpm, beats=beats, downbeats=downbeats,
-            beat_positions=positions, segments=segments, key=key, camelot=camelot,
+            path=path,
+            duration=duration,
+            bpm=bpm,
+            beats=beats,
+            downbeats=downbeats,
+            beat_positions=positions,
+            segments=segments,
+            key=key,
+            camelot=camelot,
             key_confidence=_optional_float(data.get("key_confidence")),
             tuning_cents=_optional_float(data.get("tuning_cents")),
             loudness_lufs=_optional_float(data.get("loudness_lufs")),

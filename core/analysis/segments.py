@@ -36,18 +36,23 @@ class Segment:
         return {"start": round(self.start, 4), "end": round(self.end, 4), "label": self.label}
 
 
-def bar_features(features: Features, downbeats: np.ndarray,
-                 duration: float) -> tuple[np.ndarray, np.ndarray]:
+def bar_features(
+    features: Features, downbeats: np.ndarray, duration: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-bar feature matrix (bars, dims) and per-bar loudness (dB, summed bands)."""
     edges = np.concatenate([downbeats, [duration]])
     bands = _beat_sync(features.band_db.astype(np.float64), features.frame_times, edges)
     power = 10 ** (features.band_db.astype(np.float64) / 10)
-    level = 10 * np.log10(_beat_sync(power.sum(axis=0, keepdims=True), features.frame_times,
-                                     edges)[0] + 1e-10)
+    level = 10 * np.log10(
+        _beat_sync(power.sum(axis=0, keepdims=True), features.frame_times, edges)[0] + 1e-10
+    )
     chroma12 = features.chroma36.reshape(12, 3, -1).sum(axis=1)
     chroma12 = librosa.util.normalize(chroma12 + 1e-9, norm=1, axis=0)
-    chroma = (_beat_sync(chroma12, features.chroma_times, edges)
-              if chroma12.shape[1] else np.zeros((12, len(downbeats))))
+    chroma = (
+        _beat_sync(chroma12, features.chroma_times, edges)
+        if chroma12.shape[1]
+        else np.zeros((12, len(downbeats)))
+    )
     matrix = np.concatenate([bands, chroma * 12], axis=0).T
     sd = matrix.std(axis=0)
     matrix = (matrix - matrix.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0)
@@ -84,8 +89,9 @@ def _phrase_weight(bar: int) -> float:
     return 0.6
 
 
-def pick_boundaries(curve: np.ndarray, min_gap: int = MIN_SEGMENT_BARS,
-                    max_segments: int | None = None) -> list[int]:
+def pick_boundaries(
+    curve: np.ndarray, min_gap: int = MIN_SEGMENT_BARS, max_segments: int | None = None
+) -> list[int]:
     """Bar indices of boundaries: phrase-weighted novelty peaks, at least ``min_gap`` apart,
     the strongest first, at most one per ``PHRASES_PER_SEGMENT`` phrases on average."""
     n = len(curve)
@@ -113,7 +119,7 @@ def _energy_start(level: np.ndarray, reverse: bool = False) -> int | None:
     target = float(np.median(level)) - 1.0
     series = level[::-1] if reverse else level
     for b in range(4, int(n * INTRO_MAX_SHARE) + 1, 4):
-        if series[b:b + 4].mean() >= target and series[:b].mean() < target:
+        if series[b : b + 4].mean() >= target and series[:b].mean() < target:
             return n - b if reverse else b
     return None
 
@@ -134,8 +140,9 @@ def segment_track(features: Features, grid: BeatGrid | None, duration: float) ->
         bounds = [b for b in bounds if b >= intro + MIN_SEGMENT_BARS or b == intro]
         bounds = sorted(set(bounds) | {intro})
     if outro is not None and (intro is None or outro >= intro + MIN_SEGMENT_BARS):
-        bounds = sorted({b for b in bounds if b <= outro - MIN_SEGMENT_BARS or b == outro}
-                        | {outro})
+        bounds = sorted(
+            {b for b in bounds if b <= outro - MIN_SEGMENT_BARS or b == outro} | {outro}
+        )
     edges = [0.0] + [float(downbeats[b]) for b in bounds] + [duration]
     median = float(np.median(level))
     segments: list[Segment] = []
@@ -146,7 +153,7 @@ def segment_track(features: Features, grid: BeatGrid | None, duration: float) ->
         elif i == len(edges) - 2 and outro is not None and bounds and bounds[-1] == outro:
             label = "outro"
         else:
-            bars = level[bar_edges[i]:bar_edges[i + 1]]
+            bars = level[bar_edges[i] : bar_edges[i + 1]]
             quiet = bars.size and float(np.mean(bars)) < median - BREAK_DB
             label = "break" if quiet else "main"
         segments.append(Segment(edges[i], edges[i + 1], label))

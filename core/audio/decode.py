@@ -16,16 +16,31 @@ from core.audio.ffmpeg import ffmpeg_exe
 from core.errors import BadInput
 
 
-def _command(path: Path, sample_rate: int, channels: int,
-             start_s: float | None, duration_s: float | None) -> list[str]:
+def _command(
+    path: Path, sample_rate: int, channels: int, start_s: float | None, duration_s: float | None
+) -> list[str]:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
     if start_s:
         cmd += ["-ss", f"{start_s:.6f}"]
     cmd += ["-i", str(path)]
     if duration_s is not None:
         cmd += ["-t", f"{duration_s:.6f}"]
-    cmd += ["-vn", "-sn", "-dn", "-map", "0:a:0", "-ac", str(channels), "-ar", str(sample_rate),
-            "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
+    cmd += [
+        "-vn",
+        "-sn",
+        "-dn",
+        "-map",
+        "0:a:0",
+        "-ac",
+        str(channels),
+        "-ar",
+        str(sample_rate),
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "pipe:1",
+    ]
     return cmd
 
 

@@ -75,8 +75,9 @@ class _Logger:
         self.errors.append(msg)
 
 
-def _ydl_options(settings: Settings, dest: Path, logger: _Logger,
-                 progress: ProgressFn | None) -> dict[str, Any]:
+def _ydl_options(
+    settings: Settings, dest: Path, logger: _Logger, progress: ProgressFn | None
+) -> dict[str, Any]:
     def hook(status: dict[str, Any]) -> None:
         if progress is None or status.get("status") != "downloading":
             return
@@ -106,8 +107,7 @@ def _ydl_options(settings: Settings, dest: Path, logger: _Logger,
     }
 
 
-def fetch_url(url: str, dest: Path, settings: Settings,
-              progress: ProgressFn | None = None) -> Path:
+def fetch_url(url: str, dest: Path, settings: Settings, progress: ProgressFn | None = None) -> Path:
     """Download ``url`` into folder ``dest`` and return the file's path."""
     import yt_dlp
     from yt_dlp.utils import DownloadError
@@ -139,23 +139,36 @@ def fetch_url(url: str, dest: Path, settings: Settings,
         text = " ".join(logger.errors) or str(exc)
         lowered = text.lower()
         if "larger than max-filesize" in lowered or "file is larger" in lowered:
-            raise BadInput(f"that item is over the {settings.max_download_mb:.0f} MB limit") from exc
+            raise BadInput(
+                f"that item is over the {settings.max_download_mb:.0f} MB limit"
+            ) from exc
         if "http error 429" in lowered or (
             "http error 4" not in lowered
-            and any(word in lowered for word in ("timed out", "temporarily", "connection reset",
-                                                 "connection refused", "http error 5"))
+            and any(
+                word in lowered
+                for word in (
+                    "timed out",
+                    "temporarily",
+                    "connection reset",
+                    "connection refused",
+                    "http error 5",
+                )
+            )
         ):
             raise TransientError(f"download failed: {text}") from exc
         raise BadInput(f"cannot download that link: {text}") from exc
     files = [p for p in dest.glob("input.*") if not p.name.endswith((".part", ".ytdl"))]
     if not files:
         # yt-dlp skips (rather than fails) files over max_filesize.
-        raise BadInput(f"nothing was downloaded (over the {settings.max_download_mb:.0f} MB limit?)")
+        raise BadInput(
+            f"nothing was downloaded (over the {settings.max_download_mb:.0f} MB limit?)"
+        )
     return max(files, key=lambda p: p.stat().st_size)
 
 
-def resolve_source(source: str, workdir: Path, settings: Settings,
-                   progress: ProgressFn | None = None) -> AudioInfo:
+def resolve_source(
+    source: str, workdir: Path, settings: Settings, progress: ProgressFn | None = None
+) -> AudioInfo:
     """A URL or a local path, fetched if needed, validated as audio within the limits."""
     if is_url(source):
         path = fetch_url(source, workdir / "download", settings, progress)

@@ -14,11 +14,13 @@ def probe_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobO
     progress(0.0, "fetching")
     info = resolve_source(str(params["source"]), workdir, settings, progress)
     progress(1.0, "probed")
-    return JobOutput(result={
-        "source": str(params["source"]),
-        "duration_s": info.duration_s,
-        "sample_rate": info.sample_rate,
-        "channels": info.channels,
-        "codec": info.codec,
-        "size_bytes": info.size_bytes,
-    })
+    return JobOutput(
+        result={
+            "source": str(params["source"]),
+            "duration_s": info.duration_s,
+            "sample_rate": info.sample_rate,
+            "channels": info.channels,
+            "codec": info.codec,
+            "size_bytes": info.size_bytes,
+        }
+    )

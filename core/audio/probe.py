@@ -16,7 +16,9 @@ from core.audio.ffmpeg import ffmpeg_exe
 from core.errors import BadInput
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
-_AUDIO = re.compile(r"Stream #\S+.*?: Audio: (?P<codec>[^,\s]+)[^\n]*?(?P<rate>\d+) Hz(?:, (?P<layout>[^,\n]+))?")
+_AUDIO = re.compile(
+    r"Stream #\S+.*?: Audio: (?P<codec>[^,\s]+)[^\n]*?(?P<rate>\d+) Hz(?:, (?P<layout>[^,\n]+))?"
+)
 _TIME = re.compile(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)")
 _PROBE_TIMEOUT_S = 60
 
@@ -60,8 +62,9 @@ def _measure_by_decoding(path: Path) -> float:
     return _hms(times[-1]) if times else 0.0
 
 
-def probe_audio(path: str | Path, max_duration_s: float | None = None,
-                max_bytes: int | None = None) -> AudioInfo:
+def probe_audio(
+    path: str | Path, max_duration_s: float | None = None, max_bytes: int | None = None
+) -> AudioInfo:
     """Validate ``path`` as an audio file; raise ``BadInput`` with a specific reason."""
     path = Path(path)
     name = path.name
@@ -93,7 +96,9 @@ def probe_audio(path: str | Path, max_duration_s: float | None = None,
             raise BadInput(f"{name}: not an audio file, or a corrupt one (ffmpeg cannot read it)")
         if "Stream #" in err:
             raise BadInput(f"{name}: has no audio stream")
-        raise BadInput(f"{name}: not an audio file, or a corrupt one (ffmpeg found no audio stream)")
+        raise BadInput(
+            f"{name}: not an audio file, or a corrupt one (ffmpeg found no audio stream)"
+        )
     duration_match = _DURATION.search(err)
     duration = _hms(duration_match) if duration_match else 0.0
     if duration <= 0:
@@ -101,9 +106,7 @@ def probe_audio(path: str | Path, max_duration_s: float | None = None,
     if duration <= 0:
         raise BadInput(f"{name}: contains no decodable audio")
     if max_duration_s is not None and duration > max_duration_s:
-        raise BadInput(
-            f"{name}: {_fmt(duration)} long, over the limit of {_fmt(max_duration_s)}"
-        )
+        raise BadInput(f"{name}: {_fmt(duration)} long, over the limit of {_fmt(max_duration_s)}")
     return AudioInfo(
         path=path,
         duration_s=duration,

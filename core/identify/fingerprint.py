@@ -180,7 +180,7 @@ class PeakStream:
         peaks = _pick_peaks(self._spec, self._spec_start, self._emitted, upto)
         self._emitted = upto
         keep_from = max(self._emitted - PEAK_HALF_T, self._spec_start)
-        self._spec = self._spec[keep_from - self._spec_start:]
+        self._spec = self._spec[keep_from - self._spec_start :]
         self._spec_start = keep_from
         return peaks
 
@@ -190,11 +190,7 @@ def _pick_peaks(spec: np.ndarray, spec_start: int, lo: int, hi: int) -> Peaks:
     size = (2 * PEAK_HALF_T + 1, 2 * PEAK_HALF_F + 1)
     local_max = maximum_filter(spec, size=size, mode="constant", cval=-np.inf)
     local_mean = uniform_filter(spec, size=size, mode="nearest")
-    is_peak = (
-        (spec == local_max)
-        & (spec > local_mean + PEAK_MIN_PROMINENCE)
-        & (spec > PEAK_FLOOR)
-    )
+    is_peak = (spec == local_max) & (spec > local_mean + PEAK_MIN_PROMINENCE) & (spec > PEAK_FLOOR)
     is_peak[:, 0] = False
     is_peak[:, -1] = False
     rows = np.arange(len(spec)) + spec_start
@@ -258,7 +254,7 @@ def peaks_from_blocks(blocks: Iterable[np.ndarray]) -> tuple[Peaks, int]:
 
 def peaks_from_samples(samples: np.ndarray) -> Peaks:
     """Peaks of an in-memory mono 8 kHz signal (tests, short windows)."""
-    return peaks_from_blocks([samples[i:i + 65536] for i in range(0, len(samples), 65536)])[0]
+    return peaks_from_blocks([samples[i : i + 65536] for i in range(0, len(samples), 65536)])[0]
 
 
 def triplets(peaks: Peaks, fanout: int) -> Triplets:
@@ -401,4 +397,4 @@ def reference_fingerprint(blocks: Iterable[np.ndarray]) -> Fingerprint:
 
 def iter_blocks_mono(samples: np.ndarray, block: int = 65536) -> Iterator[np.ndarray]:
     for i in range(0, len(samples), block):
-        yield samples[i:i + block]
+        yield samples[i : i + block]

@@ -43,8 +43,9 @@ MAX_TRACK_ID = (1 << _TRACK_BITS) - 1
 MAX_FRAMES = (1 << _T_BITS) - 1  # 4.6 hours of reference audio per track
 
 
-def pack_values(track_id: int | np.ndarray, t1: np.ndarray, dt13: np.ndarray,
-                f1: np.ndarray) -> np.ndarray:
+def pack_values(
+    track_id: int | np.ndarray, t1: np.ndarray, dt13: np.ndarray, f1: np.ndarray
+) -> np.ndarray:
     f1q = np.clip(np.round(np.asarray(f1) * 4), 0, (1 << _F_BITS) - 1).astype(np.uint64)
     tid = np.asarray(track_id, dtype=np.uint64)
     return (
@@ -126,11 +127,13 @@ class FingerprintIndex:
             segments = []
             for entry in manifest["segments"]:
                 name = entry["name"]
-                segments.append(_Segment(
-                    name,
-                    np.load(self.folder / f"{name}.keys.npy", mmap_mode="r"),
-                    np.load(self.folder / f"{name}.vals.npy", mmap_mode="r"),
-                ))
+                segments.append(
+                    _Segment(
+                        name,
+                        np.load(self.folder / f"{name}.keys.npy", mmap_mode="r"),
+                        np.load(self.folder / f"{name}.vals.npy", mmap_mode="r"),
+                    )
+                )
             self._segments = segments
         return self._segments
 

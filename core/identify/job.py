@@ -45,8 +45,9 @@ def parse_recognizers(value: Any, settings: Settings) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def identify_local(path: Path, duration_s: float, settings: Settings,
-                   progress: Callable[[float, str], None]) -> tuple[list[Play], list[str]]:
+def identify_local(
+    path: Path, duration_s: float, settings: Settings, progress: Callable[[float, str], None]
+) -> tuple[list[Play], list[str]]:
     """Stream-decode the mix, fingerprint it and match it against the local library."""
     from core.identify.memory import limit_heap_growth
     from storage.library import LibraryStore
@@ -77,8 +78,9 @@ def identify_local(path: Path, duration_s: float, settings: Settings,
         info = tracks.get(p.track_id)
         if info is None:  # removed while we were matching
             continue
-        plays.append(Play(p.start_s, p.end_s, info.artist, info.title, p.confidence,
-                          {"local"}, p.speed))
+        plays.append(
+            Play(p.start_s, p.end_s, info.artist, info.title, p.confidence, {"local"}, p.speed)
+        )
     return plays, []
 
 
@@ -90,20 +92,30 @@ def _online_services(names: list[str], settings: Settings) -> tuple[list[Any], l
     notes: list[str] = []
     for name in names:
         if name == "shazam":
-            services.append(ShazamService(
-                settings.shazam_url, getattr(settings, "shazam_rate_per_s", 1.0)))
+            services.append(
+                ShazamService(settings.shazam_url, getattr(settings, "shazam_rate_per_s", 1.0))
+            )
         elif name == "audd":
             if settings.audd_token is None:
                 notes.append("audd skipped: set CRATEBOT_AUDD_TOKEN to use it")
                 continue
-            services.append(AudDService(settings.audd_url, settings.audd_token.get_secret_value(),
-                                        getattr(settings, "audd_rate_per_s", 2.0)))
+            services.append(
+                AudDService(
+                    settings.audd_url,
+                    settings.audd_token.get_secret_value(),
+                    getattr(settings, "audd_rate_per_s", 2.0),
+                )
+            )
     return services, notes
 
 
-def identify_online(path: Path, stretches: list[tuple[float, float]], names: list[str],
-                    settings: Settings,
-                    progress: Callable[[float, str], None]) -> tuple[list[Play], list[str]]:
+def identify_online(
+    path: Path,
+    stretches: list[tuple[float, float]],
+    names: list[str],
+    settings: Settings,
+    progress: Callable[[float, str], None],
+) -> tuple[list[Play], list[str]]:
     from core.identify.online import recognize
     from storage.library import LibraryStore
 
@@ -113,35 +125,46 @@ def identify_online(path: Path, stretches: list[tuple[float, float]], names: lis
     cache = LibraryStore(settings.database_url)
     plays: list[Play] = []
     for service in services:
-        result = asyncio.run(recognize(
-            service, path, stretches, cache,
-            timeout_s=getattr(settings, "online_timeout_s", 20.0),
-            progress=progress,
-        ))
+        result = asyncio.run(
+            recognize(
+                service,
+                path,
+                stretches,
+                cache,
+                timeout_s=getattr(settings, "online_timeout_s", 20.0),
+                progress=progress,
+            )
+        )
         plays.extend(result.plays)
         notes.extend(result.notes)
     return plays, notes
 
 
-def identify(source: str, settings: Settings, workdir: Path, recognizers: list[str],
-             progress: Callable[[float, str], None]) -> tuple[dict[str, Any], list[str], Path]:
+def identify(
+    source: str,
+    settings: Settings,
+    workdir: Path,
+    recognizers: list[str],
+    progress: Callable[[float, str], None],
+) -> tuple[dict[str, Any], list[str], Path]:
     """The whole identification; returns the result, notes, and the local audio path."""
     progress(0.0, "fetching")
-    info = resolve_source(source, workdir, settings,
-                          lambda f, t: progress(0.1 * f, t))
+    info = resolve_source(source, workdir, settings, lambda f, t: progress(0.1 * f, t))
     plays: list[Play] = []
     notes: list[str] = []
     if "local" in recognizers:
-        local, n = identify_local(info.path, info.duration_s, settings,
-                                  lambda f, t: progress(0.1 + 0.7 * f, t))
+        local, n = identify_local(
+            info.path, info.duration_s, settings, lambda f, t: progress(0.1 + 0.7 * f, t)
+        )
         plays += local
         notes += n
     online = [r for r in recognizers if r != "local"]
     if online:
         # Online services only hear what the local library did not recognise.
         gaps = uncovered(plays, info.duration_s, min_s=UNKNOWN_MIN_S / 2)
-        found, n = identify_online(info.path, gaps, online, settings,
-                                   lambda f, t: progress(0.8 + 0.18 * f, t))
+        found, n = identify_online(
+            info.path, gaps, online, settings, lambda f, t: progress(0.8 + 0.18 * f, t)
+        )
         plays += found
         notes += n
     result = {
@@ -164,5 +187,6 @@ def identify_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
     write_cue(result, workdir / "tracklist.cue", Path(audio).name)
     render_png(result, workdir / "timeline.png")
     progress(1.0, f"{sum(1 for t in result['tracks'] if t['title'])} tracks identified")
-    return JobOutput(result={**result, "notes": notes},
-                     files=["tracklist.json", "tracklist.cue", "timeline.png"])
+    return JobOutput(
+        result={**result, "notes": notes}, files=["tracklist.json", "tracklist.cue", "timeline.png"]
+    )

@@ -17,8 +17,21 @@ from core.settings import Settings
 from storage.files import sha256_file
 
 AUDIO_SUFFIXES = {
-    ".mp3", ".flac", ".wav", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff",
-    ".wma", ".alac", ".mp4", ".webm", ".mka",
+    ".mp3",
+    ".flac",
+    ".wav",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".m4a",
+    ".aac",
+    ".aif",
+    ".aiff",
+    ".wma",
+    ".alac",
+    ".mp4",
+    ".webm",
+    ".mka",
 }
 # Fingerprints of this many tracks are written together as one index segment.
 SEGMENT_TRACKS = 200
@@ -45,8 +58,11 @@ def find_audio_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES))
+            found.extend(
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+                )
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -116,7 +132,9 @@ def names_from_filename(path: Path) -> tuple[str | None, str | None]:
     return None, re.sub(r"\s+", " ", stem.replace("_", " ")).strip() or None
 
 
-def describe(path: Path, metadata: dict[str, tuple[str | None, str | None]]) -> tuple[str | None, str | None]:
+def describe(
+    path: Path, metadata: dict[str, tuple[str | None, str | None]]
+) -> tuple[str | None, str | None]:
     if path.name in metadata:
         return metadata[path.name]
     artist, title = _tags(path)

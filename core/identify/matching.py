@@ -62,8 +62,12 @@ class Matches:
         parts = [p for p in parts if len(p.qt)]
         if not parts:
             return cls.empty()
-        return cls(*(np.concatenate([getattr(p, f) for p in parts])
-                     for f in ("track", "qt", "rt", "pitch")))
+        return cls(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("track", "qt", "rt", "pitch")
+            )
+        )
 
     def select(self, mask: np.ndarray) -> Matches:
         return Matches(self.track[mask], self.qt[mask], self.rt[mask], self.pitch[mask])
@@ -88,8 +92,9 @@ class LocalPlay:
         return float(np.clip(1.0 - np.exp(-(self.inliers - 20) / 50.0), 0.05, 1.0))
 
 
-def lookup_triplets(index: FingerprintIndex, tr: fp.Triplets,
-                    live_ids: np.ndarray | None) -> Matches:
+def lookup_triplets(
+    index: FingerprintIndex, tr: fp.Triplets, live_ids: np.ndarray | None
+) -> Matches:
     """Look up the query triplets and keep only speed- and pitch-plausible matches."""
     if len(tr) == 0:
         return Matches.empty()
@@ -113,8 +118,12 @@ def lookup_triplets(index: FingerprintIndex, tr: fp.Triplets,
     vinyl = fp.BINS_PER_OCTAVE * np.log2(ref.dt13 / np.maximum(qdt, 1))
     keep &= (np.abs(pitch) <= 0.8) | (np.abs(pitch - vinyl) <= 1.2 + 36.0 / np.maximum(qdt, 1))
     keep &= np.abs(pitch) <= fp.F1_SHIFT
-    return Matches(ref.track[keep].astype(np.int32), tr.t1[q][keep].astype(np.int32),
-                   ref.t1[keep].astype(np.int32), pitch[keep].astype(np.float16))
+    return Matches(
+        ref.track[keep].astype(np.int32),
+        tr.t1[q][keep].astype(np.int32),
+        ref.t1[keep].astype(np.int32),
+        pitch[keep].astype(np.float16),
+    )
 
 
 class StreamingMatcher:
@@ -148,8 +157,7 @@ class StreamingMatcher:
         cutoff = p.t[-1] + 1 if final else p.t[-1] - fp.DT_MAX
         tr = fp.triplets(p, fp.QUERY_FANOUT)
         done = tr.t1 < cutoff
-        tr = fp.Triplets(*(getattr(tr, f)[done] for f in
-                           ("t1", "dt13", "f1", "r", "df12", "df13")))
+        tr = fp.Triplets(*(getattr(tr, f)[done] for f in ("t1", "dt13", "f1", "r", "df12", "df13")))
         self.triplets += len(tr)
         self._parts.append(lookup_triplets(self.index, tr, self.live_ids))
         rest = p.t >= cutoff
@@ -182,8 +190,9 @@ def _seeds(m: Matches) -> np.ndarray:
     rank = np.arange(len(g)) - np.searchsorted(g, g, side="left")
     top = np.sort(order[rank < SEEDS_PER_WINDOW])
     u, sc = u[top], sc[top]
-    return np.stack([u >> 40, (u >> 22) & ((1 << 18) - 1),
-                     (u & ((1 << 22) - 1)) - (1 << 21), sc], axis=1)
+    return np.stack(
+        [u >> 40, (u >> 22) & ((1 << 18) - 1), (u & ((1 << 22) - 1)) - (1 << 21), sc], axis=1
+    )
 
 
 def _chains(seeds: np.ndarray) -> list[np.ndarray]:
@@ -292,7 +301,7 @@ def find_plays(m: Matches) -> list[LocalPlay]:
     for _track, lo, n in zip(tracks, starts, counts, strict=True):
         if n < MIN_INLIERS:
             continue
-        mine = m.select(by_track[lo:lo + n])
+        mine = m.select(by_track[lo : lo + n])
         seeds = _seeds(mine)
         for chain in _chains(seeds) if len(seeds) else []:
             play = _fit(mine, chain)

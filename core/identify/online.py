@@ -95,8 +95,9 @@ class Cache(Protocol):
     def cache_put(self, service: str, window_hash: str, answer: dict[str, Any]) -> None: ...
 
 
-def plan_windows(stretches: list[tuple[float, float]], window_s: float,
-                 hop_s: float) -> list[tuple[float, float]]:
+def plan_windows(
+    stretches: list[tuple[float, float]], window_s: float, hop_s: float
+) -> list[tuple[float, float]]:
     """(start, duration) of windows spread over each stretch, at least one per stretch."""
     out = []
     for a, b in stretches:
@@ -122,8 +123,14 @@ class OnlineResult:
     notes: list[str] = field(default_factory=list)
 
 
-async def _ask(service: Service, http: aiohttp.ClientSession, window: Window,
-               limiter: Any, attempts: int, backoff_s: float) -> Answer:
+async def _ask(
+    service: Service,
+    http: aiohttp.ClientSession,
+    window: Window,
+    limiter: Any,
+    attempts: int,
+    backoff_s: float,
+) -> Answer:
     for attempt in range(attempts):
         async with limiter:
             try:
@@ -168,7 +175,8 @@ async def recognize(
             if refused:
                 return
             samples = await asyncio.to_thread(
-                decode_array, source, service.sample_rate, 1, start, duration)
+                decode_array, source, service.sample_rate, 1, start, duration
+            )
             window = Window(start, duration, samples[:, 0].copy(), service.sample_rate)
             if len(window.samples) < service.sample_rate:  # under a second: nothing to ask
                 return
@@ -181,7 +189,8 @@ async def recognize(
                 try:
                     answer = await asyncio.wait_for(
                         _ask(service, http, window, limiter, attempts, backoff_s),
-                        timeout=timeout_s * attempts + 5)
+                        timeout=timeout_s * attempts + 5,
+                    )
                 except Refused as exc:
                     refused.append(str(exc))
                     return
@@ -203,14 +212,16 @@ async def recognize(
     if refused:
         result.notes.append(f"{service.name} refused the request: {refused[0]}")
     if result.failed:
-        result.notes.append(f"{service.name}: {result.failed} window(s) got no answer "
-                            "(timeout or service error)")
+        result.notes.append(
+            f"{service.name}: {result.failed} window(s) got no answer (timeout or service error)"
+        )
     result.plays = group_answers(service.name, planned, answers, max_gap_s=service.hop_s)
     return result
 
 
-def group_answers(name: str, planned: list[tuple[float, float]],
-                  answers: dict[float, Answer], max_gap_s: float) -> list[Play]:
+def group_answers(
+    name: str, planned: list[tuple[float, float]], answers: dict[float, Answer], max_gap_s: float
+) -> list[Play]:
     """Neighbouring windows (at most ``max_gap_s`` apart) naming the same track become one play."""
     plays: list[Play] = []
     run: list[tuple[float, float, Answer]] = []
@@ -219,8 +230,9 @@ def group_answers(name: str, planned: list[tuple[float, float]],
         if run:
             a = run[0][2]
             conf = 0.6 if len(run) == 1 else min(0.95, 0.7 + 0.1 * (len(run) - 1))
-            plays.append(Play(run[0][0], run[-1][0] + run[-1][1], a.artist, a.title, conf,
-                              {name}, None))
+            plays.append(
+                Play(run[0][0], run[-1][0] + run[-1][1], a.artist, a.title, conf, {name}, None)
+            )
             run.clear()
 
     for start, duration in planned:
@@ -228,9 +240,11 @@ def group_answers(name: str, planned: list[tuple[float, float]],
         if answer is None or answer.title is None:
             close()
             continue
-        if run and ((norm(run[-1][2].title), norm(run[-1][2].artist)) != (
-                norm(answer.title), norm(answer.artist))
-                or start - (run[-1][0] + run[-1][1]) > max_gap_s):
+        if run and (
+            (norm(run[-1][2].title), norm(run[-1][2].artist))
+            != (norm(answer.title), norm(answer.artist))
+            or start - (run[-1][0] + run[-1][1]) > max_gap_s
+        ):
             close()
         run.append((start, duration, answer))
     close()

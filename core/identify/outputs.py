@@ -43,15 +43,18 @@ def _cue_text(value: str) -> str:
 def write_cue(result: dict[str, Any], path: Path, audio_name: str) -> None:
     """A CUE sheet with one TRACK per entry (INDEX in MM:SS:FF, 75 frames per second)."""
     kind = "MP3" if audio_name.lower().endswith(".mp3") else "WAVE"
-    out = ["REM COMMENT \"CrateBot tracklist\"", f"TITLE \"{_cue_text(Path(audio_name).stem)}\"",
-           f"FILE \"{_cue_text(audio_name)}\" {kind}"]
+    out = [
+        'REM COMMENT "CrateBot tracklist"',
+        f'TITLE "{_cue_text(Path(audio_name).stem)}"',
+        f'FILE "{_cue_text(audio_name)}" {kind}',
+    ]
     for n, entry in enumerate(result["tracks"], start=1):
         frames = int(round(entry["start"] * 75))
         minutes, rest = divmod(frames, 75 * 60)
         seconds, ff = divmod(rest, 75)
         out.append(f"  TRACK {n:02d} AUDIO")
-        out.append(f"    TITLE \"{_cue_text(entry.get('title') or UNKNOWN)}\"")
-        out.append(f"    PERFORMER \"{_cue_text(entry.get('artist') or UNKNOWN)}\"")
+        out.append(f'    TITLE "{_cue_text(entry.get("title") or UNKNOWN)}"')
+        out.append(f'    PERFORMER "{_cue_text(entry.get("artist") or UNKNOWN)}"')
         out.append(f"    INDEX 01 {minutes:02d}:{seconds:02d}:{ff:02d}")
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
@@ -90,8 +93,12 @@ def render_png(result: dict[str, Any], path: Path, width: int = 1000) -> None:
     draw = ImageDraw.Draw(img)
     font, small = _font(13), _font(11)
     x0, x1 = label_w, width - pad
-    draw.text((pad, 8), f"{len([t for t in tracks if t.get('title')])} tracks · "
-              f"{clock(duration)}", fill=(30, 30, 30), font=font)
+    draw.text(
+        (pad, 8),
+        f"{len([t for t in tracks if t.get('title')])} tracks · {clock(duration)}",
+        fill=(30, 30, 30),
+        font=font,
+    )
     # time axis: about six to twelve ticks whatever the length of the mix
     step = next((s for s in (30, 60, 120, 300, 600, 900, 1800, 3600) if duration / s <= 12), 7200)
     for t in range(0, int(duration) + 1, step):

@@ -48,8 +48,17 @@ def _merge_same(plays: list[Play]) -> list[Play]:
                 match = prev
                 break
         if match is None:
-            out.append(Play(play.start, play.end, play.artist, play.title, play.confidence,
-                            set(play.recognizers), play.speed))
+            out.append(
+                Play(
+                    play.start,
+                    play.end,
+                    play.artist,
+                    play.title,
+                    play.confidence,
+                    set(play.recognizers),
+                    play.speed,
+                )
+            )
             continue
         match.end = max(match.end, play.end)
         match.start = min(match.start, play.start)
@@ -75,8 +84,9 @@ def _drop_conflicts(plays: list[Play]) -> list[Play]:
     return sorted(kept, key=lambda p: p.start)
 
 
-def build_tracklist(plays: list[Play], duration_s: float,
-                    unknown_min_s: float = UNKNOWN_MIN_S) -> list[dict[str, Any]]:
+def build_tracklist(
+    plays: list[Play], duration_s: float, unknown_min_s: float = UNKNOWN_MIN_S
+) -> list[dict[str, Any]]:
     """Entries in mix order; ends meet the next start; long silences of knowledge are unknown."""
     plays = _drop_conflicts(_merge_same(plays))
     entries: list[dict[str, Any]] = []
@@ -89,15 +99,17 @@ def build_tracklist(plays: list[Play], duration_s: float,
             entries[-1]["end"] = round(start, 1)  # short gap: the previous track ran on
         next_start = plays[i + 1].start if i + 1 < len(plays) else duration_s
         end = min(max(play.end, start), max(next_start, start))
-        entries.append({
-            "start": round(start, 1),
-            "end": round(end, 1),
-            "artist": play.artist,
-            "title": play.title,
-            "confidence": round(float(play.confidence), 3),
-            "recognizer": "+".join(sorted(play.recognizers)) or None,
-            "speed": round(play.speed, 4) if play.speed is not None else None,
-        })
+        entries.append(
+            {
+                "start": round(start, 1),
+                "end": round(end, 1),
+                "artist": play.artist,
+                "title": play.title,
+                "confidence": round(float(play.confidence), 3),
+                "recognizer": "+".join(sorted(play.recognizers)) or None,
+                "speed": round(play.speed, 4) if play.speed is not None else None,
+            }
+        )
         cursor = end
     if duration_s - cursor >= unknown_min_s:
         entries.append(_unknown(cursor, duration_s))
@@ -107,8 +119,15 @@ def build_tracklist(plays: list[Play], duration_s: float,
 
 
 def _unknown(start: float, end: float) -> dict[str, Any]:
-    return {"start": round(start, 1), "end": round(end, 1), "artist": None, "title": None,
-            "confidence": 0.0, "recognizer": None, "speed": None}
+    return {
+        "start": round(start, 1),
+        "end": round(end, 1),
+        "artist": None,
+        "title": None,
+        "confidence": 0.0,
+        "recognizer": None,
+        "speed": None,
+    }
 
 
 def uncovered(plays: list[Play], duration_s: float, min_s: float) -> list[tuple[float, float]]:

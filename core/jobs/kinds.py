@@ -42,20 +42,38 @@ class JobKind:
 
 def builtin_kinds(settings: Settings) -> dict[str, JobKind]:
     kinds = [
-        JobKind("identify", "core.identify.job:identify_job",
-                concurrency=settings.concurrency_identify, timeout_s=settings.timeout_identify_s,
-                max_attempts=settings.job_max_attempts,
-                description="which tracks a DJ mix plays"),
-        JobKind("stems", "core.stems.job:stems_job",
-                concurrency=settings.concurrency_stems, timeout_s=settings.timeout_stems_s,
-                max_attempts=settings.job_max_attempts,
-                description="Demucs stems and backing tracks"),
-        JobKind("sections", "core.sections.job:sections_job",
-                concurrency=settings.concurrency_sections, timeout_s=settings.timeout_sections_s,
-                max_attempts=settings.job_max_attempts, input_params=("sources", "source"),
-                description="tempo-aligned sections"),
-        JobKind("probe", "core.audio.job:probe_job", concurrency=2, timeout_s=600,
-                max_attempts=settings.job_max_attempts,
-                description="fetch and validate an audio input"),
+        JobKind(
+            "identify",
+            "core.identify.job:identify_job",
+            concurrency=settings.concurrency_identify,
+            timeout_s=settings.timeout_identify_s,
+            max_attempts=settings.job_max_attempts,
+            description="which tracks a DJ mix plays",
+        ),
+        JobKind(
+            "stems",
+            "core.stems.job:stems_job",
+            concurrency=settings.concurrency_stems,
+            timeout_s=settings.timeout_stems_s,
+            max_attempts=settings.job_max_attempts,
+            description="Demucs stems and backing tracks",
+        ),
+        JobKind(
+            "sections",
+            "core.sections.job:sections_job",
+            concurrency=settings.concurrency_sections,
+            timeout_s=settings.timeout_sections_s,
+            max_attempts=settings.job_max_attempts,
+            input_params=("sources", "source"),
+            description="tempo-aligned sections",
+        ),
+        JobKind(
+            "probe",
+            "core.audio.job:probe_job",
+            concurrency=2,
+            timeout_s=600,
+            max_attempts=settings.job_max_attempts,
+            description="fetch and validate an audio input",
+        ),
     ]
     return {kind.name: kind for kind in kinds}

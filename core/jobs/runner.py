@@ -71,11 +71,19 @@ class JobView:
 
     @classmethod
     def of(cls, job: Job) -> JobView:
-        return cls(id=job.id, kind=job.kind, state=JobState(job.state), progress=job.progress,
-                   text=job.progress_text, error=job.error, result=job.result,
-                   attempts=job.attempts, created_at=job.created_at,
-                   finished_at=job.finished_at,
-                   files=tuple((job.result or {}).get("files", ())))
+        return cls(
+            id=job.id,
+            kind=job.kind,
+            state=JobState(job.state),
+            progress=job.progress,
+            text=job.progress_text,
+            error=job.error,
+            result=job.result,
+            attempts=job.attempts,
+            created_at=job.created_at,
+            finished_at=job.finished_at,
+            files=tuple((job.result or {}).get("files", ())),
+        )
 
 
 @dataclass
@@ -105,9 +113,16 @@ def dedupe_key(kind: JobKind, params: dict[str, Any]) -> str:
                 contents[value] = sha256_file(Path(value))
     # Paths differ between uploads of the same file; their content is what counts.
     if contents:
-        keyed["params"] = {k: (contents.get(v, v) if isinstance(v, str) else
-                               [contents.get(x, x) for x in v] if isinstance(v, list) else v)
-                           for k, v in params.items()}
+        keyed["params"] = {
+            k: (
+                contents.get(v, v)
+                if isinstance(v, str)
+                else [contents.get(x, x) for x in v]
+                if isinstance(v, list)
+                else v
+            )
+            for k, v in params.items()
+        }
     return hashlib.sha256(_canonical(keyed).encode()).hexdigest()
 
 
@@ -183,8 +198,7 @@ class JobRunner:
             raise NotAvailable(f"{name} is not available in this installation yet")
         return kind
 
-    async def submit(self, kind: str, params: dict[str, Any],
-                     owner: OwnerRef | None = None) -> str:
+    async def submit(self, kind: str, params: dict[str, Any], owner: OwnerRef | None = None) -> str:
         """Queue a job and return its id, or the id of an equal job already done or under way."""
         spec = self.kind(kind)
         params = json.loads(_canonical(params))  # JSON-safe, detached from the caller
@@ -240,8 +254,11 @@ class JobRunner:
                     fresh = await self.get(job_id)
                     if fresh is None:
                         return
-                    if (fresh.state, fresh.progress, fresh.text) == (last.state, last.progress,
-                                                                     last.text):
+                    if (fresh.state, fresh.progress, fresh.text) == (
+                        last.state,
+                        last.progress,
+                        last.text,
+                    ):
                         continue
                     view = fresh
                 last = view
@@ -282,13 +299,18 @@ class JobRunner:
                 continue
             if job.attempts < job.max_attempts:
                 ok = await self.repo.requeue(
-                    job.id, None,
+                    job.id,
+                    None,
                     f"recovered: the runner stopped during attempt {job.attempts} of "
-                    f"{job.max_attempts}; queued again", event_type="recover")
+                    f"{job.max_attempts}; queued again",
+                    event_type="recover",
+                )
             else:
                 ok = await self.repo.finish(
-                    job.id, "failed",
-                    error=f"the runner stopped during this job {job.attempts} times; giving up")
+                    job.id,
+                    "failed",
+                    error=f"the runner stopped during this job {job.attempts} times; giving up",
+                )
             if ok:
                 touched.append(job.id)
                 log.warning("recovered job %s", job.id)
@@ -310,8 +332,11 @@ class JobRunner:
         busy: dict[str, int] = {}
         for running in self._running.values():
             busy[running.kind.name] = busy.get(running.kind.name, 0) + 1
-        return {name: kind.concurrency - busy.get(name, 0)
-                for name, kind in self.kinds.items() if kind.available()}
+        return {
+            name: kind.concurrency - busy.get(name, 0)
+            for name, kind in self.kinds.items()
+            if kind.available()
+        }
 
     async def _loop(self) -> None:
         last_beat = last_sweep = last_recover = time.monotonic()
@@ -375,7 +400,9 @@ class JobRunner:
         process = self._mp.Process(
             target=worker_main,
             args=(running.kind.func, params, str(workdir), child_conn, os.getpid()),
-            name=f"cratebot-job-{job.id}", daemon=False)
+            name=f"cratebot-job-{job.id}",
+            daemon=False,
+        )
         process.start()
         child_conn.close()
         running.process = process
@@ -403,8 +430,9 @@ class JobRunner:
                     outcome = ("timeout",)
                     break
                 getter = asyncio.ensure_future(inbox.get())
-                done, _ = await asyncio.wait({getter, cancel_wait}, timeout=remaining,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {getter, cancel_wait}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
                 if getter not in done:
                     getter.cancel()
                 if cancel_wait in done:
@@ -451,8 +479,17 @@ class JobRunner:
     async def _on_progress(self, running: _Running, fraction: float, text: str) -> None:
         job = running.job
         job.progress, job.progress_text = fraction, text
-        self._push(JobView(id=job.id, kind=job.kind, state=JobState.RUNNING, progress=fraction,
-                           text=text, attempts=job.attempts, created_at=job.created_at))
+        self._push(
+            JobView(
+                id=job.id,
+                kind=job.kind,
+                state=JobState.RUNNING,
+                progress=fraction,
+                text=text,
+                attempts=job.attempts,
+                created_at=job.created_at,
+            )
+        )
         now = time.monotonic()
         if now - running.last_persist >= self.progress_persist_s:
             event = now - running.last_event >= 5 * self.progress_persist_s
@@ -467,8 +504,9 @@ class JobRunner:
         status = outcome[0]
         if status == "done":
             _, result, files = outcome
-            published = await self.results.publish(job.id, workdir / f"attempt-{job.attempts}",
-                                                   list(files))
+            published = await self.results.publish(
+                job.id, workdir / f"attempt-{job.attempts}", list(files)
+            )
             result = {**(result or {}), "files": [row.name for row in published]}
             await self.repo.finish(job.id, "succeeded", result=result, message="done")
             shutil.rmtree(workdir, ignore_errors=True)
@@ -476,13 +514,20 @@ class JobRunner:
             await self.repo.finish(job.id, "cancelled", message="cancelled while running")
             shutil.rmtree(workdir, ignore_errors=True)
         elif status == "stopped":
-            await self.repo.requeue(job.id, None, "the runner stopped; queued again",
-                                    event_type="recover", refund_attempt=True)
+            await self.repo.requeue(
+                job.id,
+                None,
+                "the runner stopped; queued again",
+                event_type="recover",
+                refund_attempt=True,
+            )
         elif status == "timeout":
             limit = running.kind.timeout_s
-            await self.repo.finish(job.id, "failed",
-                                   error=f"timed out after {limit:.0f} s (the limit for "
-                                         f"{job.kind} jobs)")
+            await self.repo.finish(
+                job.id,
+                "failed",
+                error=f"timed out after {limit:.0f} s (the limit for {job.kind} jobs)",
+            )
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             _, category, message, trace = outcome
@@ -491,9 +536,11 @@ class JobRunner:
             if category == "transient" and job.attempts < job.max_attempts:
                 delay = min(self.retry_base_s * 2 ** (job.attempts - 1), 300.0)
                 await self.repo.requeue(
-                    job.id, utcnow() + dt.timedelta(seconds=delay),
+                    job.id,
+                    utcnow() + dt.timedelta(seconds=delay),
                     f"{message}; retrying in {delay:.0f} s (attempt {job.attempts} of "
-                    f"{job.max_attempts})")
+                    f"{job.max_attempts})",
+                )
                 asyncio.get_running_loop().call_later(delay, self._wake.set)
             else:
                 await self.repo.finish(job.id, "failed", error=message)

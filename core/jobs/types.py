@@ -55,8 +55,9 @@ class LocalProgress:
     fraction reaches 1.0 or the text changes.
     """
 
-    def __init__(self, sink: Callable[[float, str], None] | None = None,
-                 min_interval_s: float = 0.1) -> None:
+    def __init__(
+        self, sink: Callable[[float, str], None] | None = None, min_interval_s: float = 0.1
+    ) -> None:
         self._sink = sink
         self._min = min_interval_s
         self._last_t = 0.0
@@ -84,8 +85,13 @@ def settings_of(params: dict[str, Any]):  # -> Settings (import kept lazy for wo
     return value if isinstance(value, Settings) else load_settings()
 
 
-def run_in_process(func: Callable[..., JobOutput], params: dict[str, Any], workdir: Path,
-                   settings: Any, progress: Progress | None = None) -> JobOutput:
+def run_in_process(
+    func: Callable[..., JobOutput],
+    params: dict[str, Any],
+    workdir: Path,
+    settings: Any,
+    progress: Progress | None = None,
+) -> JobOutput:
     """Call a job function directly, the way a worker process would."""
     workdir.mkdir(parents=True, exist_ok=True)
     return func({**params, SETTINGS_KEY: settings}, progress or LocalProgress(), workdir)

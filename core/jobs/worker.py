@@ -59,8 +59,9 @@ class PipeProgress:
         self._conn.send(("progress", fraction, text))
 
 
-def worker_main(func_path: str, params: dict[str, Any], workdir: str, conn: Connection,
-                parent_pid: int) -> None:
+def worker_main(
+    func_path: str, params: dict[str, Any], workdir: str, conn: Connection, parent_pid: int
+) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     _die_with_parent(parent_pid)

@@ -100,9 +100,15 @@ def _grid_beat(beats: list[float], index: int, period: float) -> float:
     return beats[-1] + (index - len(beats) + 1) * period
 
 
-def section_cues(analysis: TrackAnalysis, bars: int, target_bpm: float,
-                 mix_bars: int | None = None, ini_cue: float | None = None,
-                 beats_per_bar: int = 4, sample_rate: int = EXPORT_RATE) -> SectionCues:
+def section_cues(
+    analysis: TrackAnalysis,
+    bars: int,
+    target_bpm: float,
+    mix_bars: int | None = None,
+    ini_cue: float | None = None,
+    beats_per_bar: int = 4,
+    sample_rate: int = EXPORT_RATE,
+) -> SectionCues:
     """The cues of the ``bars``-bar section from the intro cue, or :class:`Unsuitable`."""
     if bars < 1:
         raise BadInput(f"--bars must be at least 1, not {bars}")
@@ -115,8 +121,9 @@ def section_cues(analysis: TrackAnalysis, bars: int, target_bpm: float,
         raise Unsuitable("no tempo")
     speed = target_bpm / analysis.bpm
     if not MIN_SPEED <= speed <= MAX_SPEED:
-        raise Unsuitable(f"speed {speed:.3f} to reach {target_bpm:g} BPM is outside "
-                         f"{MIN_SPEED}-{MAX_SPEED}")
+        raise Unsuitable(
+            f"speed {speed:.3f} to reach {target_bpm:g} BPM is outside {MIN_SPEED}-{MAX_SPEED}"
+        )
     beats = sorted(analysis.beats)
     if len(beats) < 2:
         raise Unsuitable("no beat grid to cut on")

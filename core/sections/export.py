@@ -41,21 +41,24 @@ def stretch(audio: np.ndarray, sample_rate: int, speed: float, frames: int) -> n
     """``audio`` (frames, channels) played ``speed`` times faster, pitch kept, ``frames`` long."""
     if abs(speed - 1.0) < 1e-9:
         return fit_length(audio, frames)
-    out = pedalboard.time_stretch(np.ascontiguousarray(audio.T), float(sample_rate),
-                                  stretch_factor=float(speed))
+    out = pedalboard.time_stretch(
+        np.ascontiguousarray(audio.T), float(sample_rate), stretch_factor=float(speed)
+    )
     return fit_length(np.ascontiguousarray(out.T), frames)
 
 
 def crop(source: Path, cues: SectionCues) -> np.ndarray:
     """The section of ``source`` at the cues' rate, exactly ``frames_orig`` frames long."""
     seconds = cues.frames_orig / cues.sample_rate
-    audio = decode_array(source, cues.sample_rate, CHANNELS, start_s=cues.ini_cue,
-                         duration_s=seconds + 0.05)
+    audio = decode_array(
+        source, cues.sample_rate, CHANNELS, start_s=cues.ini_cue, duration_s=seconds + 0.05
+    )
     return fit_length(audio, cues.frames_orig)
 
 
-def export_section(source: Path, cues: SectionCues, part_file: Path,
-                   part_file_orig: Path) -> ExportedPart:
+def export_section(
+    source: Path, cues: SectionCues, part_file: Path, part_file_orig: Path
+) -> ExportedPart:
     audio = crop(source, cues)
     stretched = stretch(audio, cues.sample_rate, cues.speed, cues.frames_sectioned)
     for target, data in ((part_file_orig, audio), (part_file, stretched)):

@@ -75,8 +75,9 @@ def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
     struct_dir = params.get("struct_dir")
     if not (sources or library or struct_dir):
         raise BadInput("give tracks (paths or links), --library or --struct-dir")
-    collection = (RekordboxCollection.load(params["rekordbox_xml"])
-                  if params.get("rekordbox_xml") else None)
+    collection = (
+        RekordboxCollection.load(params["rekordbox_xml"]) if params.get("rekordbox_xml") else None
+    )
 
     # -- gather candidates ----------------------------------------------------------
     progress(0.0, "reading tracks")
@@ -89,8 +90,9 @@ def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
         candidates: list[Candidate] = []
         if sources:
             paths = expand_paths([str(s) for s in sources])
-            candidates += from_sources(paths, workdir, settings, store,
-                                       lambda f, t: progress(0.5 * f, t))
+            candidates += from_sources(
+                paths, workdir, settings, store, lambda f, t: progress(0.5 * f, t)
+            )
         if library and store is not None:
             candidates += from_library(store)
         if struct_dir:
@@ -129,8 +131,9 @@ def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
     if not plans:
         detail = "; ".join(f"{Path(s['path']).name}: {s['reason']}" for s in skipped[:10])
         more = f" (and {len(skipped) - 10} more)" if len(skipped) > 10 else ""
-        raise BadInput(f"no track gave a section: {detail}{more}" if skipped
-                       else "no tracks to choose from")
+        raise BadInput(
+            f"no track gave a section: {detail}{more}" if skipped else "no tracks to choose from"
+        )
 
     # -- export ---------------------------------------------------------------------
     out_dir = workdir
@@ -142,24 +145,39 @@ def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
         stem = _safe_stem(analysis.path, taken)
         progress(0.5 + 0.45 * n / len(plans), f"exporting {Path(analysis.path).name}")
         assert candidate.audio is not None
-        part = export_section(candidate.audio, cues, parts_dir / f"{stem}_sectioned.wav",
-                              parts_dir / "orig" / f"{stem}_sectioned.wav")
+        part = export_section(
+            candidate.audio,
+            cues,
+            parts_dir / f"{stem}_sectioned.wav",
+            parts_dir / "orig" / f"{stem}_sectioned.wav",
+        )
         row = SectionRow(
-            path=analysis.path, bpm=cues.bpm, key=analysis.key, camelot=analysis.camelot,
-            target_bpm=cues.target_bpm, speed=cues.speed, ini_cue=cues.ini_cue,
-            begin_cue=cues.begin_cue, end_cue=cues.end_cue, begin_cue_adj=cues.begin_cue_adj,
-            end_cue_adj=cues.end_cue_adj, duration_orig=cues.duration_orig,
+            path=analysis.path,
+            bpm=cues.bpm,
+            key=analysis.key,
+            camelot=analysis.camelot,
+            target_bpm=cues.target_bpm,
+            speed=cues.speed,
+            ini_cue=cues.ini_cue,
+            begin_cue=cues.begin_cue,
+            end_cue=cues.end_cue,
+            begin_cue_adj=cues.begin_cue_adj,
+            end_cue_adj=cues.end_cue_adj,
+            duration_orig=cues.duration_orig,
             duration_sectioned=part.frames_sectioned / cues.sample_rate,
-            part_file_orig=str(part.part_file_orig), part_file=str(part.part_file),
+            part_file_orig=str(part.part_file_orig),
+            part_file=str(part.part_file),
         )
         rows.append(row)
-        selected.append({
-            **row.as_dict(),
-            "part_file": part.part_file.relative_to(out_dir).as_posix(),
-            "part_file_orig": part.part_file_orig.relative_to(out_dir).as_posix(),
-            "ini_source": cues.ini_source,
-            "rekordbox": list(overridden),
-        })
+        selected.append(
+            {
+                **row.as_dict(),
+                "part_file": part.part_file.relative_to(out_dir).as_posix(),
+                "part_file_orig": part.part_file_orig.relative_to(out_dir).as_posix(),
+                "ini_source": cues.ini_source,
+                "rekordbox": list(overridden),
+            }
+        )
 
     progress(0.95, "packing")
     csv_path = write_csv(rows, out_dir / "sections.csv", base=out_dir)
@@ -176,6 +194,5 @@ def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
             "csv": "sections.csv",
             "zip": "sections.zip",
         },
-        files=[zip_path.relative_to(workdir).as_posix(),
-               csv_path.relative_to(workdir).as_posix()],
+        files=[zip_path.relative_to(workdir).as_posix(), csv_path.relative_to(workdir).as_posix()],
     )

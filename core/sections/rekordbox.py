@@ -121,14 +121,19 @@ class RekordboxCollection:
                 location = track.get("Location") or ""
                 if not location:
                     continue
-                entries.append(RekordboxEntry(
-                    location=normalise_location(location),
-                    average_bpm=_positive(track.get("AverageBpm")),
-                    tonality=(track.get("Tonality") or "").strip() or None,
-                    grid=tuple(_grid(t) for t in track.tempos if _positive(t.get("Bpm"))),
-                    cues=tuple(_cue(m) for m in track.marks
-                               if (m.get("Type") or "cue") in {"cue", "loop"}),
-                ))
+                entries.append(
+                    RekordboxEntry(
+                        location=normalise_location(location),
+                        average_bpm=_positive(track.get("AverageBpm")),
+                        tonality=(track.get("Tonality") or "").strip() or None,
+                        grid=tuple(_grid(t) for t in track.tempos if _positive(t.get("Bpm"))),
+                        cues=tuple(
+                            _cue(m)
+                            for m in track.marks
+                            if (m.get("Type") or "cue") in {"cue", "loop"}
+                        ),
+                    )
+                )
         except (ValueError, TypeError) as exc:
             raise BadInput(f"{path.name}: malformed Rekordbox track attribute ({exc})") from exc
         return cls(entries)
@@ -167,14 +172,21 @@ def _grid(tempo: Any) -> GridMarker:
         per_bar = int(metro.split("/")[0])
     except ValueError:
         per_bar = 4
-    return GridMarker(float(tempo.get("Inizio") or 0.0), float(tempo.get("Bpm")),
-                      max(1, per_bar), max(1, int(tempo.get("Battito") or 1)))
+    return GridMarker(
+        float(tempo.get("Inizio") or 0.0),
+        float(tempo.get("Bpm")),
+        max(1, per_bar),
+        max(1, int(tempo.get("Battito") or 1)),
+    )
 
 
 def _cue(mark: Any) -> CueMark:
     num = mark.get("Num")
-    return CueMark(str(mark.get("Name") or ""), float(mark.get("Start") or 0.0),
-                   -1 if num is None else int(num))
+    return CueMark(
+        str(mark.get("Name") or ""),
+        float(mark.get("Start") or 0.0),
+        -1 if num is None else int(num),
+    )
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,20 @@ from pathlib import Path
 from typing import Any
 
 CSV_COLUMNS = (
-    "path", "bpm", "key", "camelot", "target_bpm", "speed", "ini_cue", "begin_cue", "end_cue",
-    "begin_cue_adj", "end_cue_adj", "duration_orig", "duration_sectioned", "part_file_orig",
+    "path",
+    "bpm",
+    "key",
+    "camelot",
+    "target_bpm",
+    "speed",
+    "ini_cue",
+    "begin_cue",
+    "end_cue",
+    "begin_cue_adj",
+    "end_cue_adj",
+    "duration_orig",
+    "duration_sectioned",
+    "part_file_orig",
     "part_file",
 )
 
@@ -56,8 +68,9 @@ def write_csv(rows: Iterable[SectionRow], target: Path, base: Path | None = None
             values = row.as_dict()
             for column in ("part_file_orig", "part_file"):
                 part = Path(values[column])
-                values[column] = (part.relative_to(base).as_posix() if base is not None
-                                  else str(part.resolve()))
+                values[column] = (
+                    part.relative_to(base).as_posix() if base is not None else str(part.resolve())
+                )
             writer.writerow([_cell(values[c]) for c in CSV_COLUMNS])
     return target
 

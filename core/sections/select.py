@@ -20,8 +20,13 @@ class TrackFilter:
     harmonic: bool = False
 
     @classmethod
-    def build(cls, bpm: float, delta: float = 2.0, keys: str | list[str] | None = None,
-              harmonic: bool = False) -> TrackFilter:
+    def build(
+        cls,
+        bpm: float,
+        delta: float = 2.0,
+        keys: str | list[str] | None = None,
+        harmonic: bool = False,
+    ) -> TrackFilter:
         if not bpm or bpm <= 0:
             raise BadInput(f"--bpm must be a positive tempo, not {bpm}")
         if delta < 0:

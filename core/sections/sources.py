@@ -17,8 +17,25 @@ from core.errors import BadInput
 from core.settings import Settings
 from storage.files import sha256_file
 
-AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac",
-                            ".aif", ".aiff", ".wma", ".mp4", ".webm", ".mka", ".alac"})
+AUDIO_SUFFIXES = frozenset(
+    {
+        ".mp3",
+        ".wav",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".m4a",
+        ".aac",
+        ".aif",
+        ".aiff",
+        ".wma",
+        ".mp4",
+        ".webm",
+        ".mka",
+        ".alac",
+    }
+)
 
 ProgressFn = Callable[[float, str], None]
 
@@ -38,8 +55,9 @@ def expand_paths(sources: Iterable[str]) -> list[str]:
             continue
         path = Path(source).expanduser()
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*")
-                           if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+            )
             if not found:
                 raise BadInput(f"{path}: the folder holds no audio files")
             out.extend(str(p) for p in found)
@@ -48,8 +66,9 @@ def expand_paths(sources: Iterable[str]) -> list[str]:
     return out
 
 
-def analysis_for_file(path: Path, settings: Settings, store: object | None,
-                      progress: ProgressFn | None = None) -> TrackAnalysis:
+def analysis_for_file(
+    path: Path, settings: Settings, store: object | None, progress: ProgressFn | None = None
+) -> TrackAnalysis:
     """The stored analysis of ``path`` if its content is unchanged, else a fresh (stored) one."""
     path = path.expanduser().resolve()
     sha = None
@@ -58,17 +77,24 @@ def analysis_for_file(path: Path, settings: Settings, store: object | None,
         cached = store.get(path, sha)  # type: ignore[attr-defined]
         if cached is not None:
             return TrackAnalysis.from_struct(cached, path.name)
-    analysis = analyze_track(path, progress, settings.max_duration_s, settings.max_download_bytes,
-                             sha256=sha)
+    analysis = analyze_track(
+        path, progress, settings.max_duration_s, settings.max_download_bytes, sha256=sha
+    )
     if store is not None:
         store.save(analysis.to_struct())  # type: ignore[attr-defined]
     return analysis
 
 
-def from_sources(sources: list[str], workdir: Path, settings: Settings, store: object | None,
-                 progress: ProgressFn) -> list[Candidate]:
+def from_sources(
+    sources: list[str],
+    workdir: Path,
+    settings: Settings,
+    store: object | None,
+    progress: ProgressFn,
+) -> list[Candidate]:
     candidates = []
     for n, source in enumerate(sources):
+
         def step(fraction: float, text: str, n: int = n, name: str = Path(source).name) -> None:
             progress((n + fraction) / len(sources), f"{name}: {text}")
 

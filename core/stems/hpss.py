@@ -19,9 +19,17 @@ import numpy as np
 class StreamingHPSS:
     """Feed ``(frames, channels)`` blocks; get ``(harmonic, percussive)`` blocks back in order."""
 
-    def __init__(self, channels: int, *, chunk_s: float = 30.0, rate: int = 44100,
-                 n_fft: int = 2048, hop_length: int = 512, kernel_size: int = 31,
-                 margin_hops: int = 64) -> None:
+    def __init__(
+        self,
+        channels: int,
+        *,
+        chunk_s: float = 30.0,
+        rate: int = 44100,
+        n_fft: int = 2048,
+        hop_length: int = 512,
+        kernel_size: int = 31,
+        margin_hops: int = 64,
+    ) -> None:
         if margin_hops * hop_length < n_fft + (kernel_size // 2 + 1) * hop_length:
             raise ValueError("margin too small for this kernel and FFT size")
         self.channels = channels
@@ -51,15 +59,20 @@ class StreamingHPSS:
         end = self._base + len(self._buffer)
         lo = max(0, self._next - self.margin)
         hi = min(end, core_end + self.margin)
-        piece = self._buffer[lo - self._base:hi - self._base].T
+        piece = self._buffer[lo - self._base : hi - self._base].T
         harmonic, percussive = librosa.effects.hpss(
-            np.ascontiguousarray(piece), kernel_size=self.kernel_size,
-            n_fft=self.n_fft, hop_length=self.hop)
+            np.ascontiguousarray(piece),
+            kernel_size=self.kernel_size,
+            n_fft=self.n_fft,
+            hop_length=self.hop,
+        )
         a, b = self._next - lo, core_end - lo
-        out = (np.ascontiguousarray(harmonic[:, a:b].T, dtype=np.float32),
-               np.ascontiguousarray(percussive[:, a:b].T, dtype=np.float32))
+        out = (
+            np.ascontiguousarray(harmonic[:, a:b].T, dtype=np.float32),
+            np.ascontiguousarray(percussive[:, a:b].T, dtype=np.float32),
+        )
         self._next = core_end
         keep_from = max(self._base, self._next - self.margin)
-        self._buffer = self._buffer[keep_from - self._base:]
+        self._buffer = self._buffer[keep_from - self._base :]
         self._base = keep_from
         return out

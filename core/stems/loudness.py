@@ -26,8 +26,10 @@ _CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)
 
 def _k_weighting(rate: int) -> list[IIRfilter]:
     # The same two stages, in the same order, as pyloudnorm.Meter's "K-weighting".
-    return [IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf"),
-            IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")]
+    return [
+        IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf"),
+        IIRfilter(0.0, 0.5, 38.0, rate, "high_pass"),
+    ]
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class LoudnessMeter:
 
     def __init__(self, rate: int, channels: int) -> None:
         if channels > len(_CHANNEL_GAINS):
-            raise ValueError(f"BS.1770 defines channel weights for at most 5 channels, not {channels}")
+            raise ValueError(
+                f"BS.1770 defines channel weights for at most 5 channels, not {channels}"
+            )
         self.rate = rate
         self.channels = channels
         self._stages = _k_weighting(rate)
@@ -75,15 +79,16 @@ class LoudnessMeter:
         for ch in range(self.channels):
             signal = block[:, ch].astype(np.float64)
             for i, stage in enumerate(self._stages):
-                signal, self._state[ch][i] = lfilter(stage.b, stage.a, signal,
-                                                     zi=self._state[ch][i])
+                signal, self._state[ch][i] = lfilter(
+                    stage.b, stage.a, signal, zi=self._state[ch][i]
+                )
                 signal = stage.passband_gain * signal
             weighted[:, ch] = signal
         squares = weighted * weighted
         pos = 0
         while pos < len(squares):
             take = min(self._hop - self._partial_frames, len(squares) - pos)
-            self._partial += squares[pos:pos + take].sum(axis=0)
+            self._partial += squares[pos : pos + take].sum(axis=0)
             self._partial_frames += take
             pos += take
             if self._partial_frames == self._hop:
@@ -107,9 +112,9 @@ class LoudnessMeter:
         if n_blocks <= 0:
             return None
         cumulative = np.vstack([np.zeros(self.channels), np.cumsum(hops, axis=0)])
-        z = (cumulative[_HOPS_PER_BLOCK:_HOPS_PER_BLOCK + n_blocks] - cumulative[:n_blocks])
+        z = cumulative[_HOPS_PER_BLOCK : _HOPS_PER_BLOCK + n_blocks] - cumulative[:n_blocks]
         z = z / block_frames  # mean square per block and channel
-        gains = np.array(_CHANNEL_GAINS[:self.channels])
+        gains = np.array(_CHANNEL_GAINS[: self.channels])
         power = z @ gains
         with np.errstate(divide="ignore"):
             block_lufs = -0.691 + 10 * np.log10(power)
@@ -130,8 +135,9 @@ class Gain:
     peak_limited: bool
 
 
-def normalisation_gain(report: LoudnessReport, target_lufs: float,
-                       ceiling_dbfs: float = -1.0) -> Gain:
+def normalisation_gain(
+    report: LoudnessReport, target_lufs: float, ceiling_dbfs: float = -1.0
+) -> Gain:
     """Gain that brings the file to ``target_lufs`` without its peak passing ``ceiling_dbfs``.
 
     Silent (or sub-400 ms) files get 0 dB: there is no loudness to correct and

@@ -25,8 +25,9 @@ def _version(dist: str) -> str | None:
 @functools.cache
 def _ffmpeg_version() -> str | None:
     try:
-        out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True,
-                             text=True, timeout=20).stdout
+        out = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, text=True, timeout=20
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     first = out.splitlines()[0] if out else ""

@@ -44,9 +44,15 @@ def _check_stem(name: str, available: Sequence[str], model: str, flag: str) -> s
     return name
 
 
-def plan_outputs(available: Sequence[str], model: str, *, stems: Sequence[str] | None = None,
-                 minus: str | None = None, two_stems: str | None = None,
-                 hpss: bool = False) -> list[OutputSpec]:
+def plan_outputs(
+    available: Sequence[str],
+    model: str,
+    *,
+    stems: Sequence[str] | None = None,
+    minus: str | None = None,
+    two_stems: str | None = None,
+    hpss: bool = False,
+) -> list[OutputSpec]:
     """The files to write, validated against the model's stems.
 
     ``two_stems=X`` writes ``X`` and ``no_X`` only (demucs' ``--two-stems``);
@@ -63,14 +69,16 @@ def plan_outputs(available: Sequence[str], model: str, *, stems: Sequence[str] |
         chosen = list(dict.fromkeys(stems)) if stems else available
         if not chosen:
             raise BadInput("--stems: name at least one stem")
-        outputs = [OutputSpec(_check_stem(s, available, model, "--stems"), "stem", (s,))
-                   for s in chosen]
+        outputs = [
+            OutputSpec(_check_stem(s, available, model, "--stems"), "stem", (s,)) for s in chosen
+        ]
         if minus:
             name = _check_stem(minus, available, model, "--minus")
             if len(available) < 2:
                 raise BadInput(f"--minus {name}: model {model} has no other stem to keep")
-            outputs.append(OutputSpec(f"no_{name}", "mix",
-                                      tuple(s for s in available if s != name)))
+            outputs.append(
+                OutputSpec(f"no_{name}", "mix", tuple(s for s in available if s != name))
+            )
     if hpss:
         outputs += [OutputSpec(name, "hpss") for name in HPSS_NAMES]
     return outputs

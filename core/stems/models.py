@@ -119,8 +119,9 @@ def torch_hub_checkpoints() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def hub_reachable(host: str | None = None, port: int | None = None,
-                  timeout_s: float = _PROBE_TIMEOUT_S) -> bool:
+def hub_reachable(
+    host: str | None = None, port: int | None = None, timeout_s: float = _PROBE_TIMEOUT_S
+) -> bool:
     """Can a TCP connection to ``host`` be opened within ``timeout_s``?
 
     Runs in a daemon thread because name resolution ignores socket timeouts and
@@ -143,8 +144,10 @@ def hub_reachable(host: str | None = None, port: int | None = None,
 
 
 def _offline_by_env() -> bool:
-    return any(os.environ.get(key, "").strip().lower() in {"1", "true", "yes", "on"}
-               for key in ("HF_HUB_OFFLINE", "CRATEBOT_OFFLINE"))
+    return any(
+        os.environ.get(key, "").strip().lower() in {"1", "true", "yes", "on"}
+        for key in ("HF_HUB_OFFLINE", "CRATEBOT_OFFLINE")
+    )
 
 
 def _eval(model: Any) -> Any:
@@ -260,9 +263,14 @@ def _how_to_supply(name: str, searched: list[str]) -> str:
     )
 
 
-def load_model(name: str = DEFAULT_MODEL, repo: Path | None = None, *,
-               hf_cache: Path | None = None, torch_checkpoints: Path | None = None,
-               allow_download: bool = True) -> LoadedModel:
+def load_model(
+    name: str = DEFAULT_MODEL,
+    repo: Path | None = None,
+    *,
+    hf_cache: Path | None = None,
+    torch_checkpoints: Path | None = None,
+    allow_download: bool = True,
+) -> LoadedModel:
     """Load ``name`` from ``repo``, then the caches, then (if reachable) the network."""
     name = (name or DEFAULT_MODEL).strip()
     if not _NAME.match(name):

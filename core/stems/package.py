@@ -42,6 +42,7 @@ def zip_matches_manifest(zip_path: Path) -> list[str]:
         if info is None:
             problems.append(f"{name} is in the manifest but not in the zip")
         elif info.file_size != entry["size_bytes"]:
-            problems.append(f"{name}: {info.file_size} bytes in the zip, "
-                            f"{entry['size_bytes']} in the manifest")
+            problems.append(
+                f"{name}: {info.file_size} bytes in the zip, {entry['size_bytes']} in the manifest"
+            )
     return problems

@@ -119,12 +119,20 @@ def _check_segment(loaded: LoadedModel, segment: float | None) -> None:
         return
     for member in loaded.submodels:
         if isinstance(member, HTDemucs) and segment > float(member.segment):
-            raise BadInput(f"segment {segment:g} s: model {loaded.name} is a transformer model "
-                           f"trained on {float(member.segment):g} s; use at most that")
+            raise BadInput(
+                f"segment {segment:g} s: model {loaded.name} is a transformer model "
+                f"trained on {float(member.segment):g} s; use at most that"
+            )
 
 
-def _analyse(path: Path, rate: int, channels: int, hpss_tracks: dict[str, ScratchTrack] | None,
-             progress: ProgressFn, expected_frames: float) -> _Stats:
+def _analyse(
+    path: Path,
+    rate: int,
+    channels: int,
+    hpss_tracks: dict[str, ScratchTrack] | None,
+    progress: ProgressFn,
+    expected_frames: float,
+) -> _Stats:
     stats = _Stats()
     splitter = StreamingHPSS(channels, rate=rate) if hpss_tracks else None
 
@@ -144,8 +152,9 @@ def _analyse(path: Path, rate: int, channels: int, hpss_tracks: dict[str, Scratc
     return stats
 
 
-def _gains(reports: dict[str, LoudnessReport], target: float | None,
-           ceiling_dbfs: float) -> dict[str, tuple[float, bool]]:
+def _gains(
+    reports: dict[str, LoudnessReport], target: float | None, ceiling_dbfs: float
+) -> dict[str, tuple[float, bool]]:
     """Linear gain and whether the peak ceiling capped it, per output name."""
     if target is None:
         common = headroom_gain([r.sample_peak for r in reports.values()])
@@ -157,8 +166,15 @@ def _gains(reports: dict[str, LoudnessReport], target: float | None,
     return gains
 
 
-def _file_entry(spec: OutputSpec, path: Path, report: LoudnessReport, gain: float,
-                limited: bool, rate: int, channels: int) -> dict[str, Any]:
+def _file_entry(
+    spec: OutputSpec,
+    path: Path,
+    report: LoudnessReport,
+    gain: float,
+    limited: bool,
+    rate: int,
+    channels: int,
+) -> dict[str, Any]:
     gain_db = 20 * math.log10(gain) if gain > 0 else 0.0
     lufs = report.integrated_lufs + gain_db if report.integrated_lufs is not None else None
     peak = report.sample_peak * gain
@@ -180,9 +196,16 @@ def _file_entry(spec: OutputSpec, path: Path, report: LoudnessReport, gain: floa
     }
 
 
-def run_stems(opts: StemsOptions, settings: Settings, out_dir: Path, scratch_dir: Path,
-              progress: ProgressFn | None = None, *, model: LoadedModel | None = None,
-              seed: int | None = _SEED) -> StemsResult:
+def run_stems(
+    opts: StemsOptions,
+    settings: Settings,
+    out_dir: Path,
+    scratch_dir: Path,
+    progress: ProgressFn | None = None,
+    *,
+    model: LoadedModel | None = None,
+    seed: int | None = _SEED,
+) -> StemsResult:
     """Separate ``opts.source`` into files in ``out_dir``; scratch files go to ``scratch_dir``."""
     report_progress: ProgressFn = progress or (lambda fraction, text="": None)
     t_start = time.perf_counter()
@@ -203,8 +226,14 @@ def run_stems(opts: StemsOptions, settings: Settings, out_dir: Path, scratch_dir
     repo = Path(opts.model_repo) if opts.model_repo else settings.demucs_repo
     loaded = model or load_model(opts.model, repo)
     timings["model_load_s"] = time.perf_counter() - mark
-    outputs = plan_outputs(loaded.sources, loaded.name, stems=opts.stems, minus=opts.minus,
-                           two_stems=opts.two_stems, hpss=opts.hpss)
+    outputs = plan_outputs(
+        loaded.sources,
+        loaded.name,
+        stems=opts.stems,
+        minus=opts.minus,
+        two_stems=opts.two_stems,
+        hpss=opts.hpss,
+    )
     _check_segment(loaded, opts.segment)
     device, threads = pick_device(opts.device)
     rate, channels = loaded.samplerate, loaded.audio_channels
@@ -218,8 +247,14 @@ def run_stems(opts: StemsOptions, settings: Settings, out_dir: Path, scratch_dir
 
         mark = time.perf_counter()
         analysis_end = 0.15 if opts.hpss else 0.04
-        stats = _analyse(info.path, rate, channels, hpss_tracks,
-                         _scaled(report_progress, 0.03, analysis_end), expected)
+        stats = _analyse(
+            info.path,
+            rate,
+            channels,
+            hpss_tracks,
+            _scaled(report_progress, 0.03, analysis_end),
+            expected,
+        )
         if stats.frames == 0:
             raise BadInput(f"{info.path.name}: contains no decodable audio")
         timings["analysis_s"] = time.perf_counter() - mark
@@ -232,12 +267,20 @@ def run_stems(opts: StemsOptions, settings: Settings, out_dir: Path, scratch_dir
         def on_chunk(done: int, total: int) -> None:
             sep_progress(done / total, f"separating: {100 * done / total:.0f}% of the audio")
 
-        separation = SeparationSettings(shifts=opts.shifts, overlap=opts.overlap,
-                                        segment=opts.segment, seed=seed)
+        separation = SeparationSettings(
+            shifts=opts.shifts, overlap=opts.overlap, segment=opts.segment, seed=seed
+        )
         blocks = decode_blocks(info.path, sample_rate=rate, channels=channels)
-        for block in separate_stream(loaded.model, blocks, stats.frames, mean=stats.mean,
-                                     std=stats.std + 1e-8, settings=separation, device=device,
-                                     progress=on_chunk):
+        for block in separate_stream(
+            loaded.model,
+            blocks,
+            stats.frames,
+            mean=stats.mean,
+            std=stats.std + 1e-8,
+            settings=separation,
+            device=device,
+            progress=on_chunk,
+        ):
             for spec in stem_outputs:
                 tracks[spec.name].write(spec.render(block, index))
         timings["separation_s"] = time.perf_counter() - mark
@@ -246,14 +289,21 @@ def run_stems(opts: StemsOptions, settings: Settings, out_dir: Path, scratch_dir
         reports = {name: track.close() for name, track in tracks.items()}
         gains = _gains(reports, opts.normalize, opts.peak_ceiling_dbfs)
         title = safe_name(info.path.stem) if not is_url(opts.source) else None
-        encode_spec = {s.name: EncodeSpec(opts.format, opts.bitrate,
-                                          f"{title} ({s.name})" if title else s.name)
-                       for s in outputs}
+        encode_spec = {
+            s.name: EncodeSpec(
+                opts.format, opts.bitrate, f"{title} ({s.name})" if title else s.name
+            )
+            for s in outputs
+        }
         paths = {s.name: out_dir / f"{s.name}.{opts.format}" for s in outputs}
         report_progress(0.95, f"encoding {len(outputs)} files as {opts.format}")
         with ThreadPoolExecutor(max_workers=min(threads, len(outputs))) as pool:
-            futures = [pool.submit(encode, tracks[s.name], gains[s.name][0], paths[s.name],
-                                   encode_spec[s.name]) for s in outputs]
+            futures = [
+                pool.submit(
+                    encode, tracks[s.name], gains[s.name][0], paths[s.name], encode_spec[s.name]
+                )
+                for s in outputs
+            ]
             for done, future in enumerate(futures, 1):
                 future.result()
                 report_progress(0.95 + 0.04 * done / len(futures), "encoding")
@@ -263,8 +313,10 @@ def run_stems(opts: StemsOptions, settings: Settings, out_dir: Path, scratch_dir
             track.close()
             track.path.unlink(missing_ok=True)
 
-    files = [_file_entry(s, paths[s.name], reports[s.name], *gains[s.name], rate, channels)
-             for s in outputs]
+    files = [
+        _file_entry(s, paths[s.name], reports[s.name], *gains[s.name], rate, channels)
+        for s in outputs
+    ]
     timings["total_s"] = time.perf_counter() - t_start
     manifest: dict[str, Any] = {
         "manifest_version": 1,
@@ -307,8 +359,7 @@ def run_stems(opts: StemsOptions, settings: Settings, out_dir: Path, scratch_dir
     manifest_path = out_dir / MANIFEST_NAME
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     zip_name = "stems.zip" if is_url(opts.source) else f"{safe_name(info.path.stem)}-stems.zip"
-    zip_path = write_zip(out_dir / zip_name, [paths[s.name] for s in outputs],
-                         manifest_path)
+    zip_path = write_zip(out_dir / zip_name, [paths[s.name] for s in outputs], manifest_path)
     shutil.rmtree(scratch_dir / "download", ignore_errors=True)
     report_progress(1.0, "done")
     return StemsResult(zip_path, [paths[s.name] for s in outputs], manifest_path, manifest)

@@ -40,16 +40,21 @@ def _valid_length(model: Any, chunk_len: int, segment: float | None) -> int:
 
 def _crossfade_weight(segment_length: int, transition_power: float) -> torch.Tensor:
     # Same triangle as apply_model: peak in the middle, normalised, raised to a power.
-    weight = torch.cat([torch.arange(1, segment_length // 2 + 1),
-                        torch.arange(segment_length - segment_length // 2, 0, -1)])
+    weight = torch.cat(
+        [
+            torch.arange(1, segment_length // 2 + 1),
+            torch.arange(segment_length - segment_length // 2, 0, -1),
+        ]
+    )
     return (weight / weight.max()) ** transition_power
 
 
 class _Input:
     """Normalised input frames ``[base, base + n)``; outside ``[0, length)`` reads as zeros."""
 
-    def __init__(self, blocks: Iterable[np.ndarray], length: int, channels: int,
-                 mean: float, std: float) -> None:
+    def __init__(
+        self, blocks: Iterable[np.ndarray], length: int, channels: int, mean: float, std: float
+    ) -> None:
         self._blocks = iter(blocks)
         self._length = length
         self._channels = channels
@@ -93,7 +98,7 @@ class _Input:
         out = np.zeros((self._channels, hi - lo), dtype=np.float32)
         a, b = max(lo, self.base), min(hi, self.base + self._data.shape[1])
         if b > a:
-            out[:, a - lo:b - lo] = self._data[:, a - self.base:b - self.base]
+            out[:, a - lo : b - lo] = self._data[:, a - self.base : b - self.base]
         return torch.from_numpy(out)[None]
 
     def release_before(self, coord: int) -> None:
@@ -160,8 +165,9 @@ class _Grid:
         # The chunk sits inside its padded window exactly where apply_model would
         # centre it, so apply_model(split=False) pads nothing and reads real context.
         chunk = TensorChunk(window, start - lo, chunk_len)
-        out = apply_model(self.model, chunk, shifts=0, split=False, segment=self.segment,
-                          device=device)
+        out = apply_model(
+            self.model, chunk, shifts=0, split=False, segment=self.segment, device=device
+        )
         out = out.to("cpu")[0]
         self._add(start, out, self.weight[:chunk_len])
         self.index += 1
@@ -197,7 +203,9 @@ class SeparationSettings:
     seed: int | None = 0  # None: draw shift offsets from the global ``random`` like demucs
 
 
-def _grids(model: Any, length: int, opts: SeparationSettings) -> tuple[list[_Grid], list[list[float]] | None]:
+def _grids(
+    model: Any, length: int, opts: SeparationSettings
+) -> tuple[list[_Grid], list[list[float]] | None]:
     from demucs.apply import BagOfModels
 
     if not 0 <= opts.overlap < 1:
@@ -219,16 +227,34 @@ def _grids(model: Any, length: int, opts: SeparationSettings) -> tuple[list[_Gri
         # apply_model draws one offset per (model, shift) in this order.
         origins = [rng.randint(0, max_shift) - max_shift for _ in range(opts.shifts)] or [0]
         for origin in origins:
-            grids.append(_Grid(member, index, opts.segment, segment_length, stride, weight,
-                               origin, length, len(member.sources), member.audio_channels))
+            grids.append(
+                _Grid(
+                    member,
+                    index,
+                    opts.segment,
+                    segment_length,
+                    stride,
+                    weight,
+                    origin,
+                    length,
+                    len(member.sources),
+                    member.audio_channels,
+                )
+            )
     return grids, weights
 
 
-def separate_stream(model: Any, blocks: Iterable[np.ndarray], length: int, *,
-                    mean: float = 0.0, std: float = 1.0,
-                    settings: SeparationSettings | None = None,
-                    device: str | torch.device = "cpu",
-                    progress: ProgressFn | None = None) -> Iterator[np.ndarray]:
+def separate_stream(
+    model: Any,
+    blocks: Iterable[np.ndarray],
+    length: int,
+    *,
+    mean: float = 0.0,
+    std: float = 1.0,
+    settings: SeparationSettings | None = None,
+    device: str | torch.device = "cpu",
+    progress: ProgressFn | None = None,
+) -> Iterator[np.ndarray]:
     """Separate ``length`` frames read from ``blocks`` (``(frames, channels)`` float32).
 
     Yields ``(sources, channels, frames)`` float32 arrays that together cover the
@@ -263,11 +289,11 @@ def separate_stream(model: Any, blocks: Iterable[np.ndarray], length: int, *,
         done += 1
         if progress is not None:
             progress(done, total)
-        ready = min(length, *(g.next_start if g.next_start is not None else length
-                              for g in grids))
+        ready = min(length, *(g.next_start if g.next_start is not None else length for g in grids))
         if ready > emitted:
-            yield _combine(grids, bag_weights, n_models, opts.shifts, emitted, ready,
-                           n_sources, std, mean)
+            yield _combine(
+                grids, bag_weights, n_models, opts.shifts, emitted, ready, n_sources, std, mean
+            )
             emitted = ready
         spans = [g.next_input_span() for g in grids]
         starts = [s[0] for s in spans if s is not None]
@@ -278,9 +304,17 @@ def separate_stream(model: Any, blocks: Iterable[np.ndarray], length: int, *,
         raise RuntimeError("separation stopped before the end of the track")
 
 
-def _combine(grids: list[_Grid], bag_weights: list[list[float]] | None, n_models: int,
-             shifts: int, lo: int, hi: int, n_sources: int, std: float,
-             mean: float) -> np.ndarray:
+def _combine(
+    grids: list[_Grid],
+    bag_weights: list[list[float]] | None,
+    n_models: int,
+    shifts: int,
+    lo: int,
+    hi: int,
+    n_sources: int,
+    std: float,
+    mean: float,
+) -> np.ndarray:
     per_model: list[torch.Tensor | float] = [0.0] * n_models
     for grid in grids:
         per_model[grid.model_index] = per_model[grid.model_index] + grid.take(lo, hi)

@@ -87,8 +87,14 @@ def _encode_soundfile(track: ScratchTrack, gain: float, out_path: Path, spec: En
     else:
         too_big = track.frames * track.channels * 3 > _WAV_LIMIT_BYTES
         container = "RF64" if too_big else "WAV"
-    with sf.SoundFile(out_path, "w", samplerate=track.rate, channels=track.channels,
-                      format=container, subtype="PCM_24") as out:
+    with sf.SoundFile(
+        out_path,
+        "w",
+        samplerate=track.rate,
+        channels=track.channels,
+        format=container,
+        subtype="PCM_24",
+    ) as out:
         if spec.title:
             out.title = spec.title
         for block in _scaled(track, gain):
@@ -98,16 +104,34 @@ def _encode_soundfile(track: ScratchTrack, gain: float, out_path: Path, spec: En
 def _encode_mp3(track: ScratchTrack, gain: float, out_path: Path, spec: EncodeSpec) -> None:
     if spec.bitrate_kbps not in MP3_BITRATES:
         raise ValueError(f"MP3 bitrate must be one of {MP3_BITRATES}")
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-           "-f", "f32le", "-ar", str(track.rate), "-ac", str(track.channels), "-i", "pipe:0",
-           "-c:a", "libmp3lame", "-b:a", f"{spec.bitrate_kbps}k"]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "f32le",
+        "-ar",
+        str(track.rate),
+        "-ac",
+        str(track.channels),
+        "-i",
+        "pipe:0",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        f"{spec.bitrate_kbps}k",
+    ]
     if spec.title:
         cmd += ["-metadata", f"title={spec.title}"]
     cmd.append(str(out_path))
     # stderr goes to a file: a pipe nobody reads could fill and stall the encoder.
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=errors)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors
+        )
         assert proc.stdin is not None
         try:
             for block in _scaled(track, gain):

@@ -35,7 +35,9 @@ class Stretcher(ABC):
         """Forget history and continue from ``position`` (after load, seek, play, method switch)."""
 
     @abstractmethod
-    def render(self, track: Track, position: float, out: np.ndarray, rate0: float, rate1: float) -> float:
+    def render(
+        self, track: Track, position: float, out: np.ndarray, rate0: float, rate1: float
+    ) -> float:
         """Write ``len(out)`` frames into ``out`` (frames, 2); return the new position."""
 
 

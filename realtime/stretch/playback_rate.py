@@ -32,7 +32,9 @@ class PlaybackRateStretcher(Stretcher):
     def reset(self, track: Track, position: float) -> None:
         return None  # stateless between blocks
 
-    def render(self, track: Track, position: float, out: np.ndarray, rate0: float, rate1: float) -> float:
+    def render(
+        self, track: Track, position: float, out: np.ndarray, rate0: float, rate1: float
+    ) -> float:
         f = out.shape[0]
         pos, tmp, idx, idx_k = self._pos[:f], self._tmp[:f], self._idx[:f], self._idx_k[:f]
         frac = self._frac[:f]

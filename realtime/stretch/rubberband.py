@@ -66,7 +66,9 @@ class RubberBandStretcher(Stretcher):
         self._drop = self._rb.get_start_delay()
         self._feed = int(round(position)) + PAD
 
-    def render(self, track: Track, position: float, out: np.ndarray, rate0: float, rate1: float) -> float:
+    def render(
+        self, track: Track, position: float, out: np.ndarray, rate0: float, rate1: float
+    ) -> float:
         f = out.shape[0]
         ratio = 1.0 / (0.5 * (rate0 + rate1))
         if ratio != self._ratio:

@@ -56,7 +56,9 @@ class WsolaStretcher(Stretcher):
         self._step(track, 1.0)
         self._fifo_fill = 0
 
-    def render(self, track: Track, position: float, out: np.ndarray, rate0: float, rate1: float) -> float:
+    def render(
+        self, track: Track, position: float, out: np.ndarray, rate0: float, rate1: float
+    ) -> float:
         f = out.shape[0]
         produced = 0
         while self._fifo_fill < f:

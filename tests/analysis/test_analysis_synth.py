@@ -14,8 +14,9 @@ from tests.analysis.synth import make_track
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("synth")
-    path = make_track(folder / "groove.wav", bpm=124.0, bars=40, intro_bars=8, outro_bars=8,
-                      lead_in_s=0.3)
+    path = make_track(
+        folder / "groove.wav", bpm=124.0, bars=40, intro_bars=8, outro_bars=8, lead_in_s=0.3
+    )
     return path, analyze_track(path)
 
 

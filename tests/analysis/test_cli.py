@@ -21,8 +21,14 @@ pytestmark = pytest.mark.slow
 
 def cratebot(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CRATEBOT_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_analyze_then_sections_from_library(home: Path, tmp_path: Path) -> None:
@@ -37,17 +43,42 @@ def test_analyze_then_sections_from_library(home: Path, tmp_path: Path) -> None:
     assert "cratebot: notes.txt:" in done.stderr
     assert "short.wav: 1.0 s is too short to analyse" in done.stderr
     (struct,) = json.loads(done.stdout)  # ...and stdout is still one clean JSON list
-    for field in ("path", "bpm", "beats", "downbeats", "beat_positions", "segments", "key",
-                  "camelot"):
+    for field in (
+        "path",
+        "bpm",
+        "beats",
+        "downbeats",
+        "beat_positions",
+        "segments",
+        "key",
+        "camelot",
+    ):
         assert field in struct
     assert struct["bpm"] == pytest.approx(122.0, rel=0.005)
     assert {s["label"] for s in struct["segments"]} >= {"intro", "outro"}
 
     out = tmp_path / "out"
     csv_out = tmp_path / "elsewhere" / "selected.csv"
-    done = cratebot(home, "sections", "--library", "--bpm", "122.5", "--delta", "2",
-                    "--key", "8A", "--target-bpm", "124", "--bars", "8", "--out", str(out),
-                    "--csv-out", str(csv_out), "--json")
+    done = cratebot(
+        home,
+        "sections",
+        "--library",
+        "--bpm",
+        "122.5",
+        "--delta",
+        "2",
+        "--key",
+        "8A",
+        "--target-bpm",
+        "124",
+        "--bars",
+        "8",
+        "--out",
+        str(out),
+        "--csv-out",
+        str(csv_out),
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["count"] == 1

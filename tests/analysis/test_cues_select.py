@@ -11,22 +11,35 @@ from core.sections.cues import Unsuitable, section_cues
 from core.sections.select import TrackFilter
 
 
-def grid_track(bpm: float = 120.0, bars: int = 40, first: float = 0.25, intro_bars: int = 8,
-               key: str | None = "Gm", camelot: str | None = "6A") -> TrackAnalysis:
+def grid_track(
+    bpm: float = 120.0,
+    bars: int = 40,
+    first: float = 0.25,
+    intro_bars: int = 8,
+    key: str | None = "Gm",
+    camelot: str | None = "6A",
+) -> TrackAnalysis:
     period = 60.0 / bpm
     beats = [first + i * period for i in range(bars * 4)]
     duration = first + bars * 4 * period
     intro_end = beats[intro_bars * 4]
     return TrackAnalysis(
-        path="/music/a.wav", duration=duration, bpm=bpm, beats=beats,
-        downbeats=beats[::4], beat_positions=[i % 4 + 1 for i in range(len(beats))],
+        path="/music/a.wav",
+        duration=duration,
+        bpm=bpm,
+        beats=beats,
+        downbeats=beats[::4],
+        beat_positions=[i % 4 + 1 for i in range(len(beats))],
         segments=[Segment(0.0, intro_end, "intro"), Segment(intro_end, duration, "main")],
-        key=key, camelot=camelot,
+        key=key,
+        camelot=camelot,
     )
 
 
-@pytest.mark.parametrize(("bpm", "target"), [(120.0, 122.5), (124.3, 122.5), (122.5, 122.5),
-                                             (98.7, 101.3), (174.0, 170.0)])
+@pytest.mark.parametrize(
+    ("bpm", "target"),
+    [(120.0, 122.5), (124.3, 122.5), (122.5, 122.5), (98.7, 101.3), (174.0, 170.0)],
+)
 def test_cue_maths(bpm: float, target: float) -> None:
     track = grid_track(bpm)
     cues = section_cues(track, bars=16, target_bpm=target)

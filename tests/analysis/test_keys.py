@@ -17,10 +17,30 @@ from core.errors import BadInput
 
 # The Camelot wheel as DJ software prints it, written out independently of the formula.
 CAMELOT = {
-    "1A": "G#m", "2A": "D#m", "3A": "A#m", "4A": "Fm", "5A": "Cm", "6A": "Gm",
-    "7A": "Dm", "8A": "Am", "9A": "Em", "10A": "Bm", "11A": "F#m", "12A": "C#m",
-    "1B": "B", "2B": "F#", "3B": "Db", "4B": "Ab", "5B": "Eb", "6B": "Bb",
-    "7B": "F", "8B": "C", "9B": "G", "10B": "D", "11B": "A", "12B": "E",
+    "1A": "G#m",
+    "2A": "D#m",
+    "3A": "A#m",
+    "4A": "Fm",
+    "5A": "Cm",
+    "6A": "Gm",
+    "7A": "Dm",
+    "8A": "Am",
+    "9A": "Em",
+    "10A": "Bm",
+    "11A": "F#m",
+    "12A": "C#m",
+    "1B": "B",
+    "2B": "F#",
+    "3B": "Db",
+    "4B": "Ab",
+    "5B": "Eb",
+    "6B": "Bb",
+    "7B": "F",
+    "8B": "C",
+    "9B": "G",
+    "10B": "D",
+    "11B": "A",
+    "12B": "E",
 }
 
 
@@ -38,18 +58,33 @@ def test_all_24_keys_have_distinct_codes() -> None:
     assert len({k.open_key for k in keys}) == 24
 
 
-@pytest.mark.parametrize("text", ["Gm", "G minor", "g min", "Gmin", "6A", "6a", "06A", "G-minor",
-                                  "11m", "Gmoll"])
+@pytest.mark.parametrize(
+    "text", ["Gm", "G minor", "g min", "Gmin", "6A", "6a", "06A", "G-minor", "11m", "Gmoll"]
+)
 def test_g_minor_in_any_notation(text: str) -> None:
     assert parse_key(text) == Key(7, True)
 
 
-@pytest.mark.parametrize(("text", "pc", "minor"), [
-    ("C", 0, False), ("C major", 0, False), ("Cmaj", 0, False), ("8B", 0, False),
-    ("1d", 0, False), ("F#m", 6, True), ("Gbm", 6, True), ("Bb", 10, False),
-    ("A#", 10, False), ("Ebm", 3, True), ("D#min", 3, True), ("B♭ major", 10, False),
-    ("Cb", 11, False), ("E#m", 5, True), ("1m", 9, True),
-])
+@pytest.mark.parametrize(
+    ("text", "pc", "minor"),
+    [
+        ("C", 0, False),
+        ("C major", 0, False),
+        ("Cmaj", 0, False),
+        ("8B", 0, False),
+        ("1d", 0, False),
+        ("F#m", 6, True),
+        ("Gbm", 6, True),
+        ("Bb", 10, False),
+        ("A#", 10, False),
+        ("Ebm", 3, True),
+        ("D#min", 3, True),
+        ("B♭ major", 10, False),
+        ("Cb", 11, False),
+        ("E#m", 5, True),
+        ("1m", 9, True),
+    ],
+)
 def test_notations(text: str, pc: int, minor: bool) -> None:
     assert parse_key(text) == Key(pc, minor)
 

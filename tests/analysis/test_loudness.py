@@ -20,7 +20,7 @@ def test_streaming_matches_pyloudnorm(block: int) -> None:
     audio = audio * envelope[:, None]
     meter = LoudnessMeter(sr, 2)
     for start in range(0, len(audio), block):
-        meter.add(audio[start:start + block])
+        meter.add(audio[start : start + block])
     expected = pyloudnorm.Meter(sr).integrated_loudness(audio)
     assert meter.integrated() == pytest.approx(expected, abs=0.02)
 

@@ -20,9 +20,11 @@ ALLIN1 = {
     "beats": [0.33, 0.82, 1.3, 1.78, 2.26, 2.75, 3.23, 3.71],
     "downbeats": [0.33, 2.26],
     "beat_positions": [1, 2, 3, 4, 1, 2, 3, 4],
-    "segments": [{"start": 0.0, "end": 0.33, "label": "start"},
-                 {"start": 0.33, "end": 2.26, "label": "intro"},
-                 {"start": 2.26, "end": 4.0, "label": "chorus"}],
+    "segments": [
+        {"start": 0.0, "end": 0.33, "label": "start"},
+        {"start": 0.33, "end": 2.26, "label": "intro"},
+        {"start": 2.26, "end": 4.0, "label": "chorus"},
+    ],
 }
 
 
@@ -32,11 +34,22 @@ def test_struct_round_trip(tmp_path: Path) -> None:
     track.sha256 = "0" * 64
     track.loudness_lufs = -9.5
     struct = track.to_struct()
-    for field in ("path", "bpm", "beats", "downbeats", "beat_positions", "segments", "key",
-                  "camelot"):
+    for field in (
+        "path",
+        "bpm",
+        "beats",
+        "downbeats",
+        "beat_positions",
+        "segments",
+        "key",
+        "camelot",
+    ):
         assert field in struct
-    assert struct["segments"][0] == {"start": 0.0, "end": round(track.segments[0].end, 4),
-                                     "label": "intro"}
+    assert struct["segments"][0] == {
+        "start": 0.0,
+        "end": round(track.segments[0].end, 4),
+        "label": "intro",
+    }
     again = TrackAnalysis.from_struct(json.loads(json.dumps(struct)))
     assert again.bpm == pytest.approx(track.bpm)
     assert again.beats == pytest.approx(track.beats, abs=1e-4)

@@ -48,9 +48,11 @@ def test_locations_are_decoded_and_matched(xml_file: Path) -> None:
     before = hashlib.sha256(xml_file.read_bytes()).hexdigest()
     collection = RekordboxCollection.load(xml_file)
     locations = sorted(e.location for e in collection.entries)
-    assert locations == ["/Users/dj/Music/sets/Other Track.mp3",
-                         "/Volumes/USB/crate/Other Track.mp3",
-                         "C:/Users/dj/Music/Deep One.wav"]
+    assert locations == [
+        "/Users/dj/Music/sets/Other Track.mp3",
+        "/Volumes/USB/crate/Other Track.mp3",
+        "C:/Users/dj/Music/Deep One.wav",
+    ]
     # Same path (macOS form), a Windows path, and by file name from another folder.
     assert collection.match("/Users/dj/Music/sets/Other Track.mp3").average_bpm == 128.5
     assert collection.match(r"C:\Users\dj\Music\Deep One.wav").tonality == "Gm"

@@ -23,23 +23,36 @@ from tests.analysis.synth import make_track
 def crate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("crate")
     make_track(folder / "slow one.wav", bpm=120.0, bars=24, intro_bars=8, outro_bars=4)
-    make_track(folder / "fast.wav", bpm=126.0, bars=24, intro_bars=4, outro_bars=4,
-               lead_in_s=0.2, root_hz=196.0)  # G minor progression
+    make_track(
+        folder / "fast.wav",
+        bpm=126.0,
+        bars=24,
+        intro_bars=4,
+        outro_bars=4,
+        lead_in_s=0.2,
+        root_hz=196.0,
+    )  # G minor progression
     make_track(folder / "ballad.wav", bpm=100.0, bars=16, intro_bars=4, outro_bars=4)
     return folder
 
 
 def _run(settings, workdir: Path, **params):
     seen: list[tuple[float, str]] = []
-    output = run_in_process(sections_job, params, workdir, settings,
-                            LocalProgress(lambda f, t: seen.append((f, t)), 0.0))
+    output = run_in_process(
+        sections_job,
+        params,
+        workdir,
+        settings,
+        LocalProgress(lambda f, t: seen.append((f, t)), 0.0),
+    )
     return output, seen
 
 
 def test_sections_job(settings, crate: Path, tmp_path: Path) -> None:
     work = tmp_path / "job"
-    output, seen = _run(settings, work, sources=[str(crate)], bpm=123.0, delta=3.5,
-                        target_bpm=122.5, bars=8)
+    output, seen = _run(
+        settings, work, sources=[str(crate)], bpm=123.0, delta=3.5, target_bpm=122.5, bars=8
+    )
     result = output.result
     assert sorted(output.files) == ["sections.csv", "sections.zip"]
     assert result["count"] == 2
@@ -67,7 +80,7 @@ def test_sections_job(settings, crate: Path, tmp_path: Path) -> None:
         source = decode_array(row["path"], sr, 2)
         crop, _ = soundfile.read(str(work / row["part_file_orig"]), dtype="float32")
         start = round(ini * sr)
-        assert np.abs(source[start:start + orig_frames] - crop).max() < 2.0 / 32768
+        assert np.abs(source[start : start + orig_frames] - crop).max() < 2.0 / 32768
         # The section starts on the downbeat that ends the intro.
         name = Path(row["path"]).name
         true_start = 8 * 4 * 0.5 if name == "slow one.wav" else 0.2 + 4 * 4 * 60 / 126
@@ -96,7 +109,8 @@ def test_sections_job(settings, crate: Path, tmp_path: Path) -> None:
 def test_library_key_filter_and_rekordbox_override(settings, crate: Path, tmp_path: Path) -> None:
     _run(settings, tmp_path / "first", sources=[str(crate / "slow one.wav")], bpm=120, bars=4)
     xml = tmp_path / "rb.xml"
-    xml.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+    xml.write_text(
+        """<?xml version="1.0" encoding="UTF-8"?>
 <DJ_PLAYLISTS Version="1.0.0"><PRODUCT Name="rekordbox" Version="6" Company="AlphaTheta"/>
 <COLLECTION Entries="1">
 <TRACK TrackID="1" Name="x" Location="file://localhost/D:/DJ/slow%20one.wav" AverageBpm="118.00"
@@ -105,13 +119,23 @@ def test_library_key_filter_and_rekordbox_override(settings, crate: Path, tmp_pa
  <POSITION_MARK Name="" Type="0" Start="0.0" Num="-1"/>
  <POSITION_MARK Name="" Type="0" Start="4.0" Num="0"/>
 </TRACK></COLLECTION><PLAYLISTS><NODE Type="0" Name="ROOT" Count="0"/></PLAYLISTS>
-</DJ_PLAYLISTS>""", encoding="utf-8")
+</DJ_PLAYLISTS>""",
+        encoding="utf-8",
+    )
     before = xml.read_bytes()
     # Without the XML the track (120 BPM, Am) is neither near 118 nor in G minor.
     with pytest.raises(BadInput, match="no track gave a section"):
         _run(settings, tmp_path / "plain", library=True, bpm=118, delta=0.5, key="Gm")
-    output, _ = _run(settings, tmp_path / "rb", library=True, bpm=118, delta=0.5, key="Gm",
-                     bars=4, rekordbox_xml=str(xml))
+    output, _ = _run(
+        settings,
+        tmp_path / "rb",
+        library=True,
+        bpm=118,
+        delta=0.5,
+        key="Gm",
+        bars=4,
+        rekordbox_xml=str(xml),
+    )
     (row,) = output.result["selected"]
     assert row["bpm"] == 118.0 and row["key"] == "Gm" and row["camelot"] == "6A"
     assert set(row["rekordbox"]) == {"bpm", "key", "grid", "cue"}
@@ -120,8 +144,17 @@ def test_library_key_filter_and_rekordbox_override(settings, crate: Path, tmp_pa
     assert row["speed"] == pytest.approx(1.0)
     assert xml.read_bytes() == before
     # --harmonic admits Camelot neighbours: 6A (Gm) is next to 5A (Cm).
-    output, _ = _run(settings, tmp_path / "harm", library=True, bpm=118, delta=0.5, key="Cm",
-                     harmonic=True, bars=4, rekordbox_xml=str(xml))
+    output, _ = _run(
+        settings,
+        tmp_path / "harm",
+        library=True,
+        bpm=118,
+        delta=0.5,
+        key="Cm",
+        harmonic=True,
+        bars=4,
+        rekordbox_xml=str(xml),
+    )
     assert output.result["count"] == 1
 
 
@@ -132,8 +165,9 @@ def test_struct_dir_and_bad_requests(settings, crate: Path, tmp_path: Path) -> N
     analysis = analyze_track(crate / "fast.wav")
     analysis.path = "C:/elsewhere/fast.wav"  # a path from another machine: found by name
     write_struct_file(analysis, structs)
-    output, _ = _run(settings, tmp_path / "s", struct_dir=str(structs), audio_dir=str(crate),
-                     bpm=126, bars=4)
+    output, _ = _run(
+        settings, tmp_path / "s", struct_dir=str(structs), audio_dir=str(crate), bpm=126, bars=4
+    )
     assert output.result["count"] == 1
     with pytest.raises(BadInput, match="needs --bpm"):
         _run(settings, tmp_path / "b1", sources=[str(crate)])
@@ -142,5 +176,9 @@ def test_struct_dir_and_bad_requests(settings, crate: Path, tmp_path: Path) -> N
     with pytest.raises(BadInput, match="too short for 64 bars"):
         _run(settings, tmp_path / "b3", sources=[str(crate / "fast.wav")], bpm=126, bars=64)
     with pytest.raises(BadInput, match="no tracks|the library holds no"):
-        _run(settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/e.db"}),
-             tmp_path / "b4", library=True, bpm=120)
+        _run(
+            settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/e.db"}),
+            tmp_path / "b4",
+            library=True,
+            bpm=120,
+        )

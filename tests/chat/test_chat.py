@@ -19,13 +19,20 @@ from tests.realtime.conftest import TOKEN
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def chat(args: list[str], stdin: str, home: Path, cwd: Path,
-         timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def chat(
+    args: list[str], stdin: str, home: Path, cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRATEBOT_")}
     env.update(CRATEBOT_HOME=str(home), PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "bot.cli.main", "chat", *args],
-                          input=stdin, capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "chat", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
@@ -44,21 +51,28 @@ def test_script_through_stdin(home: Path, tmp_path: Path, pi) -> None:
     sf.write(mix, np.concatenate([sf.read(p, dtype="float32")[0] for p in songs]), SR)
     work = tmp_path / "cwd"
     work.mkdir()
-    script = "\n".join([
-        "# a comment, then a blank line",
-        "",
-        "/help",
-        f"/pi link 127.0.0.1 {pi.port} {TOKEN}",
-        "/bpm 124 2",
-        f"/id '{mix}' recognizers=local",
-        "/jobs",
-    ]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "# a comment, then a blank line",
+                "",
+                "/help",
+                f"/pi link 127.0.0.1 {pi.port} {TOKEN}",
+                "/bpm 124 2",
+                f"/id '{mix}' recognizers=local",
+                "/jobs",
+            ]
+        )
+        + "\n"
+    )
     done = chat(["--json"], script, home, work)
     assert done.returncode == 0, done.stderr
     replies = [json.loads(line) for line in done.stdout.splitlines()]
-    by_command = {r["command"].split()[0] + (" " + r["command"].split()[1]
-                                             if r["command"].startswith("/pi") else ""): r
-                  for r in replies}
+    by_command = {
+        r["command"].split()[0]
+        + (" " + r["command"].split()[1] if r["command"].startswith("/pi") else ""): r
+        for r in replies
+    }
     assert set(by_command) == {"/help", "/pi link", "/bpm", "/id", "/jobs"}
     assert not any(r["error"] for r in replies), replies
     assert "acknowledged" in by_command["/bpm"]["text"]
@@ -84,8 +98,9 @@ def test_script_through_stdin(home: Path, tmp_path: Path, pi) -> None:
 def test_errors_and_exit_status(home: Path, tmp_path: Path) -> None:
     song = tmp_path / "tone.wav"
     sf.write(song, np.zeros(SR, dtype=np.float32), SR)
-    done = chat(["-c", "/bpm fast", "-c", "/frobnicate", "--out", str(tmp_path / "out")],
-                "", home, tmp_path)
+    done = chat(
+        ["-c", "/bpm fast", "-c", "/frobnicate", "--out", str(tmp_path / "out")], "", home, tmp_path
+    )
     assert done.returncode == 1
     assert "error: BPM must be a number, not 'fast'" in done.stdout
     assert "error: unknown command /frobnicate; try /help" in done.stdout

@@ -16,8 +16,9 @@ from core.jobs.runner import JobRunner
 from core.settings import Settings, load_settings
 from storage.db import open_database
 
-SLOW_STEMS = JobKind("stems", "tests.commands.jobfuncs:slow_stems_job", concurrency=2,
-                     timeout_s=60, max_attempts=1)
+SLOW_STEMS = JobKind(
+    "stems", "tests.commands.jobfuncs:slow_stems_job", concurrency=2, timeout_s=60, max_attempts=1
+)
 
 
 def tone_file(path: Path, seconds: float = 3.0, freq: float = 440.0) -> Path:
@@ -27,14 +28,28 @@ def tone_file(path: Path, seconds: float = 3.0, freq: float = 440.0) -> Path:
     return path
 
 
-def ctx(platform: str = "telegram", user: str = "u1", chat: str = "c1", admin: bool = False,
-        attachments: tuple[Path, ...] = (), **kw: object) -> CommandContext:
-    return CommandContext(platform=platform, user_id=user, chat_id=chat, is_admin=admin,
-                          display_name=user, attachments=attachments, **kw)  # type: ignore[arg-type]
+def ctx(
+    platform: str = "telegram",
+    user: str = "u1",
+    chat: str = "c1",
+    admin: bool = False,
+    attachments: tuple[Path, ...] = (),
+    **kw: object,
+) -> CommandContext:
+    return CommandContext(
+        platform=platform,
+        user_id=user,
+        chat_id=chat,
+        is_admin=admin,
+        display_name=user,
+        attachments=attachments,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
-async def collect(layer: CommandLayer, context: CommandContext,
-                  command: object) -> tuple[list[Progress], Reply]:
+async def collect(
+    layer: CommandLayer, context: CommandContext, command: object
+) -> tuple[list[Progress], Reply]:
     progress: list[Progress] = []
     replies: list[Reply] = []
     async for update in layer.handle(context, command):  # type: ignore[arg-type]
@@ -47,12 +62,19 @@ async def collect(layer: CommandLayer, context: CommandContext,
     return progress, replies[0]
 
 
-async def make_layer(settings: Settings, kinds: dict[str, JobKind] | None = None
-                     ) -> AsyncIterator[CommandLayer]:
+async def make_layer(
+    settings: Settings, kinds: dict[str, JobKind] | None = None
+) -> AsyncIterator[CommandLayer]:
     settings.ensure_dirs()
     db = await open_database(settings.database_url)
-    runner = JobRunner(settings, db, kinds or builtin_kinds(settings), poll_interval_s=0.05,
-                       heartbeat_s=0.2, progress_persist_s=0.1)
+    runner = JobRunner(
+        settings,
+        db,
+        kinds or builtin_kinds(settings),
+        poll_interval_s=0.05,
+        heartbeat_s=0.2,
+        progress_persist_s=0.1,
+    )
     await runner.start()
     try:
         yield CommandLayer(settings, runner, db)
@@ -64,8 +86,10 @@ async def make_layer(settings: Settings, kinds: dict[str, JobKind] | None = None
 @pytest.fixture
 def make_settings(home: Path):
     def build(**overrides: object) -> Settings:
-        return load_settings(home=home, secret="test-secret", public_url="http://dl.test",
-                             **overrides)
+        return load_settings(
+            home=home, secret="test-secret", public_url="http://dl.test", **overrides
+        )
+
     return build
 
 

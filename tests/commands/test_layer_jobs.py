@@ -24,8 +24,7 @@ def songs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 @pytest.mark.slow
-async def test_identify_upload_end_to_end(make_settings, songs: list[Path],
-                                          tmp_path: Path) -> None:
+async def test_identify_upload_end_to_end(make_settings, songs: list[Path], tmp_path: Path) -> None:
     """An uploaded mix of two indexed songs comes back as their tracklist with files."""
     from core.identify.library import index_paths
 
@@ -57,14 +56,14 @@ async def test_identify_upload_end_to_end(make_settings, songs: list[Path],
             url = urlsplit(item.url)
             assert f"{url.scheme}://{url.netloc}" == "http://dl.test"
             query = parse_qs(url.query)
-            verify(link_key(settings), reply.job_id, item.name, query["exp"][0],
-                   query["sig"][0])
+            verify(link_key(settings), reply.job_id, item.name, query["exp"][0], query["sig"][0])
 
         # The same upload again is the same job, answered at once from its results.
         again = layer.upload_path(ctx(), "copy.flac")
         again.write_bytes(upload.read_bytes())
-        progress2, reply2 = await collect(layer, ctx(user="u2", attachments=(again,)),
-                                          Command("id", {"recognizers": "local"}))
+        progress2, reply2 = await collect(
+            layer, ctx(user="u2", attachments=(again,)), Command("id", {"recognizers": "local"})
+        )
         assert reply2.job_id == reply.job_id and progress2[0].reused
         assert [t.title for t in reply2.tracks] == [t.title for t in reply.tracks]
 
@@ -75,8 +74,9 @@ async def test_sources_are_checked_before_queueing(layer, tmp_path: Path) -> Non
     _, reply = await collect(layer, ctx(), f"/stems {song}")
     assert reply.error and "not a link" in reply.text
     # ... the terminal may; a missing file or a non-audio upload is refused up front.
-    _, reply = await collect(layer, ctx("terminal", allow_local_paths=True),
-                             f"/stems {tmp_path / 'nope.wav'}")
+    _, reply = await collect(
+        layer, ctx("terminal", allow_local_paths=True), f"/stems {tmp_path / 'nope.wav'}"
+    )
     assert reply.error and "no such file" in reply.text
     junk = tmp_path / "notes.mp3"
     junk.write_text("not audio at all")
@@ -132,9 +132,16 @@ async def test_cancel_only_by_owner(layer, tmp_path: Path) -> None:
 
 async def test_quotas(make_settings, tmp_path: Path) -> None:
     settings = make_settings(max_queued_jobs_per_owner=1, max_jobs_per_day_per_owner=2)
-    kinds = {**builtin_kinds(settings),
-             "stems": JobKind("stems", "tests.commands.jobfuncs:slow_stems_job",
-                              concurrency=1, timeout_s=60, max_attempts=1)}
+    kinds = {
+        **builtin_kinds(settings),
+        "stems": JobKind(
+            "stems",
+            "tests.commands.jobfuncs:slow_stems_job",
+            concurrency=1,
+            timeout_s=60,
+            max_attempts=1,
+        ),
+    }
     songs = [tone_file(tmp_path / f"s{i}.wav", freq=300 + 50 * i) for i in range(3)]
     async for layer in make_layer(settings, kinds):
         first = layer.handle(ctx(attachments=(songs[0],)), "/stems")
@@ -157,8 +164,10 @@ async def test_quotas(make_settings, tmp_path: Path) -> None:
 
 async def test_missing_pipeline_is_not_available(make_settings, tmp_path: Path) -> None:
     settings = make_settings()
-    kinds = {**builtin_kinds(settings),
-             "sections": JobKind("sections", "core.not_landed_yet.job:sections_job")}
+    kinds = {
+        **builtin_kinds(settings),
+        "sections": JobKind("sections", "core.not_landed_yet.job:sections_job"),
+    }
     async for layer in make_layer(settings, kinds):
         _, reply = await collect(layer, ctx(), "/sections https://example.com/a.mp3 bpm=124")
         assert reply.error and "not available" in reply.text

@@ -64,15 +64,17 @@ async def test_links_are_per_chat_and_admin_only(pi_layer, pi) -> None:
     assert refused.error and "only admins" in refused.text
     # Configured roles and ids make admins too.
     role_admin = ctx("discord", user="fan", chat="guild-1", roles=("123", "DJ"))
-    settings = pi_layer.settings.model_copy(update={"admin_roles": ("dj",),
-                                                    "admin_user_ids": ("telegram:77",)})
+    settings = pi_layer.settings.model_copy(
+        update={"admin_roles": ("dj",), "admin_user_ids": ("telegram:77",)}
+    )
     pi_layer.settings = settings
     _, by_role = await collect(pi_layer, role_admin, "/bpm 125")
     assert not by_role.error, by_role.text
     _, by_id = await collect(pi_layer, ctx("telegram", user="77", chat="guild-1"), "/bpm 126")
     assert by_id.error and "no Pi is linked" in by_id.text  # admin, but another platform's chat
-    _, other_chat = await collect(pi_layer, ctx("discord", user="boss", chat="guild-2",
-                                                admin=True), "/pi status")
+    _, other_chat = await collect(
+        pi_layer, ctx("discord", user="boss", chat="guild-2", admin=True), "/pi status"
+    )
     assert other_chat.error and "no Pi is linked" in other_chat.text
 
     _, unlinked = await collect(pi_layer, ADMIN, "/pi unlink")

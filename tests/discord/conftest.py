@@ -24,8 +24,9 @@ async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDis
     await fake.start()
     # The network edge: discord.py's REST base and gateway URL point at the fake.
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY",
-                        yarl.URL(fake.gateway_url))
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url)
+    )
     yield fake
     await fake.stop()
 
@@ -36,8 +37,9 @@ def demucs_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def discord_bot(home: Path, fake_discord: FakeDiscord,
-                      demucs_repo: Path) -> AsyncIterator[Callable]:
+async def discord_bot(
+    home: Path, fake_discord: FakeDiscord, demucs_repo: Path
+) -> AsyncIterator[Callable]:
     """``await start(edit_interval=.., token_window_s=.., **settings)`` runs run_discord."""
     from bot.discord.frontend import run_discord
 
@@ -45,18 +47,33 @@ async def discord_bot(home: Path, fake_discord: FakeDiscord,
     tasks: list[asyncio.Task[None]] = []
     stop = asyncio.Event()
 
-    async def start(edit_interval: float = 2.0, token_window_s: float = 14.5 * 60,
-                    **overrides: object):
-        values = dict(home=home, discord_token=TOKEN, allow_private_urls=True,
-                      demucs_repo=demucs_repo, public_url="http://127.0.0.1:9/")
+    async def start(
+        edit_interval: float = 2.0, token_window_s: float = 14.5 * 60, **overrides: object
+    ):
+        values = dict(
+            home=home,
+            discord_token=TOKEN,
+            allow_private_urls=True,
+            demucs_repo=demucs_repo,
+            public_url="http://127.0.0.1:9/",
+        )
         values.update(overrides)
         settings = load_settings(**values)
         layer = await stack.enter_async_context(command_layer(settings))
-        tasks.append(asyncio.create_task(run_discord(
-            settings, layer, stop, edit_interval=edit_interval,
-            token_window_s=token_window_s)))
-        await fake_discord.wait_for(lambda: fake_discord.ready or tasks[0].done(),
-                                    15, "the gateway READY")
+        tasks.append(
+            asyncio.create_task(
+                run_discord(
+                    settings,
+                    layer,
+                    stop,
+                    edit_interval=edit_interval,
+                    token_window_s=token_window_s,
+                )
+            )
+        )
+        await fake_discord.wait_for(
+            lambda: fake_discord.ready or tasks[0].done(), 15, "the gateway READY"
+        )
         if tasks[0].done():
             tasks[0].result()
         await fake_discord.wait_for(lambda: fake_discord.synced_commands, 10, "command sync")

@@ -22,8 +22,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 APP_ID = 700_000_000_000_000_001
-BOT_USER = {"id": str(APP_ID), "username": "CrateBot", "discriminator": "0000",
-            "avatar": None, "bot": True, "global_name": None}
+BOT_USER = {
+    "id": str(APP_ID),
+    "username": "CrateBot",
+    "discriminator": "0000",
+    "avatar": None,
+    "bot": True,
+    "global_name": None,
+}
 GUILD_ID = 600_000_000_000_000_001
 CHANNEL_ID = 600_000_000_000_000_002
 MANAGE_GUILD = 1 << 5
@@ -32,8 +38,9 @@ DEFAULT_LIMIT = 10 * 1024 * 1024
 
 def _json(data: Any, status: int = 200) -> web.Response:
     # discord.py only parses bodies whose Content-Type is exactly "application/json".
-    return web.Response(body=json.dumps(data).encode(), status=status,
-                        content_type="application/json")
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, content_type="application/json"
+    )
 
 
 def now_iso() -> str:
@@ -127,31 +134,74 @@ class FakeDiscord:
             if data["op"] == 1:
                 await ws.send_json({"op": 11})
             elif data["op"] == 2:
-                await self._send_dispatch("READY", {
-                    "v": 10, "user": BOT_USER, "guilds": [{"id": str(GUILD_ID),
-                                                           "unavailable": True}],
-                    "session_id": "fake-session", "resume_gateway_url": self.gateway_url,
-                    "application": {"id": str(APP_ID), "flags": 0}, "shard": [0, 1]})
+                await self._send_dispatch(
+                    "READY",
+                    {
+                        "v": 10,
+                        "user": BOT_USER,
+                        "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+                        "session_id": "fake-session",
+                        "resume_gateway_url": self.gateway_url,
+                        "application": {"id": str(APP_ID), "flags": 0},
+                        "shard": [0, 1],
+                    },
+                )
                 await self._send_dispatch("GUILD_CREATE", self._guild())
                 self._ready.set()
         return ws
 
     def _guild(self) -> dict[str, Any]:
-        everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": "0",
-                    "position": 0, "color": 0, "hoist": False, "managed": False,
-                    "mentionable": False}
-        return {"id": str(GUILD_ID), "name": "venue", "owner_id": "1", "roles":
-                [everyone, *self.guild_roles], "emojis": [], "stickers": [], "features": [],
-                "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "general",
-                              "position": 0, "permission_overwrites": [], "nsfw": False,
-                              "parent_id": None, "guild_id": str(GUILD_ID)}],
-                "members": [], "threads": [], "member_count": 2, "large": False,
-                "unavailable": False, "joined_at": now_iso(), "verification_level": 0,
-                "default_message_notifications": 0, "explicit_content_filter": 0,
-                "mfa_level": 0, "premium_tier": 0, "preferred_locale": "en-US",
-                "system_channel_flags": 0, "nsfw_level": 0, "afk_timeout": 300,
-                "voice_states": [], "presences": [], "stage_instances": [],
-                "guild_scheduled_events": [], "soundboard_sounds": []}
+        everyone = {
+            "id": str(GUILD_ID),
+            "name": "@everyone",
+            "permissions": "0",
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+        }
+        return {
+            "id": str(GUILD_ID),
+            "name": "venue",
+            "owner_id": "1",
+            "roles": [everyone, *self.guild_roles],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "channels": [
+                {
+                    "id": str(CHANNEL_ID),
+                    "type": 0,
+                    "name": "general",
+                    "position": 0,
+                    "permission_overwrites": [],
+                    "nsfw": False,
+                    "parent_id": None,
+                    "guild_id": str(GUILD_ID),
+                }
+            ],
+            "members": [],
+            "threads": [],
+            "member_count": 2,
+            "large": False,
+            "unavailable": False,
+            "joined_at": now_iso(),
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "system_channel_flags": 0,
+            "nsfw_level": 0,
+            "afk_timeout": 300,
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
 
     async def _send_dispatch(self, event: str, data: dict[str, Any]) -> None:
         assert self._ws is not None, "the bot has not connected to the gateway"
@@ -161,20 +211,29 @@ class FakeDiscord:
         await self._send_dispatch("INTERACTION_CREATE", payload)
 
     # -- CDN ------------------------------------------------------------------
-    def add_attachment(self, name: str, data: bytes, content_type: str = "audio/mpeg"
-                       ) -> dict[str, Any]:
+    def add_attachment(
+        self, name: str, data: bytes, content_type: str = "audio/mpeg"
+    ) -> dict[str, Any]:
         """Serve ``data`` like Discord's CDN; returns the resolved-attachment payload."""
         self.cdn[name] = data
         url = f"http://127.0.0.1:{self.port}/cdn/{name}"
-        return {"id": str(self.next_id()), "filename": name, "size": len(data), "url": url,
-                "proxy_url": url, "content_type": content_type}
+        return {
+            "id": str(self.next_id()),
+            "filename": name,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
 
     async def _cdn(self, request: web.Request) -> web.Response:
         data = self.cdn.get(request.match_info["name"])
         return web.Response(body=data) if data is not None else web.Response(status=404)
 
     # -- REST -----------------------------------------------------------------
-    async def _read(self, request: web.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+    async def _read(
+        self, request: web.Request
+    ) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
         files: dict[str, tuple[str, bytes]] = {}
         payload: dict[str, Any] = {}
         if request.content_type.startswith("multipart/"):
@@ -192,15 +251,33 @@ class FakeDiscord:
         return payload, files
 
     def _message(self, sent: Sent) -> dict[str, Any]:
-        return {"id": str(sent.id), "channel_id": str(sent.channel_id), "type": 0,
-                "content": sent.content, "author": BOT_USER, "embeds": sent.embeds,
-                "attachments": [{"id": str(self.next_id()), "filename": n, "size": len(d),
-                                 "url": f"http://127.0.0.1:{self.port}/cdn/{n}",
-                                 "proxy_url": f"http://127.0.0.1:{self.port}/cdn/{n}"}
-                                for n, d in sent.files.items()],
-                "mentions": [], "mention_roles": [], "mention_everyone": False,
-                "pinned": False, "tts": False, "timestamp": now_iso(),
-                "edited_timestamp": None, "flags": 0, "components": []}
+        return {
+            "id": str(sent.id),
+            "channel_id": str(sent.channel_id),
+            "type": 0,
+            "content": sent.content,
+            "author": BOT_USER,
+            "embeds": sent.embeds,
+            "attachments": [
+                {
+                    "id": str(self.next_id()),
+                    "filename": n,
+                    "size": len(d),
+                    "url": f"http://127.0.0.1:{self.port}/cdn/{n}",
+                    "proxy_url": f"http://127.0.0.1:{self.port}/cdn/{n}",
+                }
+                for n, d in sent.files.items()
+            ],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": now_iso(),
+            "edited_timestamp": None,
+            "flags": 0,
+            "components": [],
+        }
 
     @staticmethod
     def _apply(sent: Sent, payload: dict[str, Any], files: dict[str, tuple[str, bytes]]) -> None:
@@ -223,29 +300,47 @@ class FakeDiscord:
         if path == "users/@me":
             return _json(BOT_USER)
         if path == "oauth2/applications/@me":
-            return _json({
-                "id": str(APP_ID), "name": "CrateBot", "description": "", "icon": None,
-                "bot_public": True, "bot_require_code_grant": False, "owner": BOT_USER,
-                "verify_key": "00", "flags": 0, "summary": "", "rpc_origins": []})
+            return _json(
+                {
+                    "id": str(APP_ID),
+                    "name": "CrateBot",
+                    "description": "",
+                    "icon": None,
+                    "bot_public": True,
+                    "bot_require_code_grant": False,
+                    "owner": BOT_USER,
+                    "verify_key": "00",
+                    "flags": 0,
+                    "summary": "",
+                    "rpc_origins": [],
+                }
+            )
         if parts[0] == "applications" and parts[-1] == "commands" and method == "PUT":
-            self.synced_commands = [c | {"id": str(self.next_id()), "application_id":
-                                         str(APP_ID), "version": "1"} for c in payload]
+            self.synced_commands = [
+                c | {"id": str(self.next_id()), "application_id": str(APP_ID), "version": "1"}
+                for c in payload
+            ]
             return _json(self.synced_commands)
         if parts[0] == "interactions" and parts[-1] == "callback":
             self.callbacks.append((int(payload.get("type", 0)), payload, time.monotonic()))
             token = parts[2]
             sent = self.originals.setdefault(token, Sent(self.next_id(), CHANNEL_ID))
             self._apply(sent, payload.get("data") or {}, files)
-            return _json({
-                "interaction": {"id": parts[1], "type": 2,
-                                "response_message_id": str(sent.id),
-                                "response_message_loading": payload.get("type") == 5},
-                "resource": {"type": payload.get("type", 5)}})
+            return _json(
+                {
+                    "interaction": {
+                        "id": parts[1],
+                        "type": 2,
+                        "response_message_id": str(sent.id),
+                        "response_message_loading": payload.get("type") == 5,
+                    },
+                    "resource": {"type": payload.get("type", 5)},
+                }
+            )
         if parts[0] == "webhooks" and len(parts) == 5 and parts[3] == "messages":
             sent = self.originals.get(parts[2])
             if sent is None:
-                return _json({"message": "Unknown interaction", "code": 10062},
-                                         status=404)
+                return _json({"message": "Unknown interaction", "code": 10062}, status=404)
             self._apply(sent, payload, files)
             return _json(self._message(sent))
         if parts[0] == "webhooks" and len(parts) == 3 and method == "POST":
@@ -262,36 +357,72 @@ class FakeDiscord:
                 sent = self.channel_messages[int(parts[3])]
             self._apply(sent, payload, files)
             return _json(self._message(sent))
-        return _json({"message": f"fake has no {method} {path}", "code": 0},
-                                 status=404)
+        return _json({"message": f"fake has no {method} {path}", "code": 0}, status=404)
 
     # -- interaction payloads -------------------------------------------------
-    def interaction(self, name: str, options: list[dict[str, Any]] | None = None, *,
-                    user_id: int = 111, permissions: int = 0, roles: list[str] | None = None,
-                    attachments: list[dict[str, Any]] | None = None,
-                    size_limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    def interaction(
+        self,
+        name: str,
+        options: list[dict[str, Any]] | None = None,
+        *,
+        user_id: int = 111,
+        permissions: int = 0,
+        roles: list[str] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+        size_limit: int = DEFAULT_LIMIT,
+    ) -> dict[str, Any]:
         """An application-command INTERACTION_CREATE payload from a guild channel."""
         interaction_id = self.next_id()
-        user = {"id": str(user_id), "username": f"user{user_id}", "discriminator": "0",
-                "avatar": None, "global_name": None}
-        data: dict[str, Any] = {"id": str(self.next_id()), "name": name, "type": 1,
-                                "options": options or []}
+        user = {
+            "id": str(user_id),
+            "username": f"user{user_id}",
+            "discriminator": "0",
+            "avatar": None,
+            "global_name": None,
+        }
+        data: dict[str, Any] = {
+            "id": str(self.next_id()),
+            "name": name,
+            "type": 1,
+            "options": options or [],
+        }
         if attachments:
             data["resolved"] = {"attachments": {a["id"]: a for a in attachments}}
         return {
-            "id": str(interaction_id), "application_id": str(APP_ID), "type": 2,
-            "token": f"itoken-{interaction_id}", "version": 1,
-            "guild_id": str(GUILD_ID), "channel_id": str(CHANNEL_ID),
-            "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID),
-                        "name": "general", "position": 0, "permission_overwrites": [],
-                        "nsfw": False, "parent_id": None},
-            "member": {"user": user, "roles": roles or [], "joined_at": now_iso(),
-                       "deaf": False, "mute": False, "flags": 0,
-                       "permissions": str(permissions)},
+            "id": str(interaction_id),
+            "application_id": str(APP_ID),
+            "type": 2,
+            "token": f"itoken-{interaction_id}",
+            "version": 1,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(CHANNEL_ID),
+            "channel": {
+                "id": str(CHANNEL_ID),
+                "type": 0,
+                "guild_id": str(GUILD_ID),
+                "name": "general",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+            },
+            "member": {
+                "user": user,
+                "roles": roles or [],
+                "joined_at": now_iso(),
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "permissions": str(permissions),
+            },
             "app_permissions": str((1 << 11) | (1 << 15) | (1 << 10)),
-            "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
-            "authorizing_integration_owners": {"0": str(GUILD_ID)}, "context": 0,
-            "attachment_size_limit": size_limit, "data": data,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+            "attachment_size_limit": size_limit,
+            "data": data,
         }
 
     def original(self, payload: dict[str, Any]) -> Sent | None:
@@ -305,8 +436,10 @@ class FakeDiscord:
                 return value
             await asyncio.sleep(0.02)
         seen = {t: s.history for t, s in self.originals.items()}
-        raise AssertionError(f"timed out waiting for {what or predicate}; originals: {seen}; "
-                             f"channel: {[m.history for m in self.channel_messages.values()]}")
+        raise AssertionError(
+            f"timed out waiting for {what or predicate}; originals: {seen}; "
+            f"channel: {[m.history for m in self.channel_messages.values()]}"
+        )
 
 
 def option(name: str, value: Any, kind: int) -> dict[str, Any]:

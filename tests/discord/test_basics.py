@@ -23,5 +23,6 @@ async def test_help_is_deferred_then_answered(discord_bot, fake_discord: FakeDis
     kind, body, at = fake_discord.callbacks[0]
     assert kind == 5 and at - sent_at < 3.0  # "thinking", well within Discord's 3 s
     original = await fake_discord.wait_for(
-        lambda: (m := fake_discord.original(payload)) and m.content and m, what="the answer")
+        lambda: (m := fake_discord.original(payload)) and m.content and m, what="the answer"
+    )
     assert "/stems SOURCE" in original.content

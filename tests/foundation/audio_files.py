@@ -11,8 +11,9 @@ import soundfile as sf
 from core.audio.ffmpeg import ffmpeg_exe
 
 
-def tone(path: Path, seconds: float = 2.0, freq: float = 440.0, sr: int = 44100,
-         channels: int = 2) -> Path:
+def tone(
+    path: Path, seconds: float = 2.0, freq: float = 440.0, sr: int = 44100, channels: int = 2
+) -> Path:
     t = np.arange(int(seconds * sr)) / sr
     mono = 0.3 * np.sin(2 * np.pi * freq * t).astype(np.float32)
     sf.write(path, np.stack([mono] * channels, axis=1), sr)
@@ -20,6 +21,19 @@ def tone(path: Path, seconds: float = 2.0, freq: float = 440.0, sr: int = 44100,
 
 
 def encode(src: Path, dest: Path, *extra: str) -> Path:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(src),
-                    *extra, str(dest)], check=True, timeout=120)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(src),
+            *extra,
+            str(dest),
+        ],
+        check=True,
+        timeout=120,
+    )
     return dest

@@ -10,17 +10,23 @@ from storage.db import Database
 FUNCS = "tests.foundation.jobfuncs"
 
 
-def runner_kinds(concurrency: int = 1, timeout_s: float = 60, max_attempts: int = 3
-               ) -> dict[str, JobKind]:
+def runner_kinds(
+    concurrency: int = 1, timeout_s: float = 60, max_attempts: int = 3
+) -> dict[str, JobKind]:
     return {
-        "sleepy": JobKind("sleepy", f"{FUNCS}:sleepy_job", concurrency=concurrency,
-                          timeout_s=timeout_s, max_attempts=max_attempts, input_params=()),
-        "child": JobKind("child", f"{FUNCS}:child_process_job", timeout_s=timeout_s,
-                         input_params=()),
-        "flaky": JobKind("flaky", f"{FUNCS}:flaky_job", max_attempts=max_attempts,
-                         input_params=()),
-        "bad": JobKind("bad", f"{FUNCS}:bad_input_job", max_attempts=max_attempts,
-                       input_params=()),
+        "sleepy": JobKind(
+            "sleepy",
+            f"{FUNCS}:sleepy_job",
+            concurrency=concurrency,
+            timeout_s=timeout_s,
+            max_attempts=max_attempts,
+            input_params=(),
+        ),
+        "child": JobKind(
+            "child", f"{FUNCS}:child_process_job", timeout_s=timeout_s, input_params=()
+        ),
+        "flaky": JobKind("flaky", f"{FUNCS}:flaky_job", max_attempts=max_attempts, input_params=()),
+        "bad": JobKind("bad", f"{FUNCS}:bad_input_job", max_attempts=max_attempts, input_params=()),
         "crash": JobKind("crash", f"{FUNCS}:crash_job", max_attempts=1, input_params=()),
         "hashing": JobKind("hashing", f"{FUNCS}:hashing_job", input_params=("source",)),
     }
@@ -28,7 +34,12 @@ def runner_kinds(concurrency: int = 1, timeout_s: float = 60, max_attempts: int 
 
 def make_runner(settings: Settings, db: Database, **kwargs: object) -> JobRunner:
     kinds = kwargs.pop("kinds", None) or runner_kinds()
-    options = {"poll_interval_s": 0.05, "heartbeat_s": 0.2, "stale_after_s": 1.0,
-               "retry_base_s": 0.2, "progress_persist_s": 0.1}
+    options = {
+        "poll_interval_s": 0.05,
+        "heartbeat_s": 0.2,
+        "stale_after_s": 1.0,
+        "retry_base_s": 0.2,
+        "progress_persist_s": 0.1,
+    }
     options.update(kwargs)
     return JobRunner(settings, db, kinds, **options)  # type: ignore[arg-type]

@@ -23,11 +23,18 @@ def media_server(tmp_path):
         yield url
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/x.mp3", "http://localhost:8080/a", "http://10.1.2.3/a",
-    "http://192.168.0.10/a", "http://169.254.169.254/latest/meta-data", "http://[::1]/a",
-    "http://0.0.0.0/a",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x.mp3",
+        "http://localhost:8080/a",
+        "http://10.1.2.3/a",
+        "http://192.168.0.10/a",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/a",
+        "http://0.0.0.0/a",
+    ],
+)
 def test_private_addresses_refused(url):
     with pytest.raises(BadInput, match="private/internal address"):
         check_url(url, allow_private=False)
@@ -48,8 +55,9 @@ def test_loopback_media_refused_by_default(home, media_server, tmp_path):
 def test_loopback_media_fetched_when_allowed(home, media_server, tmp_path):
     settings = load_settings(home=home, allow_private_urls=True)
     seen: list[float] = []
-    info = resolve_source(f"{media_server}/song.mp3", tmp_path / "w", settings,
-                          lambda f, t: seen.append(f))
+    info = resolve_source(
+        f"{media_server}/song.mp3", tmp_path / "w", settings, lambda f, t: seen.append(f)
+    )
     assert info.path.parent == tmp_path / "w" / "download"
     assert abs(info.duration_s - 6.0) < 0.2
     assert seen and seen[-1] == pytest.approx(1.0)

@@ -58,8 +58,9 @@ async def db(settings):
 
 async def test_job_runs_in_worker_streams_progress_and_publishes(settings, db, tmp_path):
     async with make_runner(settings, db) as runner:
-        job_id = await runner.submit("sleepy", {"seconds": 0.6, "log_dir": str(tmp_path)},
-                                     OwnerRef("cli", "alice"))
+        job_id = await runner.submit(
+            "sleepy", {"seconds": 0.6, "log_dir": str(tmp_path)}, OwnerRef("cli", "alice")
+        )
         views = [view async for view in runner.subscribe(job_id)]
     final = views[-1]
     assert final.state is JobState.SUCCEEDED, final
@@ -80,8 +81,10 @@ async def test_job_runs_in_worker_streams_progress_and_publishes(settings, db, t
 async def test_concurrency_limit_per_kind(settings, db, tmp_path):
     kinds = runner_kinds(concurrency=2)
     async with make_runner(settings, db, kinds=kinds) as runner:
-        ids = [await runner.submit("sleepy", {"seconds": 0.8, "n": i, "log_dir": str(tmp_path)})
-               for i in range(5)]
+        ids = [
+            await runner.submit("sleepy", {"seconds": 0.8, "n": i, "log_dir": str(tmp_path)})
+            for i in range(5)
+        ]
         views = await asyncio.gather(*(runner.wait(i, timeout=60) for i in ids))
     assert all(v.state is JobState.SUCCEEDED for v in views)
     windows = [json.loads(p.read_text()) for p in tmp_path.glob("*.window")]
@@ -120,8 +123,14 @@ async def test_cancel_from_another_process_reaches_running_job(settings, db, tmp
         job_id = await runner.submit("child", {"pid_file": str(pid_file)})
         await _wait_for(lambda: asyncio.sleep(0, pid_file.exists()))
         env = {**os.environ, "CRATEBOT_HOME": str(settings.home)}
-        out = subprocess.run([sys.executable, "-m", "bot.cli.main", "jobs", "cancel", job_id],
-                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "bot.cli.main", "jobs", "cancel", job_id],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         assert "cancelling" in out.stdout
         final = await runner.wait(job_id, timeout=15)
@@ -227,10 +236,15 @@ async def test_job_survives_kill_9_of_the_runner_process(settings, db, tmp_path)
     runner = make_runner(settings, db)
     job_id = await runner.submit("sleepy", {"seconds": 3.0, "log_dir": str(tmp_path)})
     env = {**os.environ, "CRATEBOT_HOME": str(settings.home)}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.foundation.runner_process",
-                             str(settings.home)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.foundation.runner_process", str(settings.home)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
+
         async def running_with_progress():
             job = await repo.get(job_id)
             return job if job.state == "running" and job.progress > 0.1 else None

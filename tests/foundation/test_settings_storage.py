@@ -64,8 +64,11 @@ async def test_sqlite_pragmas_and_migrations(settings):
             assert (await s.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
             assert (await s.execute(text("PRAGMA foreign_keys"))).scalar() == 1
             assert (await s.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
-            tables = set((await s.execute(text(
-                "SELECT name FROM sqlite_master WHERE type='table'"))).scalars())
+            tables = set(
+                (
+                    await s.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+                ).scalars()
+            )
         assert {"jobs", "job_events", "results", "owners", "alembic_version"} <= tables
         await db.migrate()  # idempotent
     finally:
@@ -79,6 +82,7 @@ async def test_concurrent_writers_do_not_deadlock(settings):
     a = await open_database(settings.database_url)
     b = await open_database(settings.database_url)
     try:
+
         async def writer(db, n):
             repo = JobRepository(db)
             for i in range(15):
@@ -94,8 +98,14 @@ async def test_concurrent_writers_do_not_deadlock(settings):
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRATEBOT_")}
-    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args, "--home", str(home)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", *args, "--home", str(home)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_jobs_cli_list_show_cancel_sweep(tmp_path):

@@ -35,8 +35,9 @@ def synth_mix(synth_dir: Path, synth_songs: list[Path]) -> tuple[Path, list[dict
         return Source(p, artist, title, 50.0)
 
     known = [source(p) for p in synth_songs[:5]]
-    mix, placed = make_mix(known, 4.0, seed=3, excerpt_s=(38.0, 46.0),
-                           unknown=[source(synth_songs[5])])
+    mix, placed = make_mix(
+        known, 4.0, seed=3, excerpt_s=(38.0, 46.0), unknown=[source(synth_songs[5])]
+    )
     path = synth_dir / "mix.mp3"
     write_mp3(mix, path)
     truth = [asdict(p) for p in placed]

@@ -35,25 +35,30 @@ def song(seed: int, seconds: float = 60.0) -> np.ndarray:
         i = int(t * SR)
         length = int(step * SR * rng.choice([1, 1, 2, 3]))
         note = scale[rng.integers(0, 7)] * 2 ** rng.integers(1, 4)
-        y[i:i + length] += 0.3 * _tone(note, length, rng)[: len(y) - i]
+        y[i : i + length] += 0.3 * _tone(note, length, rng)[: len(y) - i]
         if rng.random() < 0.5:
             chord = scale[rng.integers(0, 7)] * 2 ** rng.integers(2, 5)
-            y[i:i + length] += 0.15 * _tone(chord, length, rng)[: len(y) - i]
+            y[i : i + length] += 0.15 * _tone(chord, length, rng)[: len(y) - i]
         if int(round(t / step)) % 2 == 0:
             bass = scale[rng.integers(0, 7)] / 2
-            y[i:i + length] += 0.4 * _tone(bass, length, rng)[: len(y) - i]
+            y[i : i + length] += 0.4 * _tone(bass, length, rng)[: len(y) - i]
             kick = np.sin(2 * np.pi * 55 * np.arange(2000) / SR) * np.exp(-np.arange(2000) / 400)
-            y[i:i + 2000] += 0.5 * kick[: len(y) - i]
+            y[i : i + 2000] += 0.5 * kick[: len(y) - i]
         else:
             hat = rng.normal(0, 1, 1500) * np.exp(-np.arange(1500) / 200)
-            y[i:i + 1500] += 0.1 * hat[: len(y) - i]
+            y[i : i + 1500] += 0.1 * hat[: len(y) - i]
         t += step
     y = y[:n]
     return (0.8 * y / np.max(np.abs(y))).astype(np.float32)
 
 
-def write_songs(folder: Path, count: int, seconds: float = 60.0, first_seed: int = 100,
-                names: list[tuple[str, str]] | None = None) -> list[Path]:
+def write_songs(
+    folder: Path,
+    count: int,
+    seconds: float = 60.0,
+    first_seed: int = 100,
+    names: list[tuple[str, str]] | None = None,
+) -> list[Path]:
     """``Artist--Title.flac`` files for ``count`` songs."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

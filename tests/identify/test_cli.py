@@ -20,15 +20,26 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "CRATEBOT_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_index_and_identify_generated_mix(shared_audio: Path, home: Path, tmp_path: Path) -> None:
     sources = [s for s in load_sources(shared_audio) if 50 <= s.duration_s <= 150]
     library, held_out = sources[:5], sources[5]
-    run = cli(home, "index", *[str(s.file) for s in library],
-              "--metadata", str(shared_audio / "tracks.json"))
+    run = cli(
+        home,
+        "index",
+        *[str(s.file) for s in library],
+        "--metadata",
+        str(shared_audio / "tracks.json"),
+    )
     assert run.returncode == 0, run.stderr
     assert "5 added" in run.stdout
     again = cli(home, "index", str(library[0].file))
@@ -41,15 +52,32 @@ def test_index_and_identify_generated_mix(shared_audio: Path, home: Path, tmp_pa
     write_mp3(mix, mix_path)
     truth = [asdict(p) for p in placed]
 
-    run = cli(home, "id", str(mix_path), "--json", "--recognizers", "local",
-              "--cue", str(tmp_path / "mix.cue"), "--png", str(tmp_path / "mix.png"))
+    run = cli(
+        home,
+        "id",
+        str(mix_path),
+        "--json",
+        "--recognizers",
+        "local",
+        "--cue",
+        str(tmp_path / "mix.cue"),
+        "--png",
+        str(tmp_path / "mix.png"),
+    )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)  # exactly one JSON object on stdout
     assert set(result) == {"source", "duration_s", "tracks"}
     assert result["duration_s"] == pytest.approx(len(mix) / 44100, abs=0.5)
     for entry in result["tracks"]:
-        assert set(entry) == {"start", "end", "artist", "title", "confidence", "recognizer",
-                              "speed"}
+        assert set(entry) == {
+            "start",
+            "end",
+            "artist",
+            "title",
+            "confidence",
+            "recognizer",
+            "speed",
+        }
         assert 0.0 <= entry["confidence"] <= 1.0
     s = score(truth, result)
     assert s["recall"] == 1.0 and s["precision"] == 1.0, (truth, result)

@@ -45,12 +45,19 @@ def _identify(index: FingerprintIndex, y8k: np.ndarray):
     return find_plays(matcher.finish())
 
 
-@pytest.mark.parametrize("mode,speed", [
-    ("vinyl", 0.92), ("vinyl", 1.08), ("keylock", 0.92), ("keylock", 1.08), ("vinyl", 1.0),
-])
+@pytest.mark.parametrize(
+    "mode,speed",
+    [
+        ("vinyl", 0.92),
+        ("vinyl", 1.08),
+        ("keylock", 0.92),
+        ("keylock", 1.08),
+        ("vinyl", 1.0),
+    ],
+)
 def test_excerpt_found_at_any_speed(one_song_index, mode: str, speed: float) -> None:
     index, x = one_song_index
-    excerpt = x[5 * SR: 35 * SR]
+    excerpt = x[5 * SR : 35 * SR]
     played = _vinyl(excerpt, speed) if mode == "vinyl" else _keylock(excerpt, speed)
     mix = np.concatenate([np.zeros(10 * SR, np.float32), played, np.zeros(5 * SR, np.float32)])
     plays = _identify(index, _to8k(mix))
@@ -89,13 +96,15 @@ def test_noise_alone_matches_nothing(one_song_index) -> None:
 
 
 def test_silence_has_no_fingerprint() -> None:
-    print_ = fp.reference_fingerprint(fp.iter_blocks_mono(np.zeros(10 * fp.SAMPLE_RATE, np.float32)))
+    print_ = fp.reference_fingerprint(
+        fp.iter_blocks_mono(np.zeros(10 * fp.SAMPLE_RATE, np.float32))
+    )
     assert len(print_.keys) == 0
 
 
 def test_peaks_do_not_depend_on_block_size() -> None:
     x = _to8k(song(3, 20.0))
-    a, _ = fp.peaks_from_blocks([x[i:i + 1000] for i in range(0, len(x), 1000)])
+    a, _ = fp.peaks_from_blocks([x[i : i + 1000] for i in range(0, len(x), 1000)])
     b, _ = fp.peaks_from_blocks([x])
     assert np.array_equal(a.t, b.t) and np.allclose(a.f, b.f)
 

@@ -24,9 +24,13 @@ from storage.library import LibraryStore
 
 def test_names_from_filename() -> None:
     assert names_from_filename(Path("Eric_Skiff--We_re_the_Resistors.ogg")) == (
-        "Eric Skiff", "We re the Resistors")
+        "Eric Skiff",
+        "We re the Resistors",
+    )
     assert names_from_filename(Path("Daft Punk - One More Time.mp3")) == (
-        "Daft Punk", "One More Time")
+        "Daft Punk",
+        "One More Time",
+    )
     assert names_from_filename(Path("untitled_demo.wav")) == (None, "untitled demo")
 
 
@@ -58,11 +62,14 @@ def test_find_audio_files_recurses_and_rejects_missing(tmp_path: Path, synth_son
 
 def test_index_reindex_remove(settings, synth_songs, tmp_path: Path) -> None:
     meta = tmp_path / "meta.json"
-    meta.write_text(json.dumps([{"file": synth_songs[0].name, "artist": "Meta Artist",
-                                 "title": "Meta Title"}]))
+    meta.write_text(
+        json.dumps([{"file": synth_songs[0].name, "artist": "Meta Artist", "title": "Meta Title"}])
+    )
     report = index_paths(settings, synth_songs[:2], meta)
     assert [(a, t) for _, _, a, t in report.added] == [
-        ("Meta Artist", "Meta Title"), ("Synth Artist 1", "Song 1")]
+        ("Meta Artist", "Meta Title"),
+        ("Synth Artist 1", "Song 1"),
+    ]
     again = index_paths(settings, synth_songs[:2])
     assert again.added == [] and len(again.skipped) == 2
     store = LibraryStore(settings.database_url)
@@ -91,9 +98,13 @@ def test_compaction_drops_removed_tracks(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
 
     def fake(n: int) -> fp.Fingerprint:
-        return fp.Fingerprint(rng.integers(0, 1000, n).astype(np.uint32),
-                              rng.integers(0, 5000, n), rng.integers(10, 60, n),
-                              rng.uniform(0, 100, n).astype(np.float32), 5000)
+        return fp.Fingerprint(
+            rng.integers(0, 1000, n).astype(np.uint32),
+            rng.integers(0, 5000, n),
+            rng.integers(10, 60, n),
+            rng.uniform(0, 100, n).astype(np.float32),
+            5000,
+        )
 
     for track in range(1, 9):  # one segment each: more than MAX_SEGMENTS
         index.add([(track, fake(100))])

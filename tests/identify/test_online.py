@@ -74,11 +74,13 @@ def shazam_handler(fake: FakeService, answers: list[tuple[int, Any]]) -> Handler
     return handle
 
 
-async def _run(service: Any, clip: Path, stretches: list[tuple[float, float]], cache: Any = None,
-               **kw: Any):
+async def _run(
+    service: Any, clip: Path, stretches: list[tuple[float, float]], cache: Any = None, **kw: Any
+):
     # the recognizer is called from sync job code: run it the same way, in a thread
     return await asyncio.to_thread(
-        lambda: asyncio.run(recognize(service, clip, stretches, cache, **kw)))
+        lambda: asyncio.run(recognize(service, clip, stretches, cache, **kw))
+    )
 
 
 async def test_shazam_request_shape_and_answer(clip: Path) -> None:
@@ -86,7 +88,9 @@ async def test_shazam_request_shape_and_answer(clip: Path) -> None:
     fake.handler = shazam_handler(fake, [(200, SHAZAM_HIT)])
     async with fake:
         result = await _run(ShazamService(fake.url + "/", rate_per_s=50), clip, [(0.0, 40.0)])
-    assert result.failed == 0 and result.queried == len(fake.requests) == 2  # 10 s windows, 30 s hop
+    assert (
+        result.failed == 0 and result.queried == len(fake.requests) == 2
+    )  # 10 s windows, 30 s hop
     req = fake.requests[0]
     assert req["path"].startswith("/discovery/v5/en-US/GB/iphone/-/tag/")
     assert req["query"]["shazamapiversion"] == "v3"
@@ -102,8 +106,9 @@ async def test_shazam_429_is_retried_and_no_match_is_none(clip: Path) -> None:
     fake = FakeService(lambda r: None)
     fake.handler = shazam_handler(fake, [(429, {}), (503, {}), (200, {"matches": []})])
     async with fake:
-        result = await _run(ShazamService(fake.url, rate_per_s=50), clip, [(0.0, 12.0)],
-                            backoff_s=0.05)
+        result = await _run(
+            ShazamService(fake.url, rate_per_s=50), clip, [(0.0, 12.0)], backoff_s=0.05
+        )
     assert len(fake.requests) == 3 and result.failed == 0
     assert result.plays == [] and result.queried == 1
 
@@ -113,8 +118,9 @@ async def test_timeout_is_a_miss_not_a_crash(clip: Path) -> None:
     fake.handler = shazam_handler(fake, [("sleep", 3.0)])
     async with fake:
         t0 = time.perf_counter()
-        result = await _run(ShazamService(fake.url, rate_per_s=50), clip, [(0.0, 40.0)],
-                            timeout_s=0.5)
+        result = await _run(
+            ShazamService(fake.url, rate_per_s=50), clip, [(0.0, 40.0)], timeout_s=0.5
+        )
         took = time.perf_counter() - t0
     assert result.plays == [] and result.failed == 2
     assert any("no answer" in n for n in result.notes)
@@ -122,8 +128,13 @@ async def test_timeout_is_a_miss_not_a_crash(clip: Path) -> None:
 
 
 async def test_unreachable_service_is_a_miss(clip: Path) -> None:
-    result = await _run(ShazamService("http://127.0.0.1:9", rate_per_s=50), clip, [(0.0, 12.0)],
-                        backoff_s=0.01, attempts=2)
+    result = await _run(
+        ShazamService("http://127.0.0.1:9", rate_per_s=50),
+        clip,
+        [(0.0, 12.0)],
+        backoff_s=0.01,
+        attempts=2,
+    )
     assert result.failed == 1 and result.plays == []
 
 
@@ -145,15 +156,27 @@ async def test_audd_token_form_cache_and_refusal(clip: Path, settings) -> None:
     async def handle(request: web.Request) -> web.Response:
         form = await request.post()
         upload = form["file"]
-        seen.append({"token": form["api_token"], "size": len(upload.file.read()),
-                     "name": upload.filename})
+        seen.append(
+            {"token": form["api_token"], "size": len(upload.file.read()), "name": upload.filename}
+        )
         if form["api_token"] != "good":
-            return web.json_response({"status": "error", "error": {
-                "error_code": 900, "error_message": "Recognition failed: authorization failed"}})
+            return web.json_response(
+                {
+                    "status": "error",
+                    "error": {
+                        "error_code": 900,
+                        "error_message": "Recognition failed: authorization failed",
+                    },
+                }
+            )
         if len(seen) == 1:
             return web.json_response({}, status=429, headers={"Retry-After": "0"})
-        return web.json_response({"status": "success", "result": {
-            "artist": "Audd Artist", "title": "Audd Song", "timecode": "00:41"}})
+        return web.json_response(
+            {
+                "status": "success",
+                "result": {"artist": "Audd Artist", "title": "Audd Song", "timecode": "00:41"},
+            }
+        )
 
     cache = LibraryStore(settings.database_url)
     async with FakeService(handle) as fake:
@@ -161,8 +184,9 @@ async def test_audd_token_form_cache_and_refusal(clip: Path, settings) -> None:
         first = await _run(service, clip, [(0.0, 40.0)], cache, backoff_s=0.01)
         asked = len(seen)
         second = await _run(service, clip, [(0.0, 40.0)], cache)
-        refused = await _run(AudDService(fake.url + "/", "bad", rate_per_s=50), clip,
-                             [(0.0, 12.0)], None)
+        refused = await _run(
+            AudDService(fake.url + "/", "bad", rate_per_s=50), clip, [(0.0, 12.0)], None
+        )
     assert seen[0]["token"] == "good" and seen[0]["size"] > 1000 and seen[0]["name"] == "window.ogg"
     assert first.queried == 1 and asked == 2  # 429 then the answer
     assert [(p.artist, p.title) for p in first.plays] == [("Audd Artist", "Audd Song")]
@@ -172,8 +196,9 @@ async def test_audd_token_form_cache_and_refusal(clip: Path, settings) -> None:
     assert refused.plays == [] and any("authorization failed" in n for n in refused.notes)
 
 
-async def test_job_merges_shazam_into_unknown_stretches(library_home: Path, synth_mix,
-                                                        tmp_path: Path) -> None:
+async def test_job_merges_shazam_into_unknown_stretches(
+    library_home: Path, synth_mix, tmp_path: Path
+) -> None:
     """Local plays stay; only the unindexed stretches are sent to Shazam, which names them."""
     from core.identify.job import identify_job
     from core.jobs.types import run_in_process
@@ -185,16 +210,21 @@ async def test_job_merges_shazam_into_unknown_stretches(library_home: Path, synt
     async with fake:
         settings = load_settings(home=library_home, shazam_url=fake.url)
         out = await asyncio.to_thread(
-            run_in_process, identify_job,
-            {"source": str(mix), "recognizers": ["local", "shazam"]}, tmp_path, settings)
+            run_in_process,
+            identify_job,
+            {"source": str(mix), "recognizers": ["local", "shazam"]},
+            tmp_path,
+            settings,
+        )
     tracks = out.result["tracks"]
     unknown_truth = [t for t in truth if not t["known"]]
     assert 1 <= len(fake.requests) <= 2 * len(unknown_truth) + 2
     for t in unknown_truth:
         middle = (t["start"] + t["end"]) / 2
         entry = next(r for r in tracks if r["start"] <= middle <= r["end"])
-        assert entry["title"] == "Gap Song" and entry["recognizer"] == "shazam", (
-            [(r["start"], r["end"], r["title"], r["recognizer"]) for r in tracks])
+        assert entry["title"] == "Gap Song" and entry["recognizer"] == "shazam", [
+            (r["start"], r["end"], r["title"], r["recognizer"]) for r in tracks
+        ]
     local = [r for r in tracks if r["recognizer"] == "local"]
     assert len(local) == sum(t["known"] for t in truth)
 

@@ -18,8 +18,12 @@ def test_gaps_become_unknown_and_short_gaps_close() -> None:
     plays = [_p(0, 60, "One"), _p(65, 120, "Two"), _p(200, 260, "Three")]
     out = build_tracklist(plays, 300.0)
     assert [(e["start"], e["end"], e["title"]) for e in out] == [
-        (0, 65, "One"), (65, 120, "Two"), (120, 200, None), (200, 260, "Three"),
-        (260, 300, None)]
+        (0, 65, "One"),
+        (65, 120, "Two"),
+        (120, 200, None),
+        (200, 260, "Three"),
+        (260, 300, None),
+    ]
     assert out[2]["artist"] is None and out[2]["confidence"] == 0.0
 
 
@@ -30,8 +34,11 @@ def test_overlapping_windows_of_one_play_merge_but_a_replay_stays() -> None:
 
 
 def test_online_answer_confirming_local_and_conflicts() -> None:
-    plays = [_p(0, 100, "One", 0.9), _p(30, 60, "one", 0.6, "shazam"),
-             _p(10, 90, "Other", 0.5, "audd")]
+    plays = [
+        _p(0, 100, "One", 0.9),
+        _p(30, 60, "one", 0.6, "shazam"),
+        _p(10, 90, "Other", 0.5, "audd"),
+    ]
     out = build_tracklist(plays, 100.0)
     assert len(out) == 1
     assert out[0]["recognizer"] == "local+shazam" and out[0]["confidence"] == 1.0
@@ -43,11 +50,19 @@ def test_uncovered() -> None:
 
 
 def test_text_cue_png(tmp_path: Path) -> None:
-    result = {"source": "m.mp3", "duration_s": 4000.0, "tracks": build_tracklist(
-        [_p(0, 100, "Intro", speed=1.04), _p(3700, 4000, "Late \"One\"", artist="Zé")], 4000.0)}
+    result = {
+        "source": "m.mp3",
+        "duration_s": 4000.0,
+        "tracks": build_tracklist(
+            [_p(0, 100, "Intro", speed=1.04), _p(3700, 4000, 'Late "One"', artist="Zé")], 4000.0
+        ),
+    }
     text = format_text(result)
-    assert text.splitlines() == ["00:00 A — Intro  [+4.0%]", "01:40 unknown",
-                                 "61:40 Zé — Late \"One\""]
+    assert text.splitlines() == [
+        "00:00 A — Intro  [+4.0%]",
+        "01:40 unknown",
+        '61:40 Zé — Late "One"',
+    ]
     cue = tmp_path / "t.cue"
     write_cue(result, cue, "m.mp3")
     body = cue.read_text()

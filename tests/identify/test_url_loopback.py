@@ -23,13 +23,21 @@ def test_identify_url_served_on_loopback(library_home: Path, synth_mix) -> None:
         env = {**os.environ, "CRATEBOT_HOME": str(library_home)}
         refused = subprocess.run(
             [sys.executable, "-m", "bot.cli.main", "id", url, "--recognizers", "local"],
-            cwd=ROOT, env={**env, "CRATEBOT_ALLOW_PRIVATE_URLS": "0"},
-            capture_output=True, text=True, timeout=120)
+            cwd=ROOT,
+            env={**env, "CRATEBOT_ALLOW_PRIVATE_URLS": "0"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert refused.returncode == 2 and "private" in refused.stderr
         run = subprocess.run(
             [sys.executable, "-m", "bot.cli.main", "id", url, "--json", "--recognizers", "local"],
-            cwd=ROOT, env={**env, "CRATEBOT_ALLOW_PRIVATE_URLS": "1"},
-            capture_output=True, text=True, timeout=300)
+            cwd=ROOT,
+            env={**env, "CRATEBOT_ALLOW_PRIVATE_URLS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["source"] == url

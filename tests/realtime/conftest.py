@@ -82,7 +82,9 @@ def start_server(
     # stderr goes to a file: a pipe nobody reads would block a chatty server.
     log_path = out_wav.with_suffix(".log")
     with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True
+        )
     banner: list[str] = []
     deadline = time.monotonic() + 30
     assert proc.stdout is not None

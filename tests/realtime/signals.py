@@ -40,7 +40,9 @@ def write(folder: Path, name: str, audio: np.ndarray, sr: int = SR) -> str:
     return name
 
 
-def onset_times(y: np.ndarray, sr: int = SR, threshold: float = 0.25, gap_s: float = 0.15) -> np.ndarray:
+def onset_times(
+    y: np.ndarray, sr: int = SR, threshold: float = 0.25, gap_s: float = 0.15
+) -> np.ndarray:
     """Times (s) where |y| first rises above ``threshold`` x peak after a quiet gap."""
     env = np.abs(y if y.ndim == 1 else y.mean(axis=1))
     above = np.flatnonzero(env > threshold * env.max())

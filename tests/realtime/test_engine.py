@@ -46,7 +46,7 @@ def test_tempo_ramp_inside_blocks_reaches_the_target(method, block):
 def test_wsola_at_rate_one_reproduces_the_input():
     x = tone(330.0, 5.0) * np.linspace(0.2, 1.0, 5 * SR, dtype=np.float32)[:, None]
     y = render(playing_engine("wsola", x, 120.0, 256), 3.0)
-    assert np.max(np.abs(y[:SR * 2] - x[:SR * 2])) < 1e-3  # no fade-in, no seams
+    assert np.max(np.abs(y[: SR * 2] - x[: SR * 2])) < 1e-3  # no fade-in, no seams
 
 
 @pytest.mark.parametrize("method", ["wsola"] + (["rubberband"] if rubberband_status()[0] else []))
@@ -87,7 +87,9 @@ def test_steady_state_callback_makes_no_audio_sized_allocations():
     for method in METHODS:
         engine = Engine(SR, 256, method=method)
         for deck in (0, 1):
-            engine.commands.post(Cmd.LOAD, deck, payload=build_track("c", click_track(120, 20), SR, 120.0))
+            engine.commands.post(
+                Cmd.LOAD, deck, payload=build_track("c", click_track(120, 20), SR, 120.0)
+            )
             engine.commands.post(Cmd.PLAY, deck)
         engine.commands.post(Cmd.BPM, 0, 126.0, 5.0)
         render(engine, 0.5)

@@ -11,7 +11,9 @@ from realtime.protocol import MessageVerifier, decode_message, encode_message, e
 def test_signature_is_hmac_sha256_over_the_documented_payload():
     expected = hmac.new(b"k", b"/bpm\n1700000000.5\n126.0\n8", hashlib.sha256).hexdigest()
     assert sign("k", "/bpm", "1700000000.5", [126.0, 8]) == expected
-    assert sign("k", "/status", "1", []) == hmac.new(b"k", b"/status\n1\n", hashlib.sha256).hexdigest()
+    assert (
+        sign("k", "/status", "1", []) == hmac.new(b"k", b"/status\n1\n", hashlib.sha256).hexdigest()
+    )
 
 
 def test_floats_survive_the_trip_so_signatures_verify():

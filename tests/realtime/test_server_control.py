@@ -91,8 +91,16 @@ async def test_sigterm_flushes_a_complete_wav(pi):
     assert sr == SR and audio.shape[1] == 2
     assert len(audio) / SR >= state["engine_time_s"]
     assert state["underruns"] == state["stream_underflows"] + state["callback_overruns"]
-    for key in ("bpm", "target_bpm", "method", "buffer_size", "decks", "dropped_messages",
-                "callback_ms_p50", "callback_ms_p99"):
+    for key in (
+        "bpm",
+        "target_bpm",
+        "method",
+        "buffer_size",
+        "decks",
+        "dropped_messages",
+        "callback_ms_p50",
+        "callback_ms_p99",
+    ):
         assert key in state
     assert set(state["decks"][0]) >= {"file", "position_s", "playing", "volume"}
 
@@ -113,14 +121,22 @@ async def test_loopback_without_token_works_and_send_cli_talks_to_it(pi_factory,
     assert (await PiClient("127.0.0.1", pi.port, None).status())["buffer_size"] == 512
     env = {k: v for k, v in os.environ.items() if k != "CRATEBOT_PI_TOKEN"}
     base = [sys.executable, "-m", "realtime.cli", "send", "--port", str(pi.port)]
-    out = subprocess.run(base + ["/bpm", "124", "0"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=30, env=env)
+    out = subprocess.run(
+        base + ["/bpm", "124", "0"], cwd=ROOT, capture_output=True, text=True, timeout=30, env=env
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "/done /bpm"
-    status = subprocess.run(base + ["/status"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=30, env=env)
+    status = subprocess.run(
+        base + ["/status"], cwd=ROOT, capture_output=True, text=True, timeout=30, env=env
+    )
     assert json.loads(status.stdout)["target_bpm"] == 124.0
-    bad = subprocess.run(base + ["--token", "wrong", "--timeout", "0.5", "/status"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=30, env=env)
+    bad = subprocess.run(
+        base + ["--token", "wrong", "--timeout", "0.5", "/status"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
     assert bad.returncode == 3 and "no reply" in bad.stderr
     pi.stop()

@@ -26,23 +26,46 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CRATEBOT_HOME": str(home), "CRATEBOT_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "bot.cli.main", "stems", *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "stems", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
-def test_minus_equals_input_minus_that_stem(home: Path, tmp_path: Path,
-                                            model_repo: Path) -> None:
+def test_minus_equals_input_minus_that_stem(home: Path, tmp_path: Path, model_repo: Path) -> None:
     song = write_wav(tmp_path / "song.wav", music_like(7.0, seed=2, peak=0.4))
     out = tmp_path / "out"
-    proc = _cli(home, str(song), "--model", "summix", "--model-repo", str(model_repo),
-                "--minus", "vocals", "--format", "wav", "--out", str(out), "--json")
+    proc = _cli(
+        home,
+        str(song),
+        "--model",
+        "summix",
+        "--model-repo",
+        str(model_repo),
+        "--minus",
+        "vocals",
+        "--format",
+        "wav",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     printed = json.loads(proc.stdout)
     manifest = printed["manifest"]
     assert Path(printed["zip"]).parent == out.resolve()
     assert [Path(f).name for f in printed["files"]] == [
-        "drums.wav", "bass.wav", "other.wav", "vocals.wav", "no_vocals.wav"]
+        "drums.wav",
+        "bass.wav",
+        "other.wav",
+        "vocals.wav",
+        "no_vocals.wav",
+    ]
     assert all(f["gain_db"] == 0.0 for f in manifest["files"])  # no rescaling happened
     mix = decode_array(song)
     vocals, _ = sf.read(out / "vocals.wav", dtype="float32")
@@ -62,11 +85,24 @@ def test_minus_equals_input_minus_that_stem(home: Path, tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_two_stems_mp3_prints_the_zip_path(home: Path, tmp_path: Path, model_repo: Path,
-                                           song6: Path) -> None:
+def test_two_stems_mp3_prints_the_zip_path(
+    home: Path, tmp_path: Path, model_repo: Path, song6: Path
+) -> None:
     out = tmp_path / "o"
-    proc = _cli(home, str(song6), "--model", "tinybag", "--model-repo", str(model_repo),
-                "--two-stems", "vocals", "--bitrate", "192", "--out", str(out))
+    proc = _cli(
+        home,
+        str(song6),
+        "--model",
+        "tinybag",
+        "--model-repo",
+        str(model_repo),
+        "--two-stems",
+        "vocals",
+        "--bitrate",
+        "192",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     zip_path = Path(proc.stdout.strip())
     assert zip_path == (out / "song6-stems.zip").resolve()
@@ -84,8 +120,22 @@ def test_two_stems_mp3_prints_the_zip_path(home: Path, tmp_path: Path, model_rep
 def test_silent_input(home: Path, tmp_path: Path, model_repo: Path) -> None:
     song = write_wav(tmp_path / "silence.wav", np.zeros((RATE * 5, 2), dtype=np.float32))
     out = tmp_path / "out"
-    proc = _cli(home, str(song), "--model", "tinyht", "--model-repo", str(model_repo),
-                "--format", "flac", "--normalize", "-14", "--hpss", "--out", str(out), "--json")
+    proc = _cli(
+        home,
+        str(song),
+        "--model",
+        "tinyht",
+        "--model-repo",
+        str(model_repo),
+        "--format",
+        "flac",
+        "--normalize",
+        "-14",
+        "--hpss",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads(proc.stdout)["manifest"]
     assert len(manifest["files"]) == 6
@@ -114,14 +164,25 @@ def test_bad_flag_value_is_refused_before_any_work(home: Path, tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_job_function_progress_and_outputs(settings, tmp_path: Path, model_repo: Path,
-                                           song6: Path) -> None:
+def test_job_function_progress_and_outputs(
+    settings, tmp_path: Path, model_repo: Path, song6: Path
+) -> None:
     seen: list[tuple[float, str]] = []
     work = tmp_path / "job"
     output = run_in_process(
-        stems_job, {"source": str(song6), "model": "tinyht", "model_repo": str(model_repo),
-                    "stems": ["bass", "drums"], "format": "flac", "normalize": -20},
-        work, settings, LocalProgress(lambda f, t: seen.append((f, t)), min_interval_s=0))
+        stems_job,
+        {
+            "source": str(song6),
+            "model": "tinyht",
+            "model_repo": str(model_repo),
+            "stems": ["bass", "drums"],
+            "format": "flac",
+            "normalize": -20,
+        },
+        work,
+        settings,
+        LocalProgress(lambda f, t: seen.append((f, t)), min_interval_s=0),
+    )
     json.dumps(output.result)  # JSON-safe
     assert output.files[0] == output.result["zip"]
     assert set(output.files) == {"song6-stems.zip", "bass.flac", "drums.flac", "manifest.json"}
@@ -142,18 +203,44 @@ def test_job_function_progress_and_outputs(settings, tmp_path: Path, model_repo:
 
 @pytest.mark.slow
 @pytest.mark.shared
-def test_real_track_excerpt(shared_audio: Path, shared_tracks: list[dict], settings,
-                            tmp_path: Path, model_repo: Path) -> None:
+def test_real_track_excerpt(
+    shared_audio: Path, shared_tracks: list[dict], settings, tmp_path: Path, model_repo: Path
+) -> None:
     from core.audio.ffmpeg import ffmpeg_exe
 
     track = shared_audio / shared_tracks[0]["file"]
     excerpt = tmp_path / "excerpt.ogg"
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-ss", "20", "-t", "8",
-                    "-i", str(track), "-c:a", "libvorbis", str(excerpt)], check=True)
-    output = run_in_process(stems_job, {"source": str(excerpt), "model": "summix",
-                                        "model_repo": str(model_repo), "hpss": True,
-                                        "format": "wav", "two_stems": "vocals"},
-                            tmp_path / "job", settings)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-ss",
+            "20",
+            "-t",
+            "8",
+            "-i",
+            str(track),
+            "-c:a",
+            "libvorbis",
+            str(excerpt),
+        ],
+        check=True,
+    )
+    output = run_in_process(
+        stems_job,
+        {
+            "source": str(excerpt),
+            "model": "summix",
+            "model_repo": str(model_repo),
+            "hpss": True,
+            "format": "wav",
+            "two_stems": "vocals",
+        },
+        tmp_path / "job",
+        settings,
+    )
     mix = decode_array(excerpt)
     harmonic, _ = sf.read(tmp_path / "job" / "harmonic.wav", dtype="float32")
     percussive, _ = sf.read(tmp_path / "job" / "percussive.wav", dtype="float32")

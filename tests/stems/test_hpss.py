@@ -15,7 +15,7 @@ def test_windowed_hpss_equals_whole_signal() -> None:
     splitter = StreamingHPSS(2, chunk_s=2.0)
     parts = []
     for i in range(0, len(audio), 12345):
-        parts += list(splitter.feed(audio[i:i + 12345]))
+        parts += list(splitter.feed(audio[i : i + 12345]))
     parts += list(splitter.finish())
     assert len(parts) >= 4
     got_h = np.concatenate([h for h, _ in parts]).T

@@ -20,7 +20,7 @@ from tests.stems.conftest import music_like
 def _measure(audio: np.ndarray, block: int) -> LoudnessReport:
     meter = LoudnessMeter(44100, audio.shape[1])
     for i in range(0, len(audio), block):
-        meter.feed(audio[i:i + block])
+        meter.feed(audio[i : i + block])
     return meter.report()
 
 

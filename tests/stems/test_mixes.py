@@ -35,32 +35,39 @@ def test_mix_is_summed_in_float_before_any_clipping() -> None:
     assert np.allclose(mix, 2.7)  # not clipped at 1.0
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"stems": ["guitar"]}, "has no stem 'guitar'; its stems are drums, bass, other, vocals"),
-    ({"minus": "piano"}, "--minus piano"),
-    ({"two_stems": "vocals", "minus": "bass"}, "cannot be combined"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"stems": ["guitar"]}, "has no stem 'guitar'; its stems are drums, bass, other, vocals"),
+        ({"minus": "piano"}, "--minus piano"),
+        ({"two_stems": "vocals", "minus": "bass"}, "cannot be combined"),
+    ],
+)
 def test_bad_stem_names(kwargs: dict, message: str) -> None:
     with pytest.raises(BadInput, match=message):
         plan_outputs(SIX[:4], "htdemucs", **kwargs)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({}, "no source"),
-    ({"source": "x", "format": "ogg"}, "choose one of flac, mp3, wav"),
-    ({"source": "x", "bitrate": 300}, "MP3 bitrates"),
-    ({"source": "x", "normalize": 5}, "between -70 and 0"),
-    ({"source": "x", "normalize": "loud"}, "not a LUFS number"),
-    ({"source": "x", "minus": "vocals,drums"}, "one stem name"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({}, "no source"),
+        ({"source": "x", "format": "ogg"}, "choose one of flac, mp3, wav"),
+        ({"source": "x", "bitrate": 300}, "MP3 bitrates"),
+        ({"source": "x", "normalize": 5}, "between -70 and 0"),
+        ({"source": "x", "normalize": "loud"}, "not a LUFS number"),
+        ({"source": "x", "minus": "vocals,drums"}, "one stem name"),
+    ],
+)
 def test_bad_options(params: dict, message: str) -> None:
     with pytest.raises(BadInput, match=message):
         StemsOptions.from_params(params)
 
 
 def test_options_round_trip() -> None:
-    opts = StemsOptions.from_params({"source": "a.mp3", "stems": "vocals, drums",
-                                     "normalize": "-14", "format": "FLAC"})
+    opts = StemsOptions.from_params(
+        {"source": "a.mp3", "stems": "vocals, drums", "normalize": "-14", "format": "FLAC"}
+    )
     assert opts.stems == ("vocals", "drums") and opts.normalize == -14.0
     assert opts.format == "flac"
     assert StemsOptions.from_params(opts.to_params()) == opts

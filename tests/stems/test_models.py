@@ -36,8 +36,9 @@ def test_loads_single_model_by_signature(model_repo: Path) -> None:
     assert str(model_repo) in loaded.origin
     # The half-precision state demucs saves was loaded into the same architecture.
     reference = tiny_htdemucs()
-    for (key, saved), (_, original) in zip(loaded.model.state_dict().items(),
-                                           reference.state_dict().items(), strict=True):
+    for (key, saved), (_, original) in zip(
+        loaded.model.state_dict().items(), reference.state_dict().items(), strict=True
+    ):
         assert torch.allclose(saved.float(), original.float().half().float()), key
 
 
@@ -73,8 +74,9 @@ def test_unknown_name_lists_the_pretrained_names(tmp_path: Path) -> None:
         load_model("no_such_model", tmp_path, hf_cache=tmp_path, torch_checkpoints=tmp_path)
 
 
-def test_unreachable_hub_fails_fast_with_instructions(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_hub_fails_fast_with_instructions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A loopback port nobody listens on stands in for a hub that cannot be reached.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -85,8 +87,7 @@ def test_unreachable_hub_fails_fast_with_instructions(tmp_path: Path,
     monkeypatch.setattr(models, "_HUB_PORT", port)
     started = time.monotonic()
     with pytest.raises(NotAvailable) as info:
-        load_model("htdemucs", None,
-                   hf_cache=tmp_path / "hf", torch_checkpoints=tmp_path / "th")
+        load_model("htdemucs", None, hf_cache=tmp_path / "hf", torch_checkpoints=tmp_path / "th")
     assert time.monotonic() - started < 10
     message = str(info.value)
     assert "'htdemucs'" in message
@@ -95,8 +96,9 @@ def test_unreachable_hub_fails_fast_with_instructions(tmp_path: Path,
     assert "955717e8-8726e21a.th" in message  # the file to fetch, by name
 
 
-def test_torch_hub_cache_is_used_without_network(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_torch_hub_cache_is_used_without_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A file already in torch hub's cache under htdemucs' signature file name is loaded."""
     monkeypatch.setenv("CRATEBOT_OFFLINE", "1")
     checkpoints = tmp_path / "hub" / "checkpoints"
@@ -123,12 +125,22 @@ def test_cli_without_weights_exits_quickly(tmp_path: Path, home: Path) -> None:
     from tests.stems.conftest import music_like, write_wav
 
     song = write_wav(tmp_path / "song.wav", music_like(2.0))
-    env = {**os.environ, "CRATEBOT_HOME": str(home), "CRATEBOT_OFFLINE": "1",
-           "TORCH_HOME": str(tmp_path / "torch"), "HF_HOME": str(tmp_path / "hf")}
+    env = {
+        **os.environ,
+        "CRATEBOT_HOME": str(home),
+        "CRATEBOT_OFFLINE": "1",
+        "TORCH_HOME": str(tmp_path / "torch"),
+        "HF_HOME": str(tmp_path / "hf"),
+    }
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "bot.cli.main", "stems", str(song),
-                           "--out", str(tmp_path / "out")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "stems", str(song), "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert time.monotonic() - started < 60  # the import of torch dominates; no hub retries
     assert proc.returncode == 2, proc.stderr
     assert "htdemucs" in proc.stderr and str(tmp_path / "torch") in proc.stderr

@@ -25,18 +25,28 @@ def _whole_file(model, audio: np.ndarray, shifts: int, overlap: float, seed: int
     ref = wav.mean(0)
     mean, std = float(ref.mean()), float(ref.std()) + 1e-8
     random.seed(seed)
-    out = apply_model(model, ((wav - mean) / std)[None], shifts=shifts, split=True,
-                      overlap=overlap)[0]
+    out = apply_model(
+        model, ((wav - mean) / std)[None], shifts=shifts, split=True, overlap=overlap
+    )[0]
     return (out * std + mean / len(model.sources)).numpy()
 
 
-def _streamed(model, audio: np.ndarray, shifts: int, overlap: float, seed: int,
-              block: int = 7000) -> tuple[np.ndarray, int]:
+def _streamed(
+    model, audio: np.ndarray, shifts: int, overlap: float, seed: int, block: int = 7000
+) -> tuple[np.ndarray, int]:
     ref = audio.astype(np.float64).mean(axis=1)
     mean, std = float(ref.mean()), float(ref.std(ddof=1)) + 1e-8
-    blocks = (audio[i:i + block] for i in range(0, len(audio), block))
-    parts = list(separate_stream(model, blocks, len(audio), mean=mean, std=std,
-                                 settings=SeparationSettings(shifts, overlap, seed=seed)))
+    blocks = (audio[i : i + block] for i in range(0, len(audio), block))
+    parts = list(
+        separate_stream(
+            model,
+            blocks,
+            len(audio),
+            mean=mean,
+            std=std,
+            settings=SeparationSettings(shifts, overlap, seed=seed),
+        )
+    )
     return np.concatenate(parts, axis=-1), len(parts)
 
 
@@ -54,8 +64,7 @@ def test_bag_with_shifts_matches_apply_model_exactly() -> None:
     torch.manual_seed(1)
     members = [SumToMix(segment=3.0) for _ in range(2)]
     bag = BagOfModels(members, weights=[[1, 0, 0.5, 1], [0, 1, 0.5, 1]]).eval()
-    audio = (np.random.default_rng(0).standard_normal((44100 * 8 + 17, 2)) * 0.1).astype(
-        np.float32)
+    audio = (np.random.default_rng(0).standard_normal((44100 * 8 + 17, 2)) * 0.1).astype(np.float32)
     whole = _whole_file(bag, audio, shifts=2, overlap=0.5, seed=11)
     streamed, pieces = _streamed(bag, audio, shifts=2, overlap=0.5, seed=11)
     assert pieces > 3  # really emitted in several pieces
@@ -72,11 +81,13 @@ def test_short_input_shorter_than_one_segment(model_repo: Path) -> None:
 
 
 @pytest.mark.slow
-def test_pipeline_on_30s_matches_whole_file(model_repo: Path, song30: Path, settings,
-                                            tmp_path: Path) -> None:
+def test_pipeline_on_30s_matches_whole_file(
+    model_repo: Path, song30: Path, settings, tmp_path: Path
+) -> None:
     """The full command path (decode twice, window, scratch files, 24-bit WAV) vs one call."""
-    opts = StemsOptions.from_params({"source": str(song30), "model": "tinyht",
-                                     "model_repo": str(model_repo), "format": "wav"})
+    opts = StemsOptions.from_params(
+        {"source": str(song30), "model": "tinyht", "model_repo": str(model_repo), "format": "wav"}
+    )
     result = run_stems(opts, settings, tmp_path / "out", tmp_path / "scratch", seed=9)
     assert result.manifest["files"][0]["gain_db"] == 0.0  # nothing was rescaled
     model = load_model("tinyht", model_repo).model

@@ -32,9 +32,15 @@ def demucs_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def tg_settings(home: Path, fake_api: FakeBotApi, demucs_repo: Path) -> Callable[..., Settings]:
     def make(**overrides: object) -> Settings:
-        values = dict(home=home, telegram_token=TOKEN, telegram_base_url=fake_api.base_url,
-                      telegram_base_file_url=fake_api.base_file_url, allow_private_urls=True,
-                      demucs_repo=demucs_repo, public_url="http://127.0.0.1:9/")
+        values = dict(
+            home=home,
+            telegram_token=TOKEN,
+            telegram_base_url=fake_api.base_url,
+            telegram_base_file_url=fake_api.base_file_url,
+            allow_private_urls=True,
+            demucs_repo=demucs_repo,
+            public_url="http://127.0.0.1:9/",
+        )
         values.update(overrides)
         return load_settings(**values)
 
@@ -54,8 +60,9 @@ async def telegram_bot(tg_settings, fake_api: FakeBotApi) -> AsyncIterator[Calla
         settings = tg_settings(**overrides)
         layer = await stack.enter_async_context(command_layer(settings))
         tasks.append(asyncio.create_task(run_telegram(settings, layer, stop)))
-        await fake_api.wait_for(lambda: fake_api.polls > 0 or tasks[0].done(), 15,
-                                "the bot to start polling")
+        await fake_api.wait_for(
+            lambda: fake_api.polls > 0 or tasks[0].done(), 15, "the bot to start polling"
+        )
         if tasks[0].done():
             tasks[0].result()  # raise its start-up error
         return layer

@@ -122,8 +122,13 @@ class FakeBotApi:
 
     def add_file(self, data: bytes | None, name: str, size: int | None = None) -> StoredFile:
         n = next(self._file_ids)
-        stored = StoredFile(f"file-{n}", f"u{n}", f"documents/{n}_{name}", data,
-                            len(data) if data is not None else int(size or 0))
+        stored = StoredFile(
+            f"file-{n}",
+            f"u{n}",
+            f"documents/{n}_{name}",
+            data,
+            len(data) if data is not None else int(size or 0),
+        )
         self.files[stored.file_id] = stored
         return stored
 
@@ -143,8 +148,12 @@ class FakeBotApi:
         return {"id": chat_id, "type": "private", "first_name": f"user{chat_id}"}
 
     def _incoming(self, chat_id: int, user_id: int) -> dict[str, Any]:
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": self._chat(chat_id), "from": self._user(user_id)}
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._user(user_id),
+        }
 
     def deleted_candidates(self, chat_id: int, user_id: int) -> list[int]:
         """Ids of the messages ``user_id`` sent to ``chat_id``."""
@@ -165,11 +174,23 @@ class FakeBotApi:
         self.incoming.append((chat_id, user_id, message["message_id"]))
         self._push({"message": message})
 
-    def send_audio(self, chat_id: int, user_id: int, stored: StoredFile, *,
-                   as_document: bool = False, mime_type: str = "audio/mpeg") -> None:
+    def send_audio(
+        self,
+        chat_id: int,
+        user_id: int,
+        stored: StoredFile,
+        *,
+        as_document: bool = False,
+        mime_type: str = "audio/mpeg",
+    ) -> None:
         name = stored.path.rsplit("/", 1)[-1].split("_", 1)[-1]
-        media = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                 "file_name": name, "mime_type": mime_type, "file_size": stored.size}
+        media = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": name,
+            "mime_type": mime_type,
+            "file_size": stored.size,
+        }
         key = "document" if as_document else "audio"
         if not as_document:
             media["duration"] = 10
@@ -178,11 +199,24 @@ class FakeBotApi:
     def press_button(self, chat_id: int, user_id: int, message_id: int, data: str) -> str:
         shown = self.messages[message_id]
         query_id = f"cq-{next(self._update_ids)}"
-        message = {"message_id": message_id, "date": int(time.time()),
-                   "chat": self._chat(chat_id), "from": self._bot(), "text": shown.text or ""}
-        self._push({"callback_query": {"id": query_id, "from": self._user(user_id),
-                                       "chat_instance": str(chat_id), "message": message,
-                                       "data": data}})
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._bot(),
+            "text": shown.text or "",
+        }
+        self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self._user(user_id),
+                    "chat_instance": str(chat_id),
+                    "message": message,
+                    "data": data,
+                }
+            }
+        )
         return query_id
 
     # -- queries for assertions ----------------------------------------------
@@ -238,17 +272,25 @@ class FakeBotApi:
         retry_after = self._rate_limit.pop(method, None)
         if retry_after is not None:
             self.errors_served.append((method, 429))
-            return self._error(429, f"Too Many Requests: retry after {retry_after}",
-                               parameters={"retry_after": retry_after})
+            return self._error(
+                429,
+                f"Too Many Requests: retry after {retry_after}",
+                parameters={"retry_after": retry_after},
+            )
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._error(404, f"Not Found: method {method} is not in the fake")
         return await handler(params, files)
 
     async def _m_getMe(self, params: dict, files: dict) -> web.Response:
-        return self._ok(self._bot() | {"can_join_groups": True,
-                                       "can_read_all_group_messages": False,
-                                       "supports_inline_queries": False})
+        return self._ok(
+            self._bot()
+            | {
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        )
 
     async def _m_deleteWebhook(self, params: dict, files: dict) -> web.Response:
         return self._ok(True)
@@ -279,8 +321,12 @@ class FakeBotApi:
         return message
 
     def _message_json(self, message: Message) -> dict[str, Any]:
-        data: dict[str, Any] = {"message_id": message.message_id, "date": int(time.time()),
-                                "chat": self._chat(message.chat_id), "from": self._bot()}
+        data: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": self._chat(message.chat_id),
+            "from": self._bot(),
+        }
         if message.text is not None:
             data["text"] = message.text
         if message.document is not None:
@@ -300,8 +346,9 @@ class FakeBotApi:
             return self._error(400, "Bad Request: message text is empty")
         if len(text) > 4096:
             return self._error(400, "Bad Request: message is too long")
-        message = self._store_message(int(params["chat_id"]), text=text,
-                                      reply_markup=params.get("reply_markup"))
+        message = self._store_message(
+            int(params["chat_id"]), text=text, reply_markup=params.get("reply_markup")
+        )
         return self._ok(self._message_json(message))
 
     async def _m_editMessageText(self, params: dict, files: dict) -> web.Response:
@@ -312,8 +359,11 @@ class FakeBotApi:
         markup = params.get("reply_markup")
         if text == message.text and markup == message.reply_markup:
             self.errors_served.append(("editMessageText", 400))
-            return self._error(400, "Bad Request: message is not modified: specified new "
-                                    "message content and reply markup are exactly the same")
+            return self._error(
+                400,
+                "Bad Request: message is not modified: specified new "
+                "message content and reply markup are exactly the same",
+            )
         message.text = text
         message.reply_markup = markup
         message.history.append(text)
@@ -327,10 +377,15 @@ class FakeBotApi:
         if len(data) > 50 * 1024 * 1024:
             return self._error(413, "Request Entity Too Large")
         stored = self.add_file(data, name)
-        document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                    "file_name": name, "file_size": len(data)}
-        message = self._store_message(int(params["chat_id"]), document=document,
-                                      caption=params.get("caption"))
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": name,
+            "file_size": len(data),
+        }
+        message = self._store_message(
+            int(params["chat_id"]), document=document, caption=params.get("caption")
+        )
         return self._ok(self._message_json(message))
 
     async def _m_sendPhoto(self, params: dict, files: dict) -> web.Response:
@@ -338,10 +393,18 @@ class FakeBotApi:
             return self._error(400, "Bad Request: there is no photo in the request")
         name, data = files["photo"]
         stored = self.add_file(data, name)
-        photo = [{"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                  "width": 100, "height": 100, "file_size": len(data)}]
-        message = self._store_message(int(params["chat_id"]), photo=photo,
-                                      caption=params.get("caption"))
+        photo = [
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "width": 100,
+                "height": 100,
+                "file_size": len(data),
+            }
+        ]
+        message = self._store_message(
+            int(params["chat_id"]), photo=photo, caption=params.get("caption")
+        )
         return self._ok(self._message_json(message))
 
     async def _m_getFile(self, params: dict, files: dict) -> web.Response:
@@ -350,8 +413,14 @@ class FakeBotApi:
             return self._error(400, "Bad Request: invalid file_id")
         if stored.size > DOWNLOAD_LIMIT:
             return self._error(400, "Bad Request: file is too big")
-        return self._ok({"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                         "file_size": stored.size, "file_path": stored.path})
+        return self._ok(
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_size": stored.size,
+                "file_path": stored.path,
+            }
+        )
 
     async def _m_answerCallbackQuery(self, params: dict, files: dict) -> web.Response:
         self.callback_answers.append(params)
@@ -363,13 +432,25 @@ class FakeBotApi:
 
     async def _m_getChatAdministrators(self, params: dict, files: dict) -> web.Response:
         chat_id = int(params["chat_id"])
-        members = [{"status": "administrator", "user": self._user(uid), "can_be_edited": False,
-                    "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": True,
-                    "can_manage_video_chats": True, "can_restrict_members": True,
-                    "can_promote_members": False, "can_change_info": True,
-                    "can_invite_users": True, "can_post_stories": False,
-                    "can_edit_stories": False, "can_delete_stories": False}
-                   for uid in self.admins.get(chat_id, [])]
+        members = [
+            {
+                "status": "administrator",
+                "user": self._user(uid),
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": True,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+            }
+            for uid in self.admins.get(chat_id, [])
+        ]
         return self._ok(members)
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
@@ -380,4 +461,3 @@ class FakeBotApi:
             if stored.path == path and stored.data is not None:
                 return web.Response(body=stored.data)
         return web.Response(status=404)
-

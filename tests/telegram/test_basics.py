@@ -20,7 +20,8 @@ async def test_help_and_a_429_retried(telegram_bot, fake_api: FakeBotApi) -> Non
     fake_api.send_text(CHAT, USER, "/help")
     help_message = await fake_api.wait_for(
         lambda: [m for m in fake_api.chat_messages(CHAT) if "CrateBot commands" in (m.text or "")],
-        what="the help text")
+        what="the help text",
+    )
     assert len(help_message) == 1  # retried once, not duplicated
     assert ("sendMessage", 429) in fake_api.errors_served
     sends = fake_api.calls_of("sendMessage")
@@ -37,12 +38,14 @@ async def test_bad_command_gets_the_usage(telegram_bot, fake_api: FakeBotApi) ->
     await telegram_bot()
     fake_api.send_text(CHAT, USER, "/bpm fast")
     reply = await fake_api.wait_for(
-        lambda: [m for m in fake_api.chat_messages(CHAT) if m.text], what="a reply")
+        lambda: [m for m in fake_api.chat_messages(CHAT) if m.text], what="a reply"
+    )
     assert "fast" in reply[0].text and "bpm" in reply[0].text.lower()
     fake_api.send_text(CHAT, USER, "/frobnicate")
     await fake_api.wait_for(
         lambda: any("unknown command" in (m.text or "") for m in fake_api.chat_messages(CHAT)),
-        what="unknown command answer")
+        what="unknown command answer",
+    )
 
 
 async def test_too_large_upload_is_refused_clearly(telegram_bot, fake_api: FakeBotApi) -> None:
@@ -50,7 +53,8 @@ async def test_too_large_upload_is_refused_clearly(telegram_bot, fake_api: FakeB
     big = fake_api.add_file(None, "long_mix.mp3", size=25 * 1024 * 1024)
     fake_api.send_audio(CHAT, USER, big)
     reply = await fake_api.wait_for(
-        lambda: [m for m in fake_api.chat_messages(CHAT) if m.text], what="the refusal")
+        lambda: [m for m in fake_api.chat_messages(CHAT) if m.text], what="the refusal"
+    )
     text = reply[0].text
     assert "long_mix.mp3 is 25.0 MB" in text and "at most 20.0 MB" in text
     assert "link" in text and "CRATEBOT_TELEGRAM_LOCAL_MODE" in text
@@ -63,7 +67,8 @@ async def test_local_mode_offers_large_uploads(telegram_bot, fake_api: FakeBotAp
     big = fake_api.add_file(None, "long_mix.mp3", size=25 * 1024 * 1024)
     fake_api.send_audio(CHAT, USER, big)
     offer = await fake_api.wait_for(
-        lambda: [m for m in fake_api.chat_messages(CHAT) if m.reply_markup], what="keyboard")
+        lambda: [m for m in fake_api.chat_messages(CHAT) if m.reply_markup], what="keyboard"
+    )
     labels = [b["text"] for b in offer[0].reply_markup["inline_keyboard"][0]]
     assert labels == ["Identify", "Stems", "Sections"]
 

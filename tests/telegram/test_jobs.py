@@ -23,14 +23,17 @@ def mix_folder(tmp_path: Path, home: Path) -> Path:
 
 
 @pytest.mark.slow
-async def test_id_link_progress_and_tracklist(telegram_bot, fake_api: FakeBotApi,
-                                              mix_folder: Path) -> None:
+async def test_id_link_progress_and_tracklist(
+    telegram_bot, fake_api: FakeBotApi, mix_folder: Path
+) -> None:
     await telegram_bot()
     async with file_server(mix_folder) as base:
         fake_api.send_text(CHAT, USER, f"/id {base}/mix.mp3 local")
         done = await fake_api.wait_for(
             lambda: [m for m in fake_api.chat_messages(CHAT) if "Tracklist" in (m.text or "")],
-            timeout=90, what="the tracklist")
+            timeout=90,
+            what="the tracklist",
+        )
     status = done[0]
     # One status message, edited: queued -> progress ... -> the tracklist.
     assert "queued" in status.history[0] or "%" in status.history[0]
@@ -50,27 +53,31 @@ async def test_id_link_progress_and_tracklist(telegram_bot, fake_api: FakeBotApi
     assert len(photos) == 1 and photos[0].files["photo"][1].startswith(b"\x89PNG")
     names = {c.files["document"][0] for c in fake_api.calls_of("sendDocument")}
     assert names == {"tracklist.cue", "tracklist.json"}
-    cue = next(c for c in fake_api.calls_of("sendDocument")
-               if c.files["document"][0] == "tracklist.cue").files["document"][1]
+    cue = next(
+        c for c in fake_api.calls_of("sendDocument") if c.files["document"][0] == "tracklist.cue"
+    ).files["document"][1]
     assert b"Song 0" in cue
 
 
 @pytest.mark.slow
-async def test_upload_keyboard_stems_document(telegram_bot, fake_api: FakeBotApi,
-                                              tmp_path: Path, home: Path) -> None:
+async def test_upload_keyboard_stems_document(
+    telegram_bot, fake_api: FakeBotApi, tmp_path: Path, home: Path
+) -> None:
     await telegram_bot()
     song = write_song(tmp_path / "take.mp3", 6.0)
     stored = fake_api.add_file(song.read_bytes(), "take.mp3")
     fake_api.send_audio(CHAT, USER, stored)
     offer = await fake_api.wait_for(
-        lambda: [m for m in fake_api.chat_messages(CHAT) if m.reply_markup], what="keyboard")
+        lambda: [m for m in fake_api.chat_messages(CHAT) if m.reply_markup], what="keyboard"
+    )
     buttons = offer[0].reply_markup["inline_keyboard"][0]
     assert [b["text"] for b in buttons] == ["Identify", "Stems", "Sections"]
     assert not fake_api.calls_of("getFile")  # nothing fetched before a choice
     stems = next(b for b in buttons if b["text"] == "Stems")
     fake_api.press_button(CHAT, USER, offer[0].message_id, stems["callback_data"])
-    sent = await fake_api.wait_for(lambda: fake_api.calls_of("sendDocument"), timeout=120,
-                                   what="the stems document")
+    sent = await fake_api.wait_for(
+        lambda: fake_api.calls_of("sendDocument"), timeout=120, what="the stems document"
+    )
     assert fake_api.callback_answers  # the button stopped spinning
     name, data = sent[0].files["document"]
     assert name.endswith(".zip")
@@ -82,46 +89,55 @@ async def test_upload_keyboard_stems_document(telegram_bot, fake_api: FakeBotApi
     status = next(m for m in fake_api.chat_messages(CHAT) if "Stems (" in (m.text or ""))
     assert "Fetching take.mp3" in status.history[0]
     # The downloaded copy is removed once the job is over.
-    await fake_api.wait_for(lambda: not any((home / "uploads").glob("*/take.mp3")),
-                            what="the upload to be cleaned up")
+    await fake_api.wait_for(
+        lambda: not any((home / "uploads").glob("*/take.mp3")), what="the upload to be cleaned up"
+    )
 
 
 @pytest.mark.slow
-async def test_sections_button_asks_for_the_bpm(telegram_bot, fake_api: FakeBotApi,
-                                                tmp_path: Path) -> None:
+async def test_sections_button_asks_for_the_bpm(
+    telegram_bot, fake_api: FakeBotApi, tmp_path: Path
+) -> None:
     await telegram_bot()
     song = write_song(tmp_path / "loop.wav", 8.0)
     stored = fake_api.add_file(song.read_bytes(), "loop.wav")
     fake_api.send_audio(CHAT, USER, stored, as_document=True, mime_type="audio/wav")
     offer = await fake_api.wait_for(
-        lambda: [m for m in fake_api.chat_messages(CHAT) if m.reply_markup], what="keyboard")
+        lambda: [m for m in fake_api.chat_messages(CHAT) if m.reply_markup], what="keyboard"
+    )
     sections = offer[0].reply_markup["inline_keyboard"][0][2]
     fake_api.press_button(CHAT, USER, offer[0].message_id, sections["callback_data"])
     prompt = await fake_api.wait_for(
         lambda: [m for m in fake_api.chat_messages(CHAT) if "reply with the BPM" in (m.text or "")],
-        what="the BPM prompt")
+        what="the BPM prompt",
+    )
     assert prompt[0].reply_markup["force_reply"] is True
     # The synthetic loop sits near 128.5 BPM: a window of 128 +- 3 takes it, in 2-bar sections.
     fake_api.send_reply(CHAT, USER, prompt[0].message_id, "128 delta=3 bars=2")
     final = await fake_api.wait_for(
         lambda: [m for m in fake_api.chat_messages(CHAT) if "section(s) at" in (m.text or "")],
-        timeout=60, what="the sections answer")
+        timeout=60,
+        what="the sections answer",
+    )
     assert final[0].history[0] == "Fetching loop.wav from Telegram..."
     assert "loop.wav: 128" in final[0].text
-    documents = await fake_api.wait_for(lambda: fake_api.calls_of("sendDocument"),
-                                        what="the sections zip")
+    documents = await fake_api.wait_for(
+        lambda: fake_api.calls_of("sendDocument"), what="the sections zip"
+    )
     assert documents[0].files["document"][0].endswith(".zip")
 
 
 @pytest.mark.slow
-async def test_stopping_lets_go_of_running_jobs(telegram_bot, fake_api: FakeBotApi,
-                                                mix_folder: Path) -> None:
+async def test_stopping_lets_go_of_running_jobs(
+    telegram_bot, fake_api: FakeBotApi, mix_folder: Path
+) -> None:
     layer = await telegram_bot()
     async with file_server(mix_folder) as base:
         fake_api.send_text(CHAT, USER, f"/id {base}/mix.mp3 local")
         status = await fake_api.wait_for(
             lambda: [m for m in fake_api.chat_messages(CHAT) if "identify" in (m.text or "")],
-            what="the status message")
+            what="the status message",
+        )
         telegram_bot.stop.set()
         await asyncio.wait_for(telegram_bot.tasks[0], 10)  # returns promptly
         (job,) = await layer.repo.list(limit=5)

@@ -110,9 +110,15 @@ async def test_results_over_50_mb_become_links(settings, tmp_path) -> None:
         small.write_bytes(b"PK small")
         huge = tmp_path / "stems_wav.zip"
         huge.write_bytes(b"PK")  # the size Telegram would see is the one the reply states
-        reply = Reply(text="2 files", title="Stems", job_id="job1", files=(
-            ResultFile("job1", "stems.zip", small, small.stat().st_size),
-            ResultFile("job1", "stems_wav.zip", huge, 60 * MB)))
+        reply = Reply(
+            text="2 files",
+            title="Stems",
+            job_id="job1",
+            files=(
+                ResultFile("job1", "stems.zip", small, small.stat().st_size),
+                ResultFile("job1", "stems_wav.zip", huge, 60 * MB),
+            ),
+        )
         async with command_layer(settings) as layer, Bot("1:T", base_url=api.base_url) as bot:
             skin = TelegramSkin(settings, layer)
             await skin._deliver(bot, 42, reply, skin._status(bot, 42, None), 0)

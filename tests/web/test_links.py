@@ -71,11 +71,11 @@ async def test_tampered_links(settings: Settings, base: str) -> None:
     exp, sig = (part.split("=")[1] for part in query.split("&"))
     flipped = ("0" if sig[0] != "0" else "1") + sig[1:]
     cases = [
-        f"{path}?exp={exp}&sig={flipped}",                      # signature changed
-        f"{path}?exp={int(exp) + 3600}&sig={sig}",              # expiry extended
+        f"{path}?exp={exp}&sig={flipped}",  # signature changed
+        f"{path}?exp={int(exp) + 3600}&sig={sig}",  # expiry extended
         f"{path.replace('stems.zip', 'parts/my%20part.wav')}?exp={exp}&sig={sig}",  # other file
-        f"/dl/{'f' * 12}/stems.zip?exp={exp}&sig={sig}",        # other job
-        f"{path}?exp={exp}",                                    # no signature
+        f"/dl/{'f' * 12}/stems.zip?exp={exp}&sig={sig}",  # other job
+        f"{path}?exp={exp}",  # no signature
     ]
     for case in cases:
         status, body, _ = await fetch(base + case)
@@ -86,16 +86,24 @@ async def test_tampered_links(settings: Settings, base: str) -> None:
 
 async def test_path_traversal(settings: Settings, base: str, tmp_path: Path) -> None:
     key = link_key(settings)
-    for job, name in [(JOB, "../other/x"), (JOB, "/etc/passwd"), ("..", "cratebot.db"),
-                      (JOB, "parts/../../x")]:
+    for job, name in [
+        (JOB, "../other/x"),
+        (JOB, "/etc/passwd"),
+        ("..", "cratebot.db"),
+        (JOB, "parts/../../x"),
+    ]:
         with pytest.raises(LinkError):
             sign_path(key, job, name, 60)
     secret = tmp_path / "outside.txt"
     secret.write_text("private")
     # Encoded dot segments with a signature made for them by hand (as an attacker would
     # if they had the key for the name) are refused by the name check, not only the MAC.
-    for raw in [f"/dl/{JOB}/..%2F..%2Fcratebot.db", f"/dl/{JOB}/%2e%2e/x",
-                "/dl/../cratebot.db", "/dl/%2e%2e/cratebot.db"]:
+    for raw in [
+        f"/dl/{JOB}/..%2F..%2Fcratebot.db",
+        f"/dl/{JOB}/%2e%2e/x",
+        "/dl/../cratebot.db",
+        "/dl/%2e%2e/cratebot.db",
+    ]:
         status, body, _ = await fetch(base + raw + "?exp=9999999999&sig=00")
         assert status in (403, 404), (raw, status)
         assert b"private" not in body and b"SQLite" not in body

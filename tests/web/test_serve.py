@@ -30,8 +30,13 @@ LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 def test_serve_process_health_and_sigterm(home: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRATEBOT_")}
     env.update(CRATEBOT_HOME=str(home), CRATEBOT_SECRET="s", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli.main", "serve", "--port", "0"],
-                            env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli.main", "serve", "--port", "0"],
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = None
         deadline = time.monotonic() + 30
@@ -47,8 +52,7 @@ def test_serve_process_health_and_sigterm(home: Path) -> None:
         assert any("no chat front-end configured" in line for line in seen)
 
         async def health() -> tuple[int, dict]:
-            async with aiohttp.ClientSession() as s, \
-                    s.get(f"http://127.0.0.1:{port}/health") as r:
+            async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/health") as r:
                 return r.status, await r.json()
 
         status, body = asyncio.run(health())
@@ -65,10 +69,13 @@ def test_serve_process_health_and_sigterm(home: Path) -> None:
 
 def test_configured_frontend_that_cannot_load(home: Path, monkeypatch) -> None:
     assert configured_frontends(load_settings(home=home)) == {}
-    monkeypatch.setitem(serve_mod.FRONTENDS, "telegram",
-                        ("telegram_token", "bot.no_such_frontend", "run_telegram"))
-    with pytest.raises(FrontendMissing, match="CRATEBOT_TELEGRAM_TOKEN is set but the "
-                                              "telegram front-end cannot be loaded"):
+    monkeypatch.setitem(
+        serve_mod.FRONTENDS, "telegram", ("telegram_token", "bot.no_such_frontend", "run_telegram")
+    )
+    with pytest.raises(
+        FrontendMissing,
+        match="CRATEBOT_TELEGRAM_TOKEN is set but the telegram front-end cannot be loaded",
+    ):
         configured_frontends(load_settings(home=home, telegram_token="123:abc"))
 
 
@@ -90,8 +97,11 @@ async def test_stop_requeues_running_jobs(home: Path, tmp_path: Path) -> None:
         async for update in layer.handle(user, "/jobs"):
             seen.append(update)
 
-    server = Server(settings, kinds={**builtin_kinds(settings), "stems": SLOW_STEMS},
-                    frontends={"test": frontend})
+    server = Server(
+        settings,
+        kinds={**builtin_kinds(settings), "stems": SLOW_STEMS},
+        frontends={"test": frontend},
+    )
     task = asyncio.create_task(server.run(install_signals=False))
     await asyncio.wait_for(started.wait(), 30)
     assert server.health()["frontends"] == {"test": "running"}
@@ -111,7 +121,6 @@ async def test_frontend_crash_stops_the_server(home: Path) -> None:
     async def broken(settings, layer, stop) -> None:
         raise RuntimeError("lost the gateway")
 
-    server = Server(load_settings(home=home, secret="s", http_port=0),
-                    frontends={"broken": broken})
+    server = Server(load_settings(home=home, secret="s", http_port=0), frontends={"broken": broken})
     assert await asyncio.wait_for(server.run(install_signals=False), 30) == 1
     assert server.frontend_state["broken"] == "failed"

@@ -30,8 +30,9 @@ class AudDService:
         form = aiohttp.FormData()
         form.add_field("api_token", self.token)
         form.add_field("return", "timecode")
-        form.add_field("file", window.encoded("OGG", "VORBIS"), filename="window.ogg",
-                       content_type="audio/ogg")
+        form.add_field(
+            "file", window.encoded("OGG", "VORBIS"), filename="window.ogg", content_type="audio/ogg"
+        )
         async with http.post(self.base_url, data=form) as resp:
             data = await json_or_raise(resp)
         return parse_answer(data)
@@ -52,6 +53,7 @@ def parse_answer(data: Any) -> Answer:
     result = data.get("result")
     if not isinstance(result, dict):
         return Answer()
-    extra: dict[str, Any] = {k: result[k] for k in ("timecode", "album", "song_link")
-                             if k in result}
+    extra: dict[str, Any] = {
+        k: result[k] for k in ("timecode", "album", "song_link") if k in result
+    }
     return Answer(result.get("artist") or None, result.get("title") or None, extra)

@@ -19,13 +19,17 @@ import aiohttp
 from core.identify.apis.http import json_or_raise
 from core.identify.online import Answer, ServiceDown, Window
 
-TAG_PATH = (
-    "/discovery/v5/{language}/{country}/iphone/-/tag/{u1}/{u2}"
-)
+TAG_PATH = "/discovery/v5/{language}/{country}/iphone/-/tag/{u1}/{u2}"
 TAG_QUERY = {
-    "sync": "true", "webv3": "true", "sampling": "true", "connected": "",
-    "shazamapiversion": "v3", "sharehub": "true", "hubv5minorversion": "v5.1",
-    "hidelb": "true", "video": "v3",
+    "sync": "true",
+    "webv3": "true",
+    "sampling": "true",
+    "connected": "",
+    "shazamapiversion": "v3",
+    "sharehub": "true",
+    "hubv5minorversion": "v5.1",
+    "hidelb": "true",
+    "video": "v3",
 }
 
 
@@ -35,8 +39,9 @@ class ShazamService:
     hop_s = 30.0
     sample_rate = 16000  # the signature generator works at 16 kHz mono
 
-    def __init__(self, base_url: str, rate_per_s: float = 1.0, language: str = "en-US",
-                 country: str = "GB") -> None:
+    def __init__(
+        self, base_url: str, rate_per_s: float = 1.0, language: str = "en-US", country: str = "GB"
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.rate_per_s = rate_per_s
         self.language = language
@@ -48,7 +53,8 @@ class ShazamService:
         seconds = max(1, int(round(window.duration)))
         recognizer = Recognizer(segment_duration_seconds=seconds)
         sig = await recognizer.recognize_bytes(
-            window.encoded(), SearchParams(segment_duration_seconds=seconds))
+            window.encoded(), SearchParams(segment_duration_seconds=seconds)
+        )
         return {
             "timezone": sig.timezone,
             "signature": {"uri": sig.signature.uri, "samplems": sig.signature.samples},
@@ -60,8 +66,11 @@ class ShazamService:
     async def query(self, http: aiohttp.ClientSession, window: Window) -> Answer:
         body = await self.signature(window)
         url = self.base_url + TAG_PATH.format(
-            language=self.language, country=self.country,
-            u1=str(uuid.uuid4()).upper(), u2=str(uuid.uuid4()).upper())
+            language=self.language,
+            country=self.country,
+            u1=str(uuid.uuid4()).upper(),
+            u2=str(uuid.uuid4()).upper(),
+        )
         headers = {
             "X-Shazam-Platform": "IPHONE",
             "X-Shazam-AppVersion": "14.1.0",
