@@ -24,8 +24,11 @@ async def answer(fake: FakeDiscord, payload: dict) -> str:
 
 @pytest.mark.slow
 async def test_bpm_permissions_and_the_pi(
-    discord_bot, fake_discord: FakeDiscord, pi_factory, tmp_path: Path
-) -> None:  # noqa: F811
+    discord_bot,
+    fake_discord: FakeDiscord,
+    pi_factory,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     music = tmp_path / "music"
     music.mkdir()
     pi = pi_factory(music)

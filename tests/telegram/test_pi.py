@@ -21,8 +21,11 @@ def texts(api: FakeBotApi) -> list[str]:
 
 @pytest.mark.slow
 async def test_bpm_reaches_the_pi_and_only_admins_may(
-    telegram_bot, fake_api: FakeBotApi, pi_factory, tmp_path: Path
-) -> None:  # noqa: F811
+    telegram_bot,
+    fake_api: FakeBotApi,
+    pi_factory,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     music = tmp_path / "music"
     music.mkdir()
     pi = pi_factory(music)
