@@ -36,7 +36,11 @@ def make_app(settings: Settings) -> Any:
         accept_content=["json"],
         task_ignore_result=True,  # results live in the database
         task_acks_late=False,  # see the module docstring
-        worker_prefetch_multiplier=1,  # a busy worker must not hoard queued jobs
+        # A busy worker takes no message it cannot start at once: a message reserved but
+        # not yet acknowledged by a worker that then dies would wait out the visibility
+        # timeout in Redis, while one still in the queue goes to the next free worker.
+        worker_prefetch_multiplier=1,
+        worker_disable_prefetch=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=True,  # so Flower / `celery events` can watch the queues
         task_send_sent_event=True,
