@@ -15,13 +15,15 @@ from typing import Any
 
 from sqlalchemy import String, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utcnow
 from storage.db import Database
-from storage.models import Job, JobEvent, Owner
+from storage.models import Job, JobEvent, Owner, ResultFile
 
 ACTIVE = ("queued", "running")
+REUSABLE = ("queued", "running", "succeeded")
 
 
 class Worker(Base):
@@ -68,67 +70,110 @@ class ScaleoutRepository:
         job_id: str,
         kind: str,
         params: dict[str, Any],
-        owner_id: int | None,
+        owner: tuple[str, str, str | None] | None,
         dedupe_key: str,
         max_attempts: int,
         quota: int | None,
     ) -> Submission:
-        """Create a job unless an equal one is active or the owner is at the quota, atomically.
+        """Create a job unless an equal one is reusable or the owner is at the quota, atomically.
 
-        The owner row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's
-        ``BEGIN IMMEDIATE`` already serialises writers) so concurrent submissions from
-        several front-end processes count each other. Dedupe across owners is held by
-        the unique partial index ``uq_jobs_active_dedupe``: the loser of a race gets an
-        IntegrityError and returns the winner's job.
+        One transaction (submission latency is one round trip of locks and inserts, plus
+        the broker's publish): the owner row is created or locked (``SELECT ... FOR
+        UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers)
+        so concurrent submissions from several front-end processes count each other.
+        Dedupe across owners is held by the unique partial index ``uq_jobs_active_dedupe``:
+        the loser of a race gets an IntegrityError and returns the winner's job. The job
+        is created marked as dispatched; the caller publishes it right after the commit
+        (or clears the mark if the broker refuses, so the sweep publishes it later).
         """
-        try:
-            async with self.db.session() as s:
-                if owner_id is not None:
-                    await s.execute(
-                        select(Owner.id).where(Owner.id == owner_id).with_for_update()
-                    )
-                same = await s.scalar(
-                    select(Job.id).where(Job.dedupe_key == dedupe_key, Job.state.in_(ACTIVE))
+        for _ in range(3):
+            try:
+                return await self._submit_once(
+                    job_id, kind, params, owner, dedupe_key, max_attempts, quota
                 )
-                if same is not None:
-                    return Submission(Submitted.REUSED, same)
-                if owner_id is not None and quota is not None:
-                    active = int(
-                        await s.scalar(
-                            select(func.count())
-                            .select_from(Job)
-                            .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
-                        )
-                        or 0
-                    )
-                    if active >= quota:
-                        return Submission(Submitted.QUOTA, None, active)
-                s.add(
-                    Job(
-                        id=job_id,
-                        kind=kind,
-                        state="queued",
-                        params=params,
-                        owner_id=owner_id,
-                        dedupe_key=dedupe_key,
-                        attempts=0,
-                        max_attempts=max_attempts,
-                        progress=0.0,
-                        progress_text="queued",
-                        cancel_requested=False,
-                    )
+            except IntegrityError:  # a concurrent twin (same owner row or same dedupe key)
+                continue
+        raise RuntimeError("could not submit the job: concurrent submissions kept colliding")
+
+    async def _submit_once(
+        self,
+        job_id: str,
+        kind: str,
+        params: dict[str, Any],
+        owner: tuple[str, str, str | None] | None,
+        dedupe_key: str,
+        max_attempts: int,
+        quota: int | None,
+    ) -> Submission:
+        async with self.db.session() as s:
+            owner_id: int | None = None
+            if owner is not None:
+                platform, user_id, display_name = owner
+                owner_id = await s.scalar(
+                    select(Owner.id)
+                    .where(Owner.platform == platform, Owner.user_id == user_id)
+                    .with_for_update()
                 )
-                await s.flush()
-                s.add(JobEvent(job_id=job_id, type="state", state="queued", message="submitted"))
-            return Submission(Submitted.CREATED, job_id)
-        except IntegrityError:
-            async with self.db.session() as s:
-                same = await s.scalar(
-                    select(Job.id).where(Job.dedupe_key == dedupe_key, Job.state.in_(ACTIVE))
+                if owner_id is None:
+                    row = Owner(platform=platform, user_id=user_id, display_name=display_name)
+                    s.add(row)
+                    await s.flush()
+                    owner_id = row.id
+            reusable = await self._reusable(s, dedupe_key)
+            if reusable is not None:
+                return Submission(Submitted.REUSED, reusable)
+            if owner_id is not None and quota is not None:
+                active = int(
+                    await s.scalar(
+                        select(func.count())
+                        .select_from(Job)
+                        .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
+                    )
+                    or 0
                 )
-            if same is None:
-                raise
-            return Submission(Submitted.REUSED, same)
+                if active >= quota:
+                    return Submission(Submitted.QUOTA, None, active)
+            s.add(
+                Job(
+                    id=job_id,
+                    kind=kind,
+                    state="queued",
+                    params=params,
+                    owner_id=owner_id,
+                    dedupe_key=dedupe_key,
+                    attempts=0,
+                    max_attempts=max_attempts,
+                    progress=0.0,
+                    progress_text="queued",
+                    cancel_requested=False,
+                    dispatched_at=utcnow(),
+                )
+            )
+            await s.flush()
+            s.add(JobEvent(job_id=job_id, type="state", state="queued", message="submitted"))
+        return Submission(Submitted.CREATED, job_id)
+
+    @staticmethod
+    async def _reusable(s: AsyncSession, dedupe_key: str) -> str | None:
+        """A queued/running job with this key, or a succeeded one whose files all still exist."""
+        rows = (
+            await s.execute(
+                select(Job.id, Job.state)
+                .where(Job.dedupe_key == dedupe_key, Job.state.in_(REUSABLE))
+                .order_by(Job.created_at.desc())
+            )
+        ).all()
+        for job_id, state in rows:
+            if state != "succeeded":
+                return str(job_id)
+            gone = await s.scalar(
+                select(func.count())
+                .select_from(ResultFile)
+                .where(ResultFile.job_id == job_id, ResultFile.deleted_at.is_not(None))
+            )
+            if not gone:
+                return str(job_id)
+        return None
 
     # -- dispatch marks --------------------------------------------------------
     async def mark_dispatched(self, job_id: str) -> None:
@@ -143,11 +188,26 @@ class ScaleoutRepository:
         """A re-queued job needs a new message (sent once its ``not_before`` has passed)."""
         async with self.db.session() as s:
             await s.execute(
-                update(Job).where(Job.id == job_id, Job.state == "queued").values(dispatched_at=None)
+                update(Job)
+                .where(Job.id == job_id, Job.state == "queued")
+                .values(dispatched_at=None)
             )
 
-    async def undispatched(self, now: dt.datetime | None = None, limit: int = 100) -> list[Job]:
+    async def undispatched(
+        self,
+        now: dt.datetime | None = None,
+        limit: int = 100,
+        redispatch_before: dt.datetime | None = None,
+    ) -> list[Job]:
+        """Queued jobs that need a message: none sent yet (a retry whose delay has passed,
+        a publish the broker refused), or, with ``redispatch_before``, one sent before then
+        and still not taken (a front-end that died between commit and publish, a message a
+        dying worker had reserved). A duplicate message is harmless: only one claim wins.
+        """
         now = now or utcnow()
+        lost = Job.dispatched_at.is_(None)
+        if redispatch_before is not None:
+            lost = or_(lost, Job.dispatched_at < redispatch_before)
         async with self.db.session() as s:
             return list(
                 (
@@ -155,7 +215,7 @@ class ScaleoutRepository:
                         select(Job)
                         .where(
                             Job.state == "queued",
-                            Job.dispatched_at.is_(None),
+                            lost,
                             or_(Job.not_before.is_(None), Job.not_before <= now),
                         )
                         .order_by(Job.created_at)
@@ -220,7 +280,9 @@ class ScaleoutRepository:
 
     async def stopped(self, worker_id: str) -> None:
         async with self.db.session() as s:
-            await s.execute(update(Worker).where(Worker.id == worker_id).values(stopped_at=utcnow()))
+            await s.execute(
+                update(Worker).where(Worker.id == worker_id).values(stopped_at=utcnow())
+            )
 
     async def workers(self) -> list[Worker]:
         async with self.db.session() as s:

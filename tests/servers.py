@@ -106,7 +106,9 @@ class Postgres:
             return
         data = self.folder / "data"
         subprocess.run(
-            self._as_user([str(self.bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            self._as_user(
+                [str(self.bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
+            ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,

@@ -50,9 +50,7 @@ def _worker(args: argparse.Namespace) -> int:
         queues = tuple(q.strip() for q in args.queues.split(",") if q.strip())
         unknown = [q for q in queues if q not in kinds]
         if unknown:
-            return fail(
-                f"unknown queue {unknown[0]!r}; the queues are {', '.join(sorted(kinds))}"
-            )
+            return fail(f"unknown queue {unknown[0]!r}; the queues are {', '.join(sorted(kinds))}")
         missing = [q for q in queues if not kinds[q].available()]
         if missing:
             return fail(f"{missing[0]} jobs cannot run in this installation")

@@ -28,9 +28,11 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from core.errors import CrateBotError
@@ -52,6 +54,11 @@ from storage.workers import ScaleoutRepository, Submitted
 log = logging.getLogger("cratebot.scaleout")
 
 SWEEP_INTERVAL_S = 2.0
+# A queued job whose message was sent this long ago and is still not taken gets another
+# (see ScaleoutRepository.undispatched); long enough that a backed-up queue gains at most
+# a few harmless duplicates per hour.
+REDISPATCH_AFTER_S = 900.0
+BEAT_FILE = Path(tempfile.gettempdir()) / "cratebot-worker.beat"
 
 
 class _Sweeper(JobRunner):
@@ -75,15 +82,19 @@ class _Sweeper(JobRunner):
         self.scale = ScaleoutRepository(db)
         self.sweep_every_s = min(SWEEP_INTERVAL_S, self.stale_after_s / 2)
 
-    async def _publish(self, job_id: str, kind: str) -> bool:
+    async def _publish(self, job_id: str, kind: str, marked: bool = False) -> bool:
+        """Send the job's message; ``marked``: the row already says it was sent."""
         from core.jobs.celery_app import publish
 
         try:
             await asyncio.to_thread(publish, self.app, job_id, kind)
         except Exception as exc:  # broker down: the sweep publishes it later
             log.warning("could not publish job %s to the broker: %s", job_id, exc)
+            if marked:
+                await self.scale.clear_dispatch(job_id)
             return False
-        await self.scale.mark_dispatched(job_id)
+        if not marked:
+            await self.scale.mark_dispatched(job_id)
         return True
 
     async def sweep_once(self) -> None:
@@ -94,7 +105,8 @@ class _Sweeper(JobRunner):
                 swept.job_id,
                 "queued again" if swept.requeued else "failed (attempts used up)",
             )
-        for job in await self.scale.undispatched():
+        lost = utcnow() - dt.timedelta(seconds=REDISPATCH_AFTER_S)
+        for job in await self.scale.undispatched(redispatch_before=lost):
             await self._publish(job.id, job.kind)
 
     async def _loop(self) -> None:
@@ -131,15 +143,15 @@ class BrokerRunner(_Sweeper):
         spec = self.kind(kind)
         params = json.loads(_canonical(params))
         key = await asyncio.to_thread(dedupe_key, spec, params)
-        existing = await self.repo.find_reusable(key)  # a finished result is reused too
-        if existing is not None:
-            return existing.id
-        owner_id = None
-        if owner is not None:
-            owner_id = await self.repo.owner_id(owner.platform, owner.user_id, owner.display_name)
         limit = self.settings.max_queued_jobs_per_owner
         submission = await self.scale.submit(
-            uuid.uuid4().hex[:12], kind, params, owner_id, key, spec.max_attempts, limit
+            uuid.uuid4().hex[:12],
+            kind,
+            params,
+            (owner.platform, owner.user_id, owner.display_name) if owner is not None else None,
+            key,
+            spec.max_attempts,
+            limit,
         )
         if submission.outcome is Submitted.QUOTA:
             raise QuotaExceeded(
@@ -148,7 +160,7 @@ class BrokerRunner(_Sweeper):
             )
         assert submission.job_id is not None
         if submission.outcome is Submitted.CREATED:
-            await self._publish(submission.job_id, kind)
+            await self._publish(submission.job_id, kind, marked=True)
         return submission.job_id
 
     async def cancel(self, job_id: str) -> str | None:
@@ -199,6 +211,9 @@ class WorkerExecutor(_Sweeper):
         if now - self._last_beat >= self.heartbeat_s:
             self._last_beat = now
             await self.scale.beat(self.runner_id, list(self._running))
+            # For a container healthcheck on this machine (docker-compose.yml).
+            with contextlib.suppress(OSError):
+                BEAT_FILE.touch()
         if self._running:
             for job_id in await self.repo.cancel_requested(self._running):
                 self._running[job_id].cancel.set()
@@ -232,8 +247,6 @@ class WorkerExecutor(_Sweeper):
         return await super().sweep()
 
 
-
-
 def run_worker(
     settings: Settings,
     queues: tuple[str, ...],
@@ -246,7 +259,7 @@ def run_worker(
     The Celery pool is threads: each thread only waits for its job's child process, and
     the child is what cancel, time limits and kill -9 act on.
     """
-    from celery import signals
+    from celery import signals  # type: ignore[import-untyped]
 
     from core.jobs.celery_app import TASK_NAME, make_app
     from storage.db import open_database
@@ -325,4 +338,3 @@ __all__ = [
     "make_runner",
     "run_worker",
 ]
-

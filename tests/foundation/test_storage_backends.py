@@ -79,16 +79,20 @@ async def test_scaleout_repository_claims_once_and_sweeps_stale(settings):
     db = await open_database(settings.database_url)
     try:
         scale, repo = ScaleoutRepository(db), JobRepository(db)
-        owner = await repo.owner_id("t", "u")
+        owner = ("t", "u", None)
         made = await scale.submit("j1", "sleepy", {}, owner, "k1", 2, quota=1)
         assert made.outcome is Submitted.CREATED
         assert (await scale.submit("j2", "sleepy", {}, owner, "k1", 2, 1)).job_id == "j1"
         assert (await scale.submit("j3", "sleepy", {}, owner, "k3", 2, 1)).outcome is (
             Submitted.QUOTA
         )
+        assert await scale.undispatched() == []  # created marked as sent
+        await scale.clear_dispatch("j1")  # the broker refused it
         assert [j.id for j in await scale.undispatched()] == ["j1"]
         await scale.mark_dispatched("j1")
         assert await scale.undispatched() == []
+        later = utcnow() + dt.timedelta(seconds=1)
+        assert [j.id for j in await scale.undispatched(redispatch_before=later)] == ["j1"]
         await scale.register("w1", "host", 1, "sleepy")
         assert (await scale.claim("j1", "w1")).attempts == 1
         assert await scale.claim("j1", "w2") is None  # a duplicate message does nothing
