@@ -53,3 +53,9 @@ def make_app(settings: Settings) -> Any:
 def publish(app: Any, job_id: str, kind: str) -> None:
     """Send the job to its kind's queue (a worker listening on that queue runs it)."""
     app.send_task(TASK_NAME, args=[job_id], queue=kind, routing_key=kind)
+
+
+def waiting(app: Any, queue: str) -> int:
+    """Messages waiting in a queue (on Redis: the lengths of its lists)."""
+    with app.connection_for_write() as conn:
+        return int(conn.default_channel.queue_declare(queue=queue, passive=False).message_count)

@@ -54,10 +54,6 @@ from storage.workers import ScaleoutRepository, Submitted
 log = logging.getLogger("cratebot.scaleout")
 
 SWEEP_INTERVAL_S = 2.0
-# A queued job whose message was sent this long ago and is still not taken gets another
-# (see ScaleoutRepository.undispatched); long enough that a backed-up queue gains at most
-# a few harmless duplicates per hour.
-REDISPATCH_AFTER_S = 900.0
 BEAT_FILE = Path(tempfile.gettempdir()) / "cratebot-worker.beat"
 
 
@@ -105,9 +101,28 @@ class _Sweeper(JobRunner):
                 swept.job_id,
                 "queued again" if swept.requeued else "failed (attempts used up)",
             )
-        lost = utcnow() - dt.timedelta(seconds=REDISPATCH_AFTER_S)
-        for job in await self.scale.undispatched(redispatch_before=lost):
+        # A job sent a while ago, still queued, while its queue is empty: its message was
+        # lost (a front-end died between commit and publish, or a worker died between
+        # taking the message and claiming the job). Send another; duplicates are harmless.
+        sent_before = utcnow() - dt.timedelta(seconds=self.stale_after_s)
+        empty: dict[str, bool] = {}
+        for job in await self.scale.undispatched(redispatch_before=sent_before):
+            if job.dispatched_at is not None:
+                if job.kind not in empty:
+                    empty[job.kind] = await self._queue_empty(job.kind)
+                if not empty[job.kind]:
+                    continue
+                log.warning("job %s: its message was lost; publishing it again", job.id)
             await self._publish(job.id, job.kind)
+
+    async def _queue_empty(self, queue: str) -> bool:
+        from core.jobs.celery_app import waiting
+
+        try:
+            return await asyncio.to_thread(waiting, self.app, queue) == 0
+        except Exception as exc:  # broker down: nothing to decide now
+            log.warning("could not read the length of queue %s: %s", queue, exc)
+            return False
 
     async def _loop(self) -> None:
         last_results_sweep = time.monotonic()

@@ -205,3 +205,15 @@ async def test_twenty_concurrent_submissions_hold_the_quota(
     finally:
         for d in dbs:
             await d.dispose()
+
+
+async def test_lost_message_is_published_again(settings, db, cluster):
+    """A job committed but never published (its front-end died in between) still runs."""
+    scale = ScaleoutRepository(db)
+    made = await scale.submit("lost1", "sleepy", {"seconds": 0.2}, None, "k-lost", 3, None)
+    assert made.job_id == "lost1"
+    cluster.start_worker()
+    async with front_end(settings, db) as runner:
+        final = await runner.wait("lost1", timeout=90)
+    assert final.state is JobState.SUCCEEDED, cluster.log_text()
+    assert final.attempts == 1
