@@ -47,10 +47,21 @@ class Submitted(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Quota:
+    """An owner's limits: unfinished jobs at once, and jobs submitted in 24 hours."""
+
+    active: int
+    per_day: int
+
+
+@dataclass(frozen=True)
 class Submission:
     outcome: Submitted
     job_id: str | None = None
-    active: int = 0
+    # With QUOTA: which limit ("active" or "daily"), the owner's count and the limit.
+    which: str = ""
+    count: int = 0
+    limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ class ScaleoutRepository:
         owner: tuple[str, str, str | None] | None,
         dedupe_key: str,
         max_attempts: int,
-        quota: int | None,
+        quota: Quota | None,
     ) -> Submission:
         """Create a job unless an equal one is reusable or the owner is at the quota, atomically.
 
@@ -103,7 +114,7 @@ class ScaleoutRepository:
         owner: tuple[str, str, str | None] | None,
         dedupe_key: str,
         max_attempts: int,
-        quota: int | None,
+        quota: Quota | None,
     ) -> Submission:
         async with self.db.session() as s:
             owner_id: int | None = None
@@ -123,16 +134,9 @@ class ScaleoutRepository:
             if reusable is not None:
                 return Submission(Submitted.REUSED, reusable)
             if owner_id is not None and quota is not None:
-                active = int(
-                    await s.scalar(
-                        select(func.count())
-                        .select_from(Job)
-                        .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
-                    )
-                    or 0
-                )
-                if active >= quota:
-                    return Submission(Submitted.QUOTA, None, active)
+                refused = await self._refusal(s, owner_id, quota)
+                if refused is not None:
+                    return refused
             s.add(
                 Job(
                     id=job_id,
@@ -152,6 +156,31 @@ class ScaleoutRepository:
             await s.flush()
             s.add(JobEvent(job_id=job_id, type="state", state="queued", message="submitted"))
         return Submission(Submitted.CREATED, job_id)
+
+    @staticmethod
+    async def _refusal(s: AsyncSession, owner_id: int, quota: Quota) -> Submission | None:
+        active = int(
+            await s.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
+            )
+            or 0
+        )
+        if active >= quota.active:
+            return Submission(Submitted.QUOTA, None, "active", active, quota.active)
+        since = utcnow() - dt.timedelta(days=1)
+        today = int(
+            await s.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.owner_id == owner_id, Job.created_at >= since)
+            )
+            or 0
+        )
+        if today >= quota.per_day:
+            return Submission(Submitted.QUOTA, None, "daily", today, quota.per_day)
+        return None
 
     @staticmethod
     async def _reusable(s: AsyncSession, dedupe_key: str) -> str | None:

@@ -49,7 +49,7 @@ from core.jobs.types import JobState
 from core.settings import Settings
 from storage.base import utcnow
 from storage.db import Database
-from storage.workers import ScaleoutRepository, Submitted
+from storage.workers import Quota, ScaleoutRepository, Submitted
 
 log = logging.getLogger("cratebot.scaleout")
 
@@ -158,24 +158,31 @@ class BrokerRunner(_Sweeper):
         spec = self.kind(kind)
         params = json.loads(_canonical(params))
         key = await asyncio.to_thread(dedupe_key, spec, params)
-        limit = self.settings.max_queued_jobs_per_owner
+        quota = Quota(
+            self.settings.max_queued_jobs_per_owner, self.settings.max_jobs_per_day_per_owner
+        )
         submission = await self.scale.submit(
             uuid.uuid4().hex[:12],
-            kind,
+            spec.name,
             params,
             (owner.platform, owner.user_id, owner.display_name) if owner is not None else None,
             key,
             spec.max_attempts,
-            limit,
+            quota,
         )
         if submission.outcome is Submitted.QUOTA:
+            if submission.which == "active":
+                raise QuotaExceeded(
+                    f"you already have {submission.count} unfinished jobs (the limit is "
+                    f"{submission.limit}); wait for one to finish or cancel one"
+                )
             raise QuotaExceeded(
-                f"you already have {submission.active} unfinished jobs (the limit is {limit}); "
-                "wait for one to finish or cancel one"
+                f"you have started {submission.count} jobs in the last 24 hours (the limit is "
+                f"{submission.limit}); try again later"
             )
         assert submission.job_id is not None
         if submission.outcome is Submitted.CREATED:
-            await self._publish(submission.job_id, kind, marked=True)
+            await self._publish(submission.job_id, spec.name, marked=True)
         return submission.job_id
 
     async def cancel(self, job_id: str) -> str | None:

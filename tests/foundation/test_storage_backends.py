@@ -74,18 +74,19 @@ async def test_scaleout_repository_claims_once_and_sweeps_stale(settings):
 
     from storage.base import utcnow
     from storage.jobs_repo import JobRepository
-    from storage.workers import ScaleoutRepository, Submitted
+    from storage.workers import Quota, ScaleoutRepository, Submitted
 
     db = await open_database(settings.database_url)
     try:
         scale, repo = ScaleoutRepository(db), JobRepository(db)
         owner = ("t", "u", None)
-        made = await scale.submit("j1", "sleepy", {}, owner, "k1", 2, quota=1)
+        made = await scale.submit("j1", "sleepy", {}, owner, "k1", 2, Quota(1, 50))
         assert made.outcome is Submitted.CREATED
-        assert (await scale.submit("j2", "sleepy", {}, owner, "k1", 2, 1)).job_id == "j1"
-        assert (await scale.submit("j3", "sleepy", {}, owner, "k3", 2, 1)).outcome is (
-            Submitted.QUOTA
-        )
+        assert (await scale.submit("j2", "sleepy", {}, owner, "k1", 2, Quota(1, 50))).job_id == "j1"
+        full = await scale.submit("j3", "sleepy", {}, owner, "k3", 2, Quota(1, 50))
+        assert (full.outcome, full.which, full.count) == (Submitted.QUOTA, "active", 1)
+        daily = await scale.submit("j4", "sleepy", {}, owner, "k4", 2, Quota(5, 1))
+        assert (daily.outcome, daily.which) == (Submitted.QUOTA, "daily")
         assert await scale.undispatched() == []  # created marked as sent
         await scale.clear_dispatch("j1")  # the broker refused it
         assert [j.id for j in await scale.undispatched()] == ["j1"]

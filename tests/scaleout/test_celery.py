@@ -217,3 +217,23 @@ async def test_lost_message_is_published_again(settings, db, cluster):
         final = await runner.wait("lost1", timeout=90)
     assert final.state is JobState.SUCCEEDED, cluster.log_text()
     assert final.attempts == 1
+
+
+async def test_sigterm_puts_the_running_job_back_for_another_worker(settings, db, cluster):
+    import signal
+
+    repo = JobRepository(db)
+    first = cluster.start_worker()
+    async with front_end(settings, db) as runner:
+        job_id = await runner.submit("sleepy", {"seconds": 20.0})
+        await _wait_for(lambda: _state_is(repo, job_id, "running"), timeout=90)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(60) == 0, cluster.log_text()
+        job = await repo.get(job_id)
+        assert job.state == "queued" and job.attempts == 0  # the stopped attempt is refunded
+        cluster.start_worker()
+        await _wait_for(lambda: _state_is(repo, job_id, "running"), timeout=90)
+        assert await runner.cancel(job_id) == "cancelling"
+        final = await runner.wait(job_id, timeout=30)
+    assert final.state is JobState.CANCELLED
+    assert final.attempts == 1

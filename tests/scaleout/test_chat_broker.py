@@ -37,8 +37,17 @@ async def _running_job(url: str, timeout: float = 120.0):
         await db.dispose()
 
 
-def test_id_through_chat_survives_kill_9_of_its_worker(settings, cluster, tmp_path: Path):
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+def test_id_through_chat_survives_kill_9_of_its_worker(
+    cluster, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str
+):
     from core.identify.library import index_paths
+    from core.settings import load_settings
+
+    if database == "sqlite":  # one machine, no PostgreSQL: the default database in HOME
+        monkeypatch.delenv("CRATEBOT_DATABASE_URL")
+        cluster.env.pop("CRATEBOT_DATABASE_URL")
+    settings = load_settings(home=home)
 
     songs = write_songs(tmp_path / "songs", 3, seconds=40.0)
     index_paths(settings, songs[:2])  # into PostgreSQL: the library is shared too
