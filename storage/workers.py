@@ -62,6 +62,7 @@ class Submission:
     which: str = ""
     count: int = 0
     limit: int = 0
+    job: Job | None = None  # the created or reused job (CREATED, REUSED)
 
 
 @dataclass(frozen=True)
@@ -132,30 +133,31 @@ class ScaleoutRepository:
                     owner_id = row.id
             reusable = await self._reusable(s, dedupe_key)
             if reusable is not None:
-                return Submission(Submitted.REUSED, reusable)
+                return Submission(Submitted.REUSED, reusable.id, job=reusable)
             if owner_id is not None and quota is not None:
                 refused = await self._refusal(s, owner_id, quota)
                 if refused is not None:
                     return refused
-            s.add(
-                Job(
-                    id=job_id,
-                    kind=kind,
-                    state="queued",
-                    params=params,
-                    owner_id=owner_id,
-                    dedupe_key=dedupe_key,
-                    attempts=0,
-                    max_attempts=max_attempts,
-                    progress=0.0,
-                    progress_text="queued",
-                    cancel_requested=False,
-                    dispatched_at=utcnow(),
-                )
+            now = utcnow()
+            job = Job(
+                id=job_id,
+                kind=kind,
+                state="queued",
+                params=params,
+                owner_id=owner_id,
+                dedupe_key=dedupe_key,
+                attempts=0,
+                max_attempts=max_attempts,
+                progress=0.0,
+                progress_text="queued",
+                cancel_requested=False,
+                created_at=now,
+                dispatched_at=now,
             )
+            s.add(job)
             await s.flush()
             s.add(JobEvent(job_id=job_id, type="state", state="queued", message="submitted"))
-        return Submission(Submitted.CREATED, job_id)
+        return Submission(Submitted.CREATED, job_id, job=job)
 
     @staticmethod
     async def _refusal(s: AsyncSession, owner_id: int, quota: Quota) -> Submission | None:
@@ -183,25 +185,25 @@ class ScaleoutRepository:
         return None
 
     @staticmethod
-    async def _reusable(s: AsyncSession, dedupe_key: str) -> str | None:
+    async def _reusable(s: AsyncSession, dedupe_key: str) -> Job | None:
         """A queued/running job with this key, or a succeeded one whose files all still exist."""
         rows = (
-            await s.execute(
-                select(Job.id, Job.state)
+            await s.scalars(
+                select(Job)
                 .where(Job.dedupe_key == dedupe_key, Job.state.in_(REUSABLE))
                 .order_by(Job.created_at.desc())
             )
         ).all()
-        for job_id, state in rows:
-            if state != "succeeded":
-                return str(job_id)
+        for job in rows:
+            if job.state != "succeeded":
+                return job
             gone = await s.scalar(
                 select(func.count())
                 .select_from(ResultFile)
-                .where(ResultFile.job_id == job_id, ResultFile.deleted_at.is_not(None))
+                .where(ResultFile.job_id == job.id, ResultFile.deleted_at.is_not(None))
             )
             if not gone:
-                return str(job_id)
+                return job
         return None
 
     # -- dispatch marks --------------------------------------------------------
