@@ -44,6 +44,11 @@ from tests.identify.synth import SR, write_songs  # noqa: E402
 from tests.servers import running_servers  # noqa: E402
 
 
+def job_id(answer: object) -> str:
+    """``submit`` answers the job id, or an object holding it as ``.id``."""
+    return str(getattr(answer, "id", answer))
+
+
 def start_worker(env: dict[str, str], home: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -100,7 +105,7 @@ async def throughput(env, home, settings, mixes: list[Path], workers: int, logs:
         async with BrokerRunner(settings, db) as runner:
             t0 = time.monotonic()
             ids = [
-                await runner.submit("identify", {"source": str(m), "recognizers": "local"})
+                job_id(await runner.submit("identify", {"source": str(m), "recognizers": "local"}))
                 for m in mixes
             ]
             finals = [await runner.wait(i, timeout=3600) for i in ids]
@@ -121,8 +126,12 @@ async def latency(settings, count: int) -> list[float]:
             times = []
             for i in range(count):
                 t0 = time.perf_counter()
-                await runner.submit(
-                    "probe", {"source": f"https://example.invalid/{i}.mp3"}, OwnerRef("b", str(i))
+                job_id(
+                    await runner.submit(
+                        "probe",
+                        {"source": f"https://example.invalid/{i}.mp3"},
+                        OwnerRef("b", str(i)),
+                    )
                 )
                 times.append(time.perf_counter() - t0)
             return times
@@ -138,9 +147,11 @@ async def restart_time(env, home, settings, mix: Path, logs: Path) -> tuple[floa
     try:
         await wait_workers(db, 1)
         async with BrokerRunner(settings, db) as runner:
-            job_id = await runner.submit("identify", {"source": str(mix), "recognizers": "local"})
+            the_id = job_id(
+                await runner.submit("identify", {"source": str(mix), "recognizers": "local"})
+            )
             while True:
-                job = await repo.get(job_id)
+                job = await repo.get(the_id)
                 if job.state == "running" and job.worker_pid and job.progress > 0.05:
                     break
                 await asyncio.sleep(0.05)
@@ -149,12 +160,12 @@ async def restart_time(env, home, settings, mix: Path, logs: Path) -> tuple[floa
             first.wait()
             procs.append(start_worker(env, home, logs / "death-2.log"))
             while True:
-                job = await repo.get(job_id)
+                job = await repo.get(the_id)
                 if job.state == "running" and job.attempts == 2:
                     restarted = time.monotonic() - killed
                     break
                 await asyncio.sleep(0.05)
-            final = await runner.wait(job_id, timeout=3600)
+            final = await runner.wait(the_id, timeout=3600)
             return restarted, final.attempts if final.state.value == "succeeded" else -1
     finally:
         stop(procs)

@@ -42,6 +42,12 @@ async def _wait_for(predicate, timeout: float = 60.0, interval: float = 0.1):
     raise AssertionError("condition not reached in time")
 
 
+async def submit(runner, kind, params, owner=None) -> str:
+    """The job id of a submission (``submit`` answers an id, or an object with ``.id``)."""
+    answer = await runner.submit(kind, params, owner)
+    return str(getattr(answer, "id", answer))
+
+
 def _kinds(settings):
     from tests.foundation.helpers import runner_kinds
 
@@ -64,7 +70,7 @@ async def test_front_end_gets_the_broker_runner_only_when_configured(settings, d
 async def test_remote_worker_runs_job_with_progress_and_files(settings, db, cluster, tmp_path):
     worker = cluster.start_worker()
     async with front_end(settings, db) as runner:
-        job_id = await runner.submit("sleepy", {"seconds": 3.0, "log_dir": str(tmp_path)})
+        job_id = await submit(runner, "sleepy", {"seconds": 3.0, "log_dir": str(tmp_path)})
         views = [view async for view in runner.subscribe(job_id)]
     final = views[-1]
     assert final.state is JobState.SUCCEEDED, cluster.log_text()
@@ -86,7 +92,7 @@ async def test_kill_9_of_a_worker_reruns_the_job_on_another(settings, db, cluste
     repo = JobRepository(db)
     first = cluster.start_worker()
     async with front_end(settings, db) as runner:
-        job_id = await runner.submit("sleepy", {"seconds": 6.0, "log_dir": str(tmp_path)})
+        job_id = await submit(runner, "sleepy", {"seconds": 6.0, "log_dir": str(tmp_path)})
 
         async def running_with_progress():
             job = await repo.get(job_id)
@@ -124,7 +130,7 @@ async def test_kill_9_bounded_by_max_attempts(settings, db, cluster, tmp_path, m
 
         silent = tmp_path / "long.flac"
         sf.write(silent, np.zeros((600 * 11025,), dtype="float32"), 11025)
-        job_id = await runner.submit("identify", {"source": str(silent), "recognizers": "local"})
+        job_id = await submit(runner, "identify", {"source": str(silent), "recognizers": "local"})
         await _wait_for(lambda: _state_is(repo, job_id, "running"), timeout=90)
         cluster.kill9(worker)
         final = await runner.wait(job_id, timeout=60)
@@ -142,7 +148,7 @@ async def test_cancel_stops_the_process_on_a_remote_worker(settings, db, cluster
     cluster.start_worker()
     pid_file = tmp_path / "pids.json"
     async with front_end(settings, db) as runner:
-        job_id = await runner.submit("child", {"pid_file": str(pid_file)})
+        job_id = await submit(runner, "child", {"pid_file": str(pid_file)})
         await _wait_for(lambda: asyncio.sleep(0, pid_file.exists()), timeout=90)
         pids = json.loads(pid_file.read_text())
         assert _alive(pids["worker"]) and _alive(pids["child"])
@@ -161,7 +167,7 @@ async def test_transient_retry_is_published_again(settings, db, cluster, tmp_pat
     cluster.start_worker()
     counter = tmp_path / "count"
     async with front_end(settings, db) as runner:
-        job_id = await runner.submit("flaky", {"counter": str(counter), "succeed_on": 2})
+        job_id = await submit(runner, "flaky", {"counter": str(counter), "succeed_on": 2})
         final = await runner.wait(job_id, timeout=90)
     assert final.state is JobState.SUCCEEDED, cluster.log_text()
     assert final.attempts == 2 and counter.read_text() == "2"
@@ -184,7 +190,7 @@ async def test_twenty_concurrent_submissions_hold_the_quota(
 
         async def one(i: int) -> str:
             try:
-                return await runners[i % 4].submit("sleepy", {"seconds": 1, "n": i}, owner)
+                return await submit(runners[i % 4], "sleepy", {"seconds": 1, "n": i}, owner)
             except QuotaExceeded:
                 return "quota"
 
@@ -197,7 +203,7 @@ async def test_twenty_concurrent_submissions_hold_the_quota(
         # Same content from many users at once: one job.
         same = await asyncio.gather(
             *(
-                runners[i % 4].submit("sleepy", {"seconds": 2}, OwnerRef("test", f"u{i}"))
+                submit(runners[i % 4], "sleepy", {"seconds": 2}, OwnerRef("test", f"u{i}"))
                 for i in range(8)
             )
         )
@@ -225,7 +231,7 @@ async def test_sigterm_puts_the_running_job_back_for_another_worker(settings, db
     repo = JobRepository(db)
     first = cluster.start_worker()
     async with front_end(settings, db) as runner:
-        job_id = await runner.submit("sleepy", {"seconds": 20.0})
+        job_id = await submit(runner, "sleepy", {"seconds": 20.0})
         await _wait_for(lambda: _state_is(repo, job_id, "running"), timeout=90)
         first.send_signal(signal.SIGTERM)
         assert first.wait(60) == 0, cluster.log_text()
