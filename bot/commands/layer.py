@@ -16,14 +16,12 @@ from bot.commands.keys import link_key, token_cipher
 from bot.commands.links import sign_path
 from bot.commands.parse import parse
 from bot.commands.pi import PiCommands
-from bot.commands.quota import check_daily
 from bot.commands.render import render
 from bot.commands.sources import resolve
 from bot.commands.specs import BY_NAME, RECOGNIZERS, SPECS, STEM_FORMATS, STEM_NAMES, help_text
 from core.errors import BadInput, CrateBotError
 from core.jobs.runner import JobRunner, OwnerRef
 from core.settings import Settings
-from storage.base import utcnow
 from storage.db import Database
 from storage.jobs_repo import JobRepository
 from storage.models import Job
@@ -131,16 +129,11 @@ class CommandLayer:
         self, ctx: CommandContext, cmd: Command, spec: CommandSpec
     ) -> AsyncIterator[Update]:
         assert spec.job_kind is not None
-        self.runner.kind(spec.job_kind)  # NotAvailable before any download or probe
+        kind = self.runner.kind(spec.job_kind)  # NotAvailable before any download or probe
         params = await self._params(ctx, cmd, spec)
         owner = OwnerRef(ctx.platform, ctx.user_id, ctx.display_name)
-        owner_id = await self.repo.owner_id(owner.platform, owner.user_id, owner.display_name)
-        await check_daily(self.db, owner_id, self.settings.max_jobs_per_day_per_owner)
-        before = utcnow()
-        job_id = await self.runner.submit(spec.job_kind, params, owner)
-        job = await self.repo.get(job_id)
-        reused = job is not None and job.created_at < before
-        async for update in self._stream(job_id, reused):
+        submission = await self.runner.submit(kind, params, owner)
+        async for update in self._stream(submission.id, submission.reused):
             yield update
 
     async def _stream(self, job_id: str, reused: bool) -> AsyncIterator[Update]:
