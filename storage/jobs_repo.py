@@ -113,13 +113,6 @@ class JobRepository:
     async def _quota_refusal(
         s: AsyncSession, owner_id: int, limits: OwnerLimits
     ) -> QuotaRefusal | None:
-        active = await s.scalar(
-            select(func.count())
-            .select_from(Job)
-            .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
-        )
-        if int(active or 0) >= limits.active:
-            return QuotaRefusal("active", int(active or 0), limits.active)
         since = utcnow() - dt.timedelta(days=1)
         today = await s.scalar(
             select(func.count())
@@ -128,6 +121,13 @@ class JobRepository:
         )
         if int(today or 0) >= limits.per_day:
             return QuotaRefusal("daily", int(today or 0), limits.per_day)
+        active = await s.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
+        )
+        if int(active or 0) >= limits.active:
+            return QuotaRefusal("active", int(active or 0), limits.active)
         return None
 
     async def get(self, job_id: str) -> Job | None:

@@ -17,6 +17,7 @@ from core.errors import BadInput
 from core.identify import fingerprint as fp
 from core.identify.library import open_index
 from core.identify.matching import StreamingMatcher, find_plays
+from core.identify.names import RECOGNIZERS
 from core.identify.outputs import render_png, write_cue
 from core.identify.tracklist import UNKNOWN_MIN_S, Play, build_tracklist, uncovered
 from core.jobs.context import JobContext
@@ -24,8 +25,6 @@ from core.jobs.types import JobOutput
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
-
-RECOGNIZERS = ("local", "shazam", "audd")
 
 
 def parse_recognizers(value: Any, settings: Settings) -> list[str]:
