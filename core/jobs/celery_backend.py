@@ -39,8 +39,10 @@ from core.errors import CrateBotError
 from core.jobs.kinds import JobKind
 from core.jobs.runner import (
     JobRunner,
+    JobView,
     OwnerRef,
     QuotaExceeded,
+    Submission,
     _canonical,
     _Running,
     dedupe_key,
@@ -154,8 +156,10 @@ class _Sweeper(JobRunner):
 class BrokerRunner(_Sweeper):
     """The front-end runner when ``CRATEBOT_BROKER_URL`` is set: submits, never runs."""
 
-    async def submit(self, kind: str, params: dict[str, Any], owner: OwnerRef | None = None) -> str:
-        spec = self.kind(kind)
+    async def submit(
+        self, kind: str | JobKind, params: dict[str, Any], owner: OwnerRef | None = None
+    ) -> Submission:
+        spec = kind if isinstance(kind, JobKind) else self.kind(kind)
         params = json.loads(_canonical(params))
         key = await asyncio.to_thread(dedupe_key, spec, params)
         quota = Quota(
@@ -180,10 +184,10 @@ class BrokerRunner(_Sweeper):
                 f"you have started {submission.count} jobs in the last 24 hours (the limit is "
                 f"{submission.limit}); try again later"
             )
-        assert submission.job_id is not None
+        assert submission.job is not None
         if submission.outcome is Submitted.CREATED:
-            await self._publish(submission.job_id, spec.name, marked=True)
-        return submission.job_id
+            await self._publish(submission.job.id, spec.name, marked=True)
+        return Submission(JobView.of(submission.job), reused=submission.outcome is Submitted.REUSED)
 
     async def cancel(self, job_id: str) -> str | None:
         """Flag the job; the worker running it (on any machine) kills it within a second."""
