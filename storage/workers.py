@@ -17,6 +17,7 @@ from sqlalchemy import String, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.base import Base, UTCDateTime, utcnow
 from storage.db import Database
@@ -236,7 +237,7 @@ class ScaleoutRepository:
         dying worker had reserved). A duplicate message is harmless: only one claim wins.
         """
         now = now or utcnow()
-        lost = Job.dispatched_at.is_(None)
+        lost: ColumnElement[bool] = Job.dispatched_at.is_(None)
         if redispatch_before is not None:
             lost = or_(lost, Job.dispatched_at < redispatch_before)
         async with self.db.session() as s:

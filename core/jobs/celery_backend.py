@@ -241,7 +241,8 @@ class WorkerExecutor(_Sweeper):
             with contextlib.suppress(OSError):
                 BEAT_FILE.touch()
         if self._running:
-            for job_id in await self.repo.cancel_requested(self._running):
+            flagged: list[str] = await self.repo.cancel_requested(list(self._running))
+            for job_id in flagged:
                 self._running[job_id].cancel.set()
 
     async def run_job(self, job_id: str) -> str:
