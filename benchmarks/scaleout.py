@@ -217,7 +217,11 @@ def main() -> int:
         times = sorted(asyncio.run(latency(settings, args.submissions)))
         p50 = statistics.median(times) * 1000
         p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
-        print(f"submission latency over {len(times)}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        load = os.getloadavg()[0]
+        print(
+            f"submission latency over {len(times)}: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+            f"(load average {load:.1f} on {os.cpu_count()} CPUs)"
+        )
         env, home, settings = setup("home-death", 4)
         restarted, attempts = asyncio.run(restart_time(env, home, settings, mixes[0], logs))
         print(
