@@ -408,6 +408,7 @@ class Engine:
             "sample_rate": self.sample_rate,
             "engine_time_s": round(self.engine_samples / self.sample_rate, 4),
             "engine_samples": self.engine_samples,
+            "reset_sample": self.reset_sample,
             "since_reset_s": round((self.engine_samples - self.reset_sample) / self.sample_rate, 4),
             "crossfade": self.crossfade,
             "decks": decks,
