@@ -153,12 +153,15 @@ class CrowdstreamVocabulary:
         return ()
 
     async def _start_group_either(self, args: list[Any]) -> tuple[Any, ...]:
-        """Ours: ``/start_group deck...`` (all deck ids, no time). Crowdstream's:
+        """Ours: ``/start_group deck...`` (deck ids only, starts now). Crowdstream's:
         ``/start_group start_at deck...`` or ``/start_group deck... start_at``."""
         args = flatten(args)
         has_letter = any(looks_like_deck_letter(a) for a in args)
         has_float = any(isinstance(a, float) for a in args)
-        if args and not has_letter and not has_float:
+        number_at_edge = bool(args) and (_is_number(args[0]) or _is_number(args[-1]))
+        # Deck ids alone (numbers or letters) are ours: start now. A float, or a letter
+        # next to a number at either end, is Crowdstream's start_at form.
+        if args and not has_float and not (has_letter and number_at_edge):
             return await self._start_group(args)  # type: ignore[no-any-return]
         usage = "/start_group start_at deck... or /start_group deck... start_at"
         if len(args) < 2:

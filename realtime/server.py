@@ -343,6 +343,11 @@ class ControlServer(CrowdstreamVocabulary, asyncio.DatagramProtocol):
         return track
 
     async def _play(self, args: list[Any]) -> tuple[Any, ...]:
+        if len(args) > 1:
+            raise CommandError(
+                "usage: /play deck (Crowdstream's /play deck path start_at needs "
+                "cratebot-pi --compat crowdstream)"
+            )
         deck = self._deck(args)
         await self._wait_loaded(deck)
         await self._post(Cmd.PLAY, deck)
