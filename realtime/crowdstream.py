@@ -121,7 +121,7 @@ class CrowdstreamVocabulary:
         if same and (pending is None or pending.done()):
             await self._post(Cmd.CUE, deck, start * current.frames, 1.0)
         else:
-            await self._load_track(deck, path, None, start=start, loop=True)
+            await self._load_track(deck, path, None, start=start, looping=True)
 
     # ---- handlers -------------------------------------------------------------------
 

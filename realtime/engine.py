@@ -225,9 +225,9 @@ class Engine:
                 deck.position, deck.park_at = deck.park_at, -1.0
         elif deck.position >= track.frames:
             if deck.loop:
-                # Wraps at the block after the end, so a loop point can fall silent for
-                # under one block; Crowdstream's players loop the same way.
-                deck.position = math.fmod(deck.position, float(track.frames))
+                # Restarts at the block after the end, so a loop point can fall silent
+                # for under one block (the padding after the audio).
+                deck.position = 0.0
                 deck.stretchers[self.method].reset(track, deck.position)
             else:
                 deck.playing = False

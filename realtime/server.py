@@ -35,6 +35,7 @@ from realtime.ring import RingFull
 from realtime.track import (
     MAX_BPM,
     MIN_BPM,
+    Track,
     TrackError,
     display_name,
     load_track,
@@ -305,8 +306,13 @@ class ControlServer(CrowdstreamVocabulary, asyncio.DatagramProtocol):
         return (deck, track.note) if track.note else (deck,)
 
     async def _load_track(
-        self, deck: int, relative: str, bpm: float | None, start: float = 0.0, loop: bool = False
-    ) -> Any:
+        self,
+        deck: int,
+        relative: str,
+        bpm: float | None,
+        start: float = 0.0,
+        looping: bool = False,
+    ) -> Track:
         """Decode ``relative`` in the loader process and hand it to the engine, parked at
         ``start`` (a fraction of its length, Crowdstream's start_pos) and looping or not."""
         try:
@@ -334,7 +340,7 @@ class ControlServer(CrowdstreamVocabulary, asyncio.DatagramProtocol):
             if generation != self._load_generation[deck]:
                 raise CommandError(f"deck {letter(deck)}: superseded by a later load")
             position = min(max(start, 0.0), 1.0) * track.frames
-            await self._post(Cmd.LOAD, deck, position, 1.0 if loop else 0.0, payload=track)
+            await self._post(Cmd.LOAD, deck, position, 1.0 if looping else 0.0, payload=track)
         finally:
             if not settled.done():
                 settled.set_result(None)

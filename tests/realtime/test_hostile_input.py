@@ -49,6 +49,7 @@ async def test_decks_by_letter_and_strict_refusals_over_udp(pi_factory, music_di
     state = await client.status()
     assert state["decks"][1]["deck"] == "B" and state["decks"][1]["index"] == 1
     assert state["decks"][1]["volume"] == 0.5 and state["decks"][0]["volume"] == 1.0
+    assert state["decks"][1]["loop"] is False  # only Crowdstream's /cue and /play loop
     pi.stop()
 
 
