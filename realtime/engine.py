@@ -303,6 +303,7 @@ class Engine:
                     self._play(deck)
         elif code == Cmd.STOP:
             deck = self.decks[d]
+            deck.start_at = NO_SAMPLE  # a stop also cancels a scheduled start
             if deck.playing:
                 deck.stopping = True
         elif code == Cmd.SEEK:

@@ -345,7 +345,7 @@ class ControlServer(CrowdstreamVocabulary, asyncio.DatagramProtocol):
             if not settled.done():
                 settled.set_result(None)
         tempo = f"{track.bpm:.2f} BPM {track.bpm_source}" if track.bpm else track.note
-        log.info("deck %s loaded %s (%s)", letter(deck), shown, tempo)
+        log.info("deck %s loaded %s (%s)", letter(deck), ascii(shown), tempo)
         return track
 
     async def _play(self, args: list[Any]) -> tuple[Any, ...]:
