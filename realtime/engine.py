@@ -19,7 +19,7 @@ import numpy as np
 
 from realtime.autobpm import AutoBpmConfig
 from realtime.decks import letter
-from realtime.eq import BANDS, DeckEq, EqDesign, gain_to_db
+from realtime.eq import BANDS, DeckEq, design_for, gain_to_db
 from realtime.ring import CommandRing, ObjectRing
 from realtime.stretch import (
     METHODS,
@@ -114,7 +114,7 @@ class Engine:
         self.bpm_auto = bpm_auto
         self.auto_target = self.auto.base_bpm
         self.crossfade = 0.0
-        self.eq_design = EqDesign(sample_rate)
+        self.eq_design = design_for(sample_rate)
         self.decks = [
             Deck(i, self._make_stretchers(), self.max_block, DeckEq(self.eq_design, self.max_block))
             for i in range(decks)

@@ -23,6 +23,7 @@ out crossfades between the dry and the filtered signal over the same glide.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -145,6 +146,12 @@ class EqDesign:
         self.sizes = [SUB_BLOCK >> i for i in range(int(math.log2(SUB_BLOCK)) + 1)]
         self.matrices = {s: topo.block_matrix(s) for s in self.sizes}
         self.glide = 1.0 - math.exp(-1.0 / (GLIDE_S * sample_rate))
+
+
+@functools.lru_cache(maxsize=4)
+def design_for(sample_rate: int) -> EqDesign:
+    """Shared, read-only design per sample rate (building one takes ~0.1 s of Python)."""
+    return EqDesign(sample_rate)
 
 
 class DeckEq:
