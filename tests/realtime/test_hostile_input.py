@@ -187,3 +187,20 @@ async def test_signed_fuzzing_every_address_gets_a_clean_reply(pi_factory, music
     pi.stop()
     log = pi.log_path.read_text()
     assert "Traceback" not in log and "failed (error id" not in log
+
+
+def test_trusted_host_lists_and_display_names(tmp_path):
+    from realtime.cli import resolve_trusted
+    from realtime.server import parse_trusted_hosts
+    from realtime.track import display_name
+
+    nets = parse_trusted_hosts(",".join(resolve_trusted("127.0.0.1, 10.0.0.0/8,localhost,::1")))
+    assert [str(n) for n in nets] == ["127.0.0.1/32", "10.0.0.0/8", "127.0.0.1/32", "::1/128"]
+    for bad in ("", " , ", "300.1.1.1/8"):
+        with pytest.raises(ValueError):
+            parse_trusted_hosts(bad)
+    music = tmp_path / "m"
+    music.mkdir()
+    assert display_name(music, "set/a.wav") == "set/a.wav"
+    assert display_name(music, str(music / "set" / "a.wav")) == "set/a.wav"
+    assert display_name(music, "/etc/passwd") == "(an absolute path)"
