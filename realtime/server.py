@@ -167,19 +167,24 @@ class ControlServer(CrowdstreamVocabulary, asyncio.DatagramProtocol):
         return ip is not None and any(ip in net for net in self.trusted_movement)
 
     def _unsigned_movement(self, address: str, params: list[Any], addr: tuple[str, int]) -> None:
-        """Handled at once, without waiting for the engine, so a chatty detector (or a
-        flood from a spoofed trusted address) costs one ring slot per *changed* target."""
+        """Checked and posted at once, so a chatty detector (or a flood from a spoofed
+        trusted address) costs one ring slot and one task per *changed* target only."""
         try:
             level = self._movement_level(address, params)
         except CommandError as exc:
             self._reply(addr, p.ERROR, [address, str(exc)])
             return
         try:
-            self._set_auto_target(level)
+            posted = self._set_auto_target(level)
         except CommandError:
             self._drop("busy", addr, address)
             return
-        self._reply(addr, p.DONE, [address])
+        if not posted:
+            self._reply(addr, p.DONE, [address])
+            return
+        task = asyncio.get_running_loop().create_task(self._handle(address, [], addr, applied=True))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _drop(self, reason: str, addr: tuple[str, int], address: str) -> None:
         self.drops.drop(reason, addr, address)
@@ -191,8 +196,16 @@ class ControlServer(CrowdstreamVocabulary, asyncio.DatagramProtocol):
     def known_addresses(self) -> list[str]:
         return sorted(set(self._handlers) | {p.STATUS})
 
-    async def _handle(self, address: str, args: list[Any], addr: tuple[str, int]) -> None:
+    async def _handle(
+        self, address: str, args: list[Any], addr: tuple[str, int], applied: bool = False
+    ) -> None:
+        """Run a handler and reply. ``applied``: the command is already posted; only wait
+        until the engine has applied it (unsigned movement)."""
         try:
+            if applied:
+                await self._post_wait_applied()
+                self._reply(addr, p.DONE, [address])
+                return
             if address == p.STATUS:
                 self._reply(addr, p.STATUS, [json.dumps(self.status())])
                 return
@@ -425,17 +438,19 @@ class ControlServer(CrowdstreamVocabulary, asyncio.DatagramProtocol):
             raise CommandError("movement value must be a finite number")
         return min(1.0, max(0.0, value))
 
-    def _set_auto_target(self, level: float) -> None:
+    def _set_auto_target(self, level: float) -> bool:
+        """Post the movement's target tempo; False when the engine already has it."""
         self.movement_messages += 1
         self.last_movement = level
         target = self.engine.auto.target_for(level)
         if target == self._last_auto_target and self.engine.auto_target == target:
-            return  # nothing new for the engine; keeps a flood from filling the ring
+            return False  # nothing new for the engine; keeps a flood from filling the ring
         try:
             self.engine.commands.post(Cmd.AUTO_TARGET, 0, target)
         except RingFull as exc:
             raise CommandError(str(exc)) from exc
         self._last_auto_target = target
+        return True
 
     async def _post_wait_applied(self) -> None:
         """Wait until the engine has applied everything posted so far."""
