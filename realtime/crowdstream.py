@@ -38,7 +38,8 @@ from realtime.decks import looks_like_deck_letter
 from realtime.engine import Cmd
 from realtime.eq import crowdstream_percent_to_gain
 from realtime.errors import CommandError
-from realtime.track import MAX_BPM, MIN_BPM, display_name
+from realtime.protocol import MAX_BPM, MIN_BPM
+from realtime.track import display_name
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

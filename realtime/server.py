@@ -31,22 +31,14 @@ from realtime.droplog import DEFAULT_INTERVAL_S, DropLog
 from realtime.engine import Cmd, Engine
 from realtime.eq import BANDS, MAX_BOOST_DB, band_index, db_to_gain
 from realtime.errors import CommandError
+from realtime.protocol import MAX_BPM, MAX_RAMP_S, MIN_BPM
 from realtime.ring import RingFull
-from realtime.track import (
-    MAX_BPM,
-    MIN_BPM,
-    Track,
-    TrackError,
-    display_name,
-    load_track,
-    resolve_music_path,
-)
+from realtime.track import Track, TrackError, display_name, load_track, resolve_music_path
 
 log = logging.getLogger("realtime.server")
 
 APPLY_TIMEOUT_S = 2.0
 LOAD_WAIT_TIMEOUT_S = 120.0
-MAX_RAMP_S = 600.0
 
 
 Handler = Callable[[list[Any]], Awaitable[tuple[Any, ...]]]
