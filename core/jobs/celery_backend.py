@@ -248,6 +248,8 @@ class WorkerExecutor(_Sweeper):
     async def run_job(self, job_id: str) -> str:
         """Claim and run one job; returns its state afterwards (or why it was skipped)."""
         if not self._accepting:
+            # The message is taken but the job will not run here: let a sweep resend it.
+            await self.scale.clear_dispatch(job_id)
             return "worker stopping"
         job = await self.scale.claim(job_id, self.runner_id)
         if job is None:
