@@ -84,3 +84,41 @@ def test_doctor_checks_tokens_and_reachability(tmp_path: Path) -> None:
     assert rows["broker"]["level"] == "FAIL"
     assert rows["database"]["level"] == "FAIL"
     assert "Traceback" not in down.stderr
+
+
+def test_timeline_labels_end_in_an_ellipsis_and_keep_the_speed(tmp_path: Path) -> None:
+    from core.identify.outputs import fit_text, render_png
+
+    def measure(text: str) -> float:
+        return 7.0 * len(text)
+
+    cut = fit_text("00:00 Artist — A very long title that cannot fit", "  +6.0%", measure, 200)
+    assert cut.endswith("…  +6.0%")
+    assert measure(cut) <= 200
+    assert fit_text("short", "", measure, 200) == "short"
+    result = {
+        "duration_s": 120.0,
+        "tracks": [
+            {"start": 0.0, "end": 60.0, "artist": "A" * 40, "title": "T" * 80, "speed": 1.06},
+            {"start": 60.0, "end": 120.0, "artist": None, "title": None, "speed": None},
+        ],
+    }
+    render_png(result, tmp_path / "t.png")
+    assert (tmp_path / "t.png").stat().st_size > 500
+
+
+def test_example_config_documents_every_setting() -> None:
+    from core.settings_example import render_example
+
+    committed = (ROOT / "cratebot.example.toml").read_text()
+    assert committed == render_example(), (
+        "cratebot.example.toml is stale: python3 -m core.settings_example > cratebot.example.toml"
+    )
+    # And it is a valid config file once the defaults are uncommented.
+    body = "\n".join(
+        line[2:] for line in committed.splitlines() if line.startswith("# ") and " = " in line
+    )
+    parsed = tomllib.loads(body)
+    from core.settings import Settings
+
+    assert set(parsed) == set(Settings.model_fields)
