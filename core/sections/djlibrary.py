@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import unicodedata
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path, PurePosixPath
@@ -60,29 +61,34 @@ class DjCollection:
 
     def __init__(self, entries: list[DjEntry]) -> None:
         self.entries = entries
-        self._by_path = {e.location.lower(): e for e in entries}
+        self._by_path = {_fold(e.location): e for e in entries}
         self._by_name: dict[str, list[DjEntry]] = {}
         for entry in entries:
-            self._by_name.setdefault(entry.name.lower(), []).append(entry)
+            self._by_name.setdefault(_fold(entry.name), []).append(entry)
 
     def match(self, path: str) -> DjEntry | None:
         local = str(path).replace("\\", "/")
-        exact = self._by_path.get(local.lower())
+        exact = self._by_path.get(_fold(local))
         if exact is not None:
             return exact
-        candidates = self._by_name.get(PurePosixPath(local).name.lower(), [])
+        candidates = self._by_name.get(_fold(PurePosixPath(local).name), [])
         if not candidates:
             return None
-        local_parts = [p.lower() for p in PurePosixPath(local).parts]
+        local_parts = [_fold(p) for p in PurePosixPath(local).parts]
 
         def shared_tail(entry: DjEntry) -> int:
-            theirs = [p.lower() for p in PurePosixPath(entry.location).parts]
+            theirs = [_fold(p) for p in PurePosixPath(entry.location).parts]
             n = 0
             while n < min(len(theirs), len(local_parts)) and theirs[-1 - n] == local_parts[-1 - n]:
                 n += 1
             return n
 
         return max(candidates, key=shared_tail)
+
+
+def _fold(text: str) -> str:
+    """Case- and normalisation-blind: macOS writes ``é`` decomposed (NFD), Linux composed."""
+    return unicodedata.normalize("NFC", text).casefold()
 
 
 @dataclass(frozen=True)
