@@ -173,7 +173,7 @@ class SeratoLibrary(DjCollection):
             path = path / "database V2"
         if not path.is_file():
             raise BadInput(f"{path}: no such Serato database")
-        from serato_tools.database_v2 import DatabaseV2
+        from serato_tools.database_v2 import DatabaseV2  # type: ignore[import-untyped]
 
         try:
             items = list(DatabaseV2(str(path)).data)
