@@ -136,7 +136,10 @@ def markers_for(
             lp = 60.0 / last.bpm
             k = round((t - last.start) / lp)
             phase_ok = (last.beat - 1 + k) % beats_per_bar + 1 == positions[i]
-            if k >= 1 and abs(t - (last.start + k * lp)) <= 1e-4 and phase_ok:
+            # A marker's BPM rules the beats after it, so the beat must also start a beat
+            # of the marker's length, or the tempo change would come one beat late.
+            on_time = abs(t - (last.start + k * lp)) <= 1e-4 and abs(period - lp) <= 1e-5
+            if k >= 1 and on_time and phase_ok:
                 continue
         out.append(GridMarker(t, 60.0 / period, beats_per_bar, positions[i]))
     return out
