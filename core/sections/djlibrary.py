@@ -63,15 +63,20 @@ class DjCollection:
         self.entries = entries
         self._by_path = {_fold(e.location): e for e in entries}
         self._by_name: dict[str, list[DjEntry]] = {}
+        self._by_loose_name: dict[str, list[DjEntry]] = {}
         for entry in entries:
             self._by_name.setdefault(_fold(entry.name), []).append(entry)
+            self._by_loose_name.setdefault(_loose(entry.name), []).append(entry)
 
     def match(self, path: str) -> DjEntry | None:
         local = str(path).replace("\\", "/")
         exact = self._by_path.get(_fold(local))
         if exact is not None:
             return exact
-        candidates = self._by_name.get(_fold(PurePosixPath(local).name), [])
+        name = PurePosixPath(local).name
+        # Chat uploads arrive with spaces and odd characters replaced ("Demo_Track_2.mp3"),
+        # so a name that matches nothing is tried again with only letters and digits.
+        candidates = self._by_name.get(_fold(name)) or self._by_loose_name.get(_loose(name), [])
         if not candidates:
             return None
         local_parts = [_fold(p) for p in PurePosixPath(local).parts]
@@ -89,6 +94,10 @@ class DjCollection:
 def _fold(text: str) -> str:
     """Case- and normalisation-blind: macOS writes ``é`` decomposed (NFD), Linux composed."""
     return unicodedata.normalize("NFC", text).casefold()
+
+
+def _loose(name: str) -> str:
+    return re.sub(r"[\W_]+", "", _fold(name))
 
 
 @dataclass(frozen=True)

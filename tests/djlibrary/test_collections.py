@@ -136,3 +136,11 @@ def test_unreadable_libraries(tmp_path: Path) -> None:
         load_dj_library(_write(tmp_path, "notes.txt", "hello"))
     with pytest.raises(BadInput, match="no such DJ library file"):
         load_dj_library(tmp_path / "nothing.db")
+
+
+def test_uploaded_names_match_loosely(tmp_path: Path) -> None:
+    collection = load_dj_library(_write(tmp_path, "database.xml", rekordbox6_demo()))
+    # A chat upload of "Demo Track 2.mp3" is saved as "Demo_Track_2.mp3".
+    entry = collection.match("/home/cratebot/uploads/telegram-1a2b/Demo_Track_2.mp3")
+    assert entry is not None and entry.name == "Demo Track 2.mp3"
+    assert collection.match("/x/Demo_Track_3.mp3") is None
