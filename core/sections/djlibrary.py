@@ -64,9 +64,11 @@ class DjCollection:
         self._by_path = {_fold(e.location): e for e in entries}
         self._by_name: dict[str, list[DjEntry]] = {}
         self._by_loose_name: dict[str, list[DjEntry]] = {}
+        self._by_stem: dict[str, list[DjEntry]] = {}
         for entry in entries:
             self._by_name.setdefault(_fold(entry.name), []).append(entry)
             self._by_loose_name.setdefault(_loose(entry.name), []).append(entry)
+            self._by_stem.setdefault(_loose(PurePosixPath(entry.name).stem), []).append(entry)
 
     def match(self, path: str) -> DjEntry | None:
         local = str(path).replace("\\", "/")
@@ -78,7 +80,10 @@ class DjCollection:
         # so a name that matches nothing is tried again with only letters and digits.
         candidates = self._by_name.get(_fold(name)) or self._by_loose_name.get(_loose(name), [])
         if not candidates:
-            return None
+            # Last resort, the same title in another format (a WAV of the MP3 the library
+            # knows), only when exactly one entry has it.
+            same_stem = self._by_stem.get(_loose(PurePosixPath(name).stem), [])
+            return same_stem[0] if len(same_stem) == 1 else None
         local_parts = [_fold(p) for p in PurePosixPath(local).parts]
 
         def shared_tail(entry: DjEntry) -> int:

@@ -144,3 +144,13 @@ def test_uploaded_names_match_loosely(tmp_path: Path) -> None:
     entry = collection.match("/home/cratebot/uploads/telegram-1a2b/Demo_Track_2.mp3")
     assert entry is not None and entry.name == "Demo Track 2.mp3"
     assert collection.match("/x/Demo_Track_3.mp3") is None
+
+
+def test_another_format_of_the_same_title_matches_only_when_unique(tmp_path: Path) -> None:
+    collection = load_dj_library(_write(tmp_path, "database.xml", rekordbox6_demo()))
+    entry = collection.match("/music/Demo Track 2.wav")
+    assert entry is not None and entry.name == "Demo Track 2.mp3"
+    two = rekordbox6_demo().replace("HORN.wav", "Demo%20Track%202.aiff")
+    collection = load_dj_library(_write(tmp_path, "two.xml", two))
+    assert collection.match("/music/Demo Track 2.flac") is None  # .mp3 or .aiff? neither
+    assert collection.match("/music/Demo Track 2.aiff").name == "Demo Track 2.aiff"  # type: ignore[union-attr]
