@@ -152,3 +152,28 @@ def test_database_v2_selects_tracks(tmp_path: Path, tagged_mp3: Path) -> None:
     (tmp_path / "bad" / "database V2").write_bytes(b"vrsn\x00\x00\x00\x09abc")
     with pytest.raises(BadInput, match="not a Serato database V2"):
         load_dj_library(tmp_path / "bad" / "database V2")
+
+
+def test_mp4_freeform_atoms(tmp_path: Path) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+    from mutagen.mp4 import MP4, MP4FreeForm
+
+    path = tmp_path / "Serato Track.m4a"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi"]
+        + ["-i", "sine=frequency=220:duration=1", "-c:a", "aac", str(path)],
+        check=True,
+        timeout=60,
+    )
+    audio = MP4(str(path))
+    head = b"application/octet-stream\x00\x00"
+    for atom, name, data in (
+        ("beatgrid", b"Serato BeatGrid", GRID),
+        ("markersv2", b"Serato Markers2", CUES),
+    ):
+        encoded = base64.b64encode(head + name + b"\x00" + data)
+        audio[f"----:com.serato.dj:{atom}"] = [MP4FreeForm(encoded)]
+    audio.save()
+    _check(read_tags(path))
