@@ -25,6 +25,10 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 MAX_AGE_S = 30.0
+# What /bpm accepts (the bot checks the same limits before sending).
+MIN_BPM = 40.0
+MAX_BPM = 250.0
+MAX_RAMP_S = 600.0
 
 LOAD = "/load"
 PLAY = "/play"

@@ -19,14 +19,14 @@ from typing import Any, cast
 
 from realtime import protocol as p
 from realtime.engine import Cmd, Engine
+from realtime.protocol import MAX_BPM, MAX_RAMP_S, MIN_BPM
 from realtime.ring import RingFull
-from realtime.track import MAX_BPM, MIN_BPM, TrackError, load_track, resolve_music_path
+from realtime.track import TrackError, load_track, resolve_music_path
 
 log = logging.getLogger("realtime.server")
 
 APPLY_TIMEOUT_S = 2.0
 LOAD_WAIT_TIMEOUT_S = 120.0
-MAX_RAMP_S = 600.0
 
 
 class CommandError(Exception):

@@ -14,14 +14,13 @@ import numpy as np
 import soundfile as sf
 
 from realtime.bpm_analysis import estimate_bpm
+from realtime.protocol import MAX_BPM, MIN_BPM
 
 # Silence before and after the audio so interpolation taps, WSOLA search windows
 # and a whole block at the fastest rate never index outside the array.
 PAD = 16384
 # Decimation of the mono copy used for WSOLA's coarse similarity search.
 DECIMATION = 4
-MIN_BPM = 40.0
-MAX_BPM = 250.0
 
 
 class TrackError(ValueError):

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
-from core.jobs.types import JobOutput, Progress, settings_of
+from core.jobs.context import JobContext
+from core.jobs.types import JobOutput
 from core.sections.cues import Unsuitable, section_cues
 from core.sections.cues_xml import part_grid
 from core.sections.djlibrary import DjCollection, apply_override, load_dj_library
@@ -65,8 +66,8 @@ def _dj_library(params: dict[str, Any]) -> DjCollection | None:
     return load_dj_library(str(dj_library)) if dj_library else None
 
 
-def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
-    settings = settings_of(params)
+def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
+    settings, progress, workdir = ctx.settings, ctx.progress, ctx.workdir
     bpm = _number(params, "bpm")
     if bpm is None:
         raise BadInput("a sections request needs --bpm (the tempo to select around)")
