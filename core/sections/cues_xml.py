@@ -64,7 +64,7 @@ def write_cues_xml(
 
     Part paths in the rows are relative to ``base``; the XML holds absolute ones.
     """
-    from pyrekordbox.rbxml import RekordboxXml  # type: ignore[import-untyped]
+    from pyrekordbox.rbxml import RekordboxXml
 
     xml = RekordboxXml(name="CrateBot", version="1", company="CrateBot")
     node = xml.add_playlist(playlist)

@@ -50,7 +50,7 @@ class RekordboxCollection(DjCollection):
 
     @classmethod
     def load(cls, path: str | Path) -> RekordboxCollection:
-        from pyrekordbox.rbxml import RekordboxXml  # type: ignore[import-untyped]
+        from pyrekordbox.rbxml import RekordboxXml
 
         path = Path(path).expanduser()
         if not path.is_file():

@@ -87,7 +87,7 @@ def _text_tag(tags: Any, id3: str, vorbis: str) -> str | None:
 
 
 def grid_from_beatgrid(data: bytes) -> tuple[GridMarker, ...]:
-    from serato_tools.track_beatgrid import TrackBeatgrid  # type: ignore[import-untyped]
+    from serato_tools.track_beatgrid import TrackBeatgrid
 
     entries = [
         e for e in TrackBeatgrid(data).entries or [] if not isinstance(e, TrackBeatgrid.Footer)
@@ -115,7 +115,7 @@ def grid_from_beatgrid(data: bytes) -> tuple[GridMarker, ...]:
 
 
 def cues_from_markers2(data: bytes) -> tuple[CueMark, ...]:
-    from serato_tools.track_cues_v2 import TrackCuesV2  # type: ignore[import-untyped]
+    from serato_tools.track_cues_v2 import TrackCuesV2
 
     out: list[CueMark] = []
     for entry in TrackCuesV2(data).entries:
@@ -173,7 +173,7 @@ class SeratoLibrary(DjCollection):
             path = path / "database V2"
         if not path.is_file():
             raise BadInput(f"{path}: no such Serato database")
-        from serato_tools.database_v2 import DatabaseV2  # type: ignore[import-untyped]
+        from serato_tools.database_v2 import DatabaseV2
 
         try:
             items = list(DatabaseV2(str(path)).data)

@@ -12,7 +12,7 @@ from pyrekordbox.rbxml import RekordboxXml
 
 from core.analysis.model import write_struct_file
 from core.errors import BadInput
-from core.jobs.types import LocalProgress, run_in_process
+from core.jobs import LocalProgress, run_in_process
 from core.sections.job import sections_job
 from tests.analysis.synth import make_track
 from tests.analysis.test_cli import cratebot

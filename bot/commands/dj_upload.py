@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+from bot.commands.api import OptionSpec
 from core.errors import BadInput
 
 COLLECTION_SUFFIXES = frozenset({".xml", ".nml"})
+COLLECTION_OPTION = OptionSpec(
+    "collection",
+    "attachment",
+    "your Rekordbox collection .xml or Traktor collection.nml: its grids, keys and cues win",
+)
 
 
 def split_collection(attachments: Iterable[Path | str]) -> tuple[list[Path], Path | None]:
@@ -25,3 +32,9 @@ def split_collection(attachments: Iterable[Path | str]) -> tuple[list[Path], Pat
         names = ", ".join(p.name for p in collections)
         raise BadInput(f"attach one DJ collection (.xml or .nml) at a time, not {names}")
     return audio, (collections[0].resolve() if collections else None)
+
+
+def collection_upload(attachments: Iterable[Path]) -> tuple[list[Path], dict[str, Any]]:
+    """A command's ``uploads`` reader: the collection becomes the ``dj_library`` param."""
+    audio, collection = split_collection(attachments)
+    return audio, ({"dj_library": str(collection)} if collection is not None else {})
