@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from bot.commands.api import (
     Command,
@@ -159,9 +160,14 @@ class CommandLayer:
             folders = many and ctx.allow_local_paths
             return await resolve(ctx, given, self.settings, many=many, usage=usage, folders=folders)
 
+        uploaded: dict[str, Any] = {}
+        if definition.uploads is not None:
+            left, uploaded = definition.uploads(tuple(ctx.attachments))
+            ctx = dataclasses.replace(ctx, attachments=tuple(left))
         args = await bind(definition, cmd.args, sources)
         owner = OwnerRef(ctx.platform, ctx.user_id, ctx.display_name)
-        submission = await self.runner.submit(kind, job_params(definition, args), owner)
+        params = {**job_params(definition, args), **uploaded}
+        submission = await self.runner.submit(kind, params, owner)
         async for update in self._stream(submission.id, submission.reused):
             yield update
 
