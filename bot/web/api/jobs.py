@@ -360,6 +360,24 @@ def _form_schema() -> dict[str, Any]:
     }
 
 
+def _event_schema() -> dict[str, Any]:
+    # OpenAPI before 3.2 reads an event stream's schema as the schema of each event.
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "id": {"type": "string", "description": "1, 2, 3, ... within this stream"},
+            "event": {"type": "string", "enum": list(STATES), "description": "the job's state"},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": ref(Job),
+                "description": "the Job, as JSON",
+            },
+        },
+    }
+
+
 def operations(api: JobsApi) -> list[Operation]:
     tags = ("jobs",)
     return [
@@ -463,9 +481,9 @@ def operations(api: JobsApi) -> list[Operation]:
             params=(ID,),
             responses={
                 200: Reply(
-                    "a text/event-stream of Job objects",
+                    "a text/event-stream; the schema describes one event",
                     media_type="text/event-stream",
-                    schema={"type": "string"},
+                    schema=_event_schema(),
                 ),
                 401: UNAUTHORIZED,
                 404: NOT_FOUND,

@@ -10,17 +10,17 @@ from aiohttp import web
 
 from bot.web.api.errors import scrub
 from bot.web.api.schemas import Job, JobFile, JobLinks
-from core.settings import Settings
+from core.settings import Settings, default_public_url
 from storage.models import ResultFile
 
 API_BASE = "/api/v1"
 
 
 def base_url(request: web.Request, settings: Settings) -> str:
-    """Where links point: CRATEBOT_PUBLIC_URL, or this request's own origin when that is
-    only the derived default (``--port 0`` would otherwise give links to port 0)."""
+    """Where links point: CRATEBOT_PUBLIC_URL when it was configured, else this request's
+    own origin (the derived default names 127.0.0.1 for 0.0.0.0, and port 0 for --port 0)."""
     configured = settings.public_url.rstrip("/")
-    if "public_url" in settings.model_fields_set and not configured.endswith(":0"):
+    if configured and configured != default_public_url(settings.http_host, settings.http_port):
         return configured
     return str(request.url.origin())
 
