@@ -394,3 +394,48 @@ async def test_events_of_a_cancelled_job(served: Served) -> None:
             assert r.status == 202
         events = await asyncio.wait_for(follower, 30)
     assert [name for name, _ in events] == ["queued", "cancelled"]
+
+
+async def test_schemathesis_against_the_served_description(served: Served, tmp_path: Path) -> None:
+    """Property-based requests from the served OpenAPI document (bounded: a few seconds).
+
+    Every response must be documented and match its schema, and no request may cause a
+    server error. Two checks are left out because the contract decides otherwise:
+    ``positive_data_acceptance`` (random bytes in ``file`` are schema-valid but are not
+    audio, which is a 422 as in chat) and ``use_after_free`` (DELETE cancels a job; the
+    job stays readable, state ``cancelled``).
+    """
+    import subprocess
+    import sys
+
+    token = new_token(served.home, "telegram:424242", "schemathesis")
+    song = tone_file(tmp_path / "tone.wav", freq=880.0)
+    async with aiohttp.ClientSession() as session:  # one real job for the stateful phase
+        status, job = await submit(
+            session, served, token, form("identify", song, params={"recognizers": "local"})
+        )
+        assert status == 202
+        await follow(session, served, token, job)
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{served.base}{API}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--max-examples",
+        "12",
+        "--workers",
+        "1",
+        "--exclude-checks",
+        "positive_data_acceptance,use_after_free",
+        "--request-timeout",
+        "30",
+        "--no-color",
+    ]
+    out = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, text=True, timeout=400, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+    assert "passed" in out.stdout
