@@ -149,7 +149,7 @@ class TokenStore:
                 row.last_used_at = now
             return TokenOwner(row.id, owner.id, owner.platform, owner.user_id)
 
-    async def list(self) -> list[TokenInfo]:
+    async def all(self) -> list[TokenInfo]:
         async with self.db.session() as s:
             rows = (
                 await s.execute(

@@ -75,7 +75,7 @@ def _when(value: Any) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    rows = _run(settings, lambda store: store.list())
+    rows = _run(settings, lambda store: store.all())
     if args.json:
         print_json(
             [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.web.api.errors import ApiError
 from storage.api_tokens import TokenOwner, TokenStore
@@ -20,7 +21,7 @@ def owner_of(request: web.Request) -> TokenOwner:
 
 
 @web.middleware
-async def bearer_auth(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith("/api/v1/") or request.path in PUBLIC:
         return await handler(request)
     header = request.headers.get("Authorization", "")

@@ -7,6 +7,7 @@ import logging
 import re
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.web.api.schemas import ErrorBody
 
@@ -47,7 +48,7 @@ def error_response(
 
 
 @web.middleware
-async def json_errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith(API_PREFIX):
         return await handler(request)
     try:

@@ -155,7 +155,7 @@ class JobsApi:
         return job, reused
 
     # -- GET /jobs ------------------------------------------------------------------
-    async def list(self, request: web.Request) -> web.StreamResponse:
+    async def list_jobs(self, request: web.Request) -> web.StreamResponse:
         limit = _int_query(request, "limit", 20, 1, 100)
         states = tuple(request.query.getall("state", ()))
         for state in states:
@@ -417,7 +417,7 @@ def operations(api: JobsApi) -> list[Operation]:
         Operation(
             "GET",
             "/api/v1/jobs",
-            api.list,
+            api.list_jobs,
             "listJobs",
             "List your jobs",
             params=(
