@@ -7,10 +7,16 @@ terminal chat on the machine itself.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.commands.api import CommandContext, Reply
+from bot.commands.define import NoArgs
 from core.errors import BadInput
 from storage.api_tokens import TokenStore
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.commands.layer import CommandLayer
 
 
 def is_private(ctx: CommandContext) -> bool:
@@ -37,3 +43,7 @@ async def token_reply(ctx: CommandContext, db: Database, public_url: str) -> Rep
         title="API token",
         data={"token_id": token_id},
     )
+
+
+async def run_token(layer: CommandLayer, ctx: CommandContext, args: NoArgs) -> Reply:
+    return await token_reply(ctx, layer.db, layer.settings.public_url)

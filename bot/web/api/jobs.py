@@ -12,15 +12,15 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.commands.api import Command, CommandContext
-from bot.commands.quota import DailyQuotaExceeded, check_daily
+from bot.commands.api import CommandContext
+from bot.commands.define import Option, bind, job_params
+from bot.commands.sources import resolve
 from bot.web.api.auth import owner_of
 from bot.web.api.errors import ApiError
 from bot.web.api.openapi import Operation, Param, Reply, ref
 from bot.web.api.schemas import (
-    JOB_SPECS,
+    JOB_COMMANDS,
     PARAMS_MODELS,
-    SOURCE_OPTIONS,
     ErrorBody,
     Job,
     JobList,
@@ -32,7 +32,6 @@ from core.errors import BadInput, CrateBotError, NotAvailable
 from core.jobs.runner import JobView, OwnerRef, QuotaExceeded
 from core.jobs.types import JobState
 from storage.api_tokens import TokenOwner, TokenStore
-from storage.base import utcnow
 from storage.jobs_repo import JobRepository
 from storage.models import Job as JobRow
 
@@ -107,9 +106,9 @@ class JobsApi:
 
     async def _submit(self, owner: TokenOwner, form: JobForm) -> tuple[JobRow, bool]:
         kind = form.kind.strip()
-        spec = JOB_SPECS.get(kind)
-        if spec is None:
-            raise ApiError(422, f"kind {kind[:40]!r}: choose one of {', '.join(JOB_SPECS)}")
+        command = JOB_COMMANDS.get(kind)
+        if command is None:
+            raise ApiError(422, f"kind {kind[:40]!r}: choose one of {', '.join(JOB_COMMANDS)}")
         args = _params(form.params, kind)
         source = form.source.strip()
         if source and form.files:
@@ -118,11 +117,9 @@ class JobsApi:
             raise ApiError(422, "send the audio as file (an upload) or source (a link)")
         if len(form.files) > 1 and kind != "sections":
             raise ApiError(422, f"{kind} takes one file at a time")
+        source_option = next(opt for opt in command.options if opt.meta.source)
         if source:
-            if kind == "sections":
-                args["sources"] = source.split()
-            else:
-                args["source"] = source
+            args[source_option.name] = source  # a list option splits it at spaces
         ctx = CommandContext(
             platform=owner.platform,
             user_id=owner.user_id,
@@ -132,27 +129,29 @@ class JobsApi:
         layer = self.layer
         if not layer._accepting:
             raise ApiError(503, "CrateBot is shutting down; try again in a minute")
+
+        async def sources(option: Option, given: list[str]) -> list[str]:
+            # Chat's own resolution: link checks, uploads probed; never a local path.
+            return await resolve(ctx, given, self.settings, many=option.many, usage=command.usage)
+
         try:
-            layer.runner.kind(kind)
-            # The command layer's own checks: link safety, probing uploads, option ranges.
-            job_params = await layer._params(ctx, Command(spec.name, args), spec)
-            await check_daily(layer.db, owner.owner_id, self.settings.max_jobs_per_day_per_owner)
-            before = utcnow()
-            job_id = await layer.runner.submit(
-                kind, job_params, OwnerRef(owner.platform, owner.user_id)
+            job_kind = layer.runner.kind(kind)
+            # The command's own definition validates and converts, exactly as in chat.
+            bound = await bind(command, args, sources)
+            submission = await layer.runner.submit(
+                job_kind, job_params(command, bound), OwnerRef(owner.platform, owner.user_id)
             )
-        except (QuotaExceeded, DailyQuotaExceeded) as exc:
+        except QuotaExceeded as exc:
             raise ApiError(429, str(exc)) from None
         except (BadInput, NotAvailable) as exc:
             raise ApiError(422, str(exc)) from None
         except CrateBotError as exc:
             raise ApiError(422, str(exc)) from None
-        job = await self.repo.get(job_id)
+        job = await self.repo.get(submission.id)
         assert job is not None
-        reused = job.created_at < before
         if job.owner_id != owner.owner_id:
             await self.tokens.share(job.id, owner.owner_id)
-        return job, reused
+        return job, submission.reused
 
     # -- GET /jobs ------------------------------------------------------------------
     async def list_jobs(self, request: web.Request) -> web.StreamResponse:
@@ -316,7 +315,7 @@ def _params(text: str, kind: str) -> dict[str, Any]:
             raise ApiError(422, f"unknown option {key[:40]!r} for {kind}; options: {names}")
         if isinstance(item, (dict, list)):
             raise ApiError(422, f"option {key!r} must be a string, number or boolean")
-    return {k: v for k, v in value.items() if v is not None and k not in SOURCE_OPTIONS}
+    return {k: v for k, v in value.items() if v is not None}
 
 
 # -- the description of it all ------------------------------------------------------
@@ -332,7 +331,7 @@ ID = Param("id", "path", "the job's id", {"type": "string", "maxLength": 64})
 
 
 def _form_schema() -> dict[str, Any]:
-    kinds = list(JOB_SPECS)
+    kinds = list(JOB_COMMANDS)
     return {
         "type": "object",
         "required": ["kind"],

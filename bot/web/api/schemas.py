@@ -3,7 +3,8 @@
 They are the single description of the API: handlers build their JSON from them and
 ``openapi.py`` turns them into the OpenAPI document, so the two cannot drift apart.
 The options of each job kind are derived from the command layer's own command
-definitions (names, types, choices, ranges), the same ones chat parsing and help use.
+definitions (``bot/commands/defs/``: names, types, choices, ranges, required), the
+same ones chat parsing, validation and help are derived from.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from bot.commands.api import CommandSpec, OptionSpec
-from bot.commands.specs import SPECS
+from bot.commands.api import OptionSpec
+from bot.commands.define import CommandDef
+from bot.commands.defs import COMMANDS
 
 JobStateName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-
-# Options that are the job's input: over HTTP they come as the form's ``file``/``source``.
-SOURCE_OPTIONS = frozenset({"source", "sources", "file"})
 
 
 class ApiModel(BaseModel):
@@ -74,7 +73,7 @@ _JSON_TYPES: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": b
 def _option_field(option: OptionSpec) -> tuple[Any, Any]:
     kind: Any = _JSON_TYPES[option.type]
     if option.choices:
-        kind = Literal[option.choices]  # type: ignore[valid-type]
+        kind = Literal[option.choices]
     bounds: dict[str, Any] = {}
     if option.min_value is not None:
         bounds["ge"] = option.min_value
@@ -87,21 +86,21 @@ def _option_field(option: OptionSpec) -> tuple[Any, Any]:
     return kind | None, Field(default=None, description=option.description, **bounds)
 
 
-def params_model(spec: CommandSpec) -> type[ApiModel]:
-    """The ``params`` object of one job kind, from its command's options."""
-    fields = {
-        option.name: _option_field(option)
-        for option in spec.options
-        if option.name not in SOURCE_OPTIONS and option.type != "attachment"
-    }
-    name = f"{(spec.job_kind or spec.name).capitalize()}Params"
+def params_model(command: CommandDef) -> type[ApiModel]:
+    """The ``params`` object of one job kind: its command's options except the source
+    (over HTTP the input comes as the form's ``file`` or ``source``)."""
+    fields = {opt.name: _option_field(opt.spec()) for opt in command.options if not opt.meta.source}
+    name = f"{(command.job_kind or command.name).capitalize()}Params"
     model: type[ApiModel] = create_model(  # type: ignore[call-overload]
-        name, __base__=ApiModel, __doc__=f"Options of {spec.job_kind} jobs: {spec.usage}", **fields
+        name,
+        __base__=ApiModel,
+        __doc__=f"Options of {command.job_kind} jobs: {command.usage}",
+        **fields,
     )
     return model
 
 
-JOB_SPECS: dict[str, CommandSpec] = {s.job_kind: s for s in SPECS if s.job_kind is not None}
+JOB_COMMANDS: dict[str, CommandDef] = {c.job_kind: c for c in COMMANDS if c.job_kind is not None}
 PARAMS_MODELS: dict[str, type[ApiModel]] = {
-    kind: params_model(spec) for kind, spec in JOB_SPECS.items()
+    kind: params_model(command) for kind, command in JOB_COMMANDS.items()
 }
