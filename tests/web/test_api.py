@@ -288,6 +288,14 @@ async def test_bad_sources(served: Served, tmp_path: Path) -> None:
             served.base + API + "/jobs", json={"kind": "identify"}, headers=served.auth(token)
         ) as r:
             assert r.status == 415 and "multipart/form-data" in (await r.json())["error"]
+        # A part whose header line does not parse (found by schemathesis: it was a 500).
+        broken = b"--b\r\nnot a header line\r\n\r\nx\r\n--b--\r\n"
+        async with session.post(
+            served.base + API + "/jobs",
+            data=broken,
+            headers={**served.auth(token), "Content-Type": "multipart/form-data; boundary=b"},
+        ) as r:
+            assert r.status == 400 and "malformed" in (await r.json())["error"]
 
 
 async def test_quota_of_unfinished_jobs(served: Served, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.web.api.errors import ApiError
 
@@ -107,8 +108,15 @@ async def read_job_form(
     except ApiError:
         form.discard()
         raise
-    except (ValueError, AssertionError, UnicodeDecodeError, LookupError) as exc:
-        # aiohttp's multipart reader raises these for bodies that are not multipart.
+    except (
+        ValueError,
+        AssertionError,
+        UnicodeDecodeError,
+        LookupError,
+        HttpProcessingError,
+    ) as exc:
+        # aiohttp's multipart reader raises these for bodies that are not multipart (a
+        # part's header lines that do not parse are an HttpProcessingError).
         form.discard()
         raise ApiError(400, "malformed multipart/form-data body") from exc
     except BaseException:
