@@ -24,7 +24,9 @@ from storage.base import Base, UTCDateTime, utcnow
 from storage.db import Database
 from storage.models import Job, Owner
 
-TOKEN_PREFIX = "cbt_"
+# Letters and digits only: a token survives Discord's and Telegram's Markdown escaping
+# and a double-click selects it whole.
+TOKEN_PREFIX = "cbt"
 _TOUCH_EVERY = dt.timedelta(minutes=1)
 
 
@@ -113,7 +115,7 @@ class TokenStore:
     ) -> tuple[int, str]:
         """A new token for the owner: ``(id, token)``; the token is not stored anywhere."""
         owner_id = await self._owner_id(platform, user_id, display_name)
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = TOKEN_PREFIX + secrets.token_hex(32)
         async with self.db.session() as s:
             row = ApiTokenRow(
                 owner_id=owner_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ def test_create_list_revoke(home: Path) -> None:
     out = cli(home, "tokens", "create", "--owner", "telegram:42", "--name", "my script")
     assert out.returncode == 0, out.stderr
     token = out.stdout.strip().splitlines()[-1]
-    assert token.startswith("cbt_") and " " not in token and len(token) > 40
+    assert re.fullmatch(r"cbt[0-9a-f]{64}", token)
     second = cli(home, "tokens", "create", "--owner", "Discord:99").stdout.splitlines()[-1]
     assert second != token
 
