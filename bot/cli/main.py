@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "bot.cli.chat_cmd",
     "bot.cli.serve_cmd",
     "bot.cli.worker_cmd",
+    "bot.cli.tokens_cmd",
     "bot.cli.demo_cmd",
     "bot.cli.models_cmd",
     "bot.cli.doctor_cmd",

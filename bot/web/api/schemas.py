@@ -1,0 +1,106 @@
+"""Pydantic models of the HTTP API's requests and responses.
+
+They are the single description of the API: handlers build their JSON from them and
+``openapi.py`` turns them into the OpenAPI document, so the two cannot drift apart.
+The options of each job kind are derived from the command layer's own command
+definitions (``bot/commands/defs/``: names, types, choices, ranges, required), the
+same ones chat parsing, validation and help are derived from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from bot.commands.api import OptionSpec
+from bot.commands.define import CommandDef
+from bot.commands.defs import COMMANDS
+
+JobStateName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(ApiModel):
+    """Every 4xx answer: one line a person can act on."""
+
+    error: str = Field(description="what is wrong, in one line", examples=["no job 'abc'"])
+    status: int = Field(ge=400, le=599, description="the HTTP status, repeated")
+
+
+class JobFile(ApiModel):
+    name: str = Field(description="file name inside the job's results")
+    size: int = Field(ge=0, description="bytes")
+    url: str = Field(description="download URL (needs the same bearer token)")
+
+
+class JobLinks(ApiModel):
+    self: str = Field(description="this job")
+    events: str = Field(description="server-sent progress events until the job ends")
+
+
+class Job(ApiModel):
+    """A job as its owner sees it."""
+
+    id: str
+    kind: str = Field(description="identify, stems, sections, ...")
+    state: JobStateName
+    progress: float = Field(ge=0.0, le=1.0, description="0..1")
+    text: str = Field(description="a short progress line, e.g. 'separating 3/8'")
+    error: str | None = Field(description="why it failed, when it did")
+    attempts: int = Field(ge=0, description="runs so far, retries included")
+    created_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    reused: bool = Field(
+        default=False,
+        description="on submit: an equal job (same kind, options and input) was reused",
+    )
+    files: list[JobFile] = Field(description="result files, once succeeded")
+    links: JobLinks
+
+
+class JobList(ApiModel):
+    jobs: list[Job] = Field(description="newest first")
+
+
+_JSON_TYPES: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def _option_field(option: OptionSpec) -> tuple[Any, Any]:
+    kind: Any = _JSON_TYPES[option.type]
+    if option.choices:
+        kind = Literal[option.choices]
+    bounds: dict[str, Any] = {}
+    if option.min_value is not None:
+        bounds["ge"] = option.min_value
+    if option.max_value is not None:
+        bounds["le"] = option.max_value
+    if option.type == "str" and not option.choices:
+        bounds["max_length"] = 200
+    if option.required:
+        return kind, Field(description=option.description, **bounds)
+    return kind | None, Field(default=None, description=option.description, **bounds)
+
+
+def params_model(command: CommandDef) -> type[ApiModel]:
+    """The ``params`` object of one job kind: its command's options except the source
+    (over HTTP the input comes as the form's ``file`` or ``source``)."""
+    fields = {opt.name: _option_field(opt.spec()) for opt in command.options if not opt.meta.source}
+    name = f"{(command.job_kind or command.name).capitalize()}Params"
+    model: type[ApiModel] = create_model(  # type: ignore[call-overload]
+        name,
+        __base__=ApiModel,
+        __doc__=f"Options of {command.job_kind} jobs: {command.usage}",
+        **fields,
+    )
+    return model
+
+
+JOB_COMMANDS: dict[str, CommandDef] = {c.job_kind: c for c in COMMANDS if c.job_kind is not None}
+PARAMS_MODELS: dict[str, type[ApiModel]] = {
+    kind: params_model(command) for kind, command in JOB_COMMANDS.items()
+}
