@@ -6,6 +6,7 @@ several runner processes sharing one database can never run the same job twice.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -161,7 +162,7 @@ class JobRepository:
 
     async def list(
         self, owner_id: int | None = None, states: Sequence[str] | None = None, limit: int = 50
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         async with self.db.session() as s:
             query = select(Job).order_by(Job.created_at.desc()).limit(limit)
             if owner_id is not None:
@@ -170,7 +171,7 @@ class JobRepository:
                 query = query.where(Job.state.in_(tuple(states)))
             return list((await s.scalars(query)).all())
 
-    async def events(self, job_id: str) -> list[JobEvent]:
+    async def events(self, job_id: str) -> builtins.list[JobEvent]:
         async with self.db.session() as s:
             return list(
                 (
@@ -180,7 +181,7 @@ class JobRepository:
                 ).all()
             )
 
-    async def results(self, job_id: str) -> list[ResultFile]:
+    async def results(self, job_id: str) -> builtins.list[ResultFile]:
         async with self.db.session() as s:
             return list(
                 (
@@ -347,7 +348,7 @@ class JobRepository:
                 return "cancelling"
             return job.state
 
-    async def cancel_requested(self, job_ids: Iterable[str]) -> list[str]:
+    async def cancel_requested(self, job_ids: Iterable[str]) -> builtins.list[str]:
         ids = list(job_ids)
         if not ids:
             return []
@@ -360,7 +361,7 @@ class JobRepository:
                 ).all()
             )
 
-    async def stale_running(self, older_than: dt.datetime) -> list[Job]:
+    async def stale_running(self, older_than: dt.datetime) -> builtins.list[Job]:
         async with self.db.session() as s:
             return list(
                 (

@@ -122,7 +122,7 @@ def sections_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     analyze = subparsers.add_parser(
         "analyze",
         help="analyse tracks: BPM, beats, downbeats, key, segments, loudness",

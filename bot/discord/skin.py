@@ -18,7 +18,7 @@ from typing import Any
 
 import discord
 
-from bot.commands.api import Command, CommandContext, Progress, Reply, ResultFile
+from bot.commands.api import Command, CommandContext, CommandLayerAPI, Progress, Reply, ResultFile
 from bot.commands.throttle import latest_every
 from bot.discord.render import Rendered, progress_line, render_reply, size_mb
 from core.settings import Settings
@@ -88,7 +88,7 @@ class DiscordSkin:
     def __init__(
         self,
         settings: Settings,
-        layer: Any,
+        layer: CommandLayerAPI,
         *,
         edit_interval: float = EDIT_INTERVAL_S,
         token_window_s: float = TOKEN_WINDOW_S,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import discord
 from discord import app_commands
@@ -117,7 +117,8 @@ def _command(
     return app_commands.Command(
         name=_words(spec)[-1],
         description=_short(description),
-        callback=_callback(parameters, options, run, descriptions),
+        # The callback's signature is built at run time, which no type checker can see.
+        callback=cast(Any, _callback(parameters, options, run, descriptions)),
     )
 
 

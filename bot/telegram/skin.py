@@ -29,7 +29,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.commands.api import Command, CommandContext, Progress, Reply, ResultFile
+from bot.commands.api import Command, CommandContext, CommandLayerAPI, Progress, Reply, ResultFile
 from bot.telegram.limits import split_text, too_large_upload, upload_limit
 from bot.telegram.status import StatusMessage, progress_line
 from bot.telegram.uploads import PendingUploads, Upload, download, upload_of
@@ -49,7 +49,9 @@ PHOTO_LIMIT = 10 * 1024 * 1024
 
 
 class TelegramSkin:
-    def __init__(self, settings: Settings, layer: Any, *, edit_interval: float = 1.0) -> None:
+    def __init__(
+        self, settings: Settings, layer: CommandLayerAPI, *, edit_interval: float = 1.0
+    ) -> None:
         self.settings = settings
         self.layer = layer
         self.edit_interval = edit_interval

@@ -13,12 +13,13 @@ import contextlib
 import importlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from bot.commands.api import CommandLayerAPI
 from core.errors import CrateBotError
 from core.settings import Settings
 
@@ -35,7 +36,7 @@ class FrontendMissing(CrateBotError):
     pass
 
 
-FrontendFn = Callable[[Settings, Any, asyncio.Event], Awaitable[None]]
+FrontendFn = Callable[[Settings, Any, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def configured_frontends(settings: Settings) -> dict[str, FrontendFn]:
@@ -70,7 +71,7 @@ class Server:
     # Tests and embedders may replace the job kinds and the front-ends.
     kinds: dict[str, Any] | None = None
     frontends: dict[str, FrontendFn] | None = None
-    layer: Any = None
+    layer: CommandLayerAPI | None = None
 
     def request_stop(self) -> None:
         """What SIGTERM does: refuse new commands at once, then wind everything down."""

@@ -112,7 +112,8 @@ def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
         if analysis.path in seen:
             continue
         seen.add(analysis.path)
-        ini_cue, overridden = None, ()
+        ini_cue: float | None = None
+        overridden: tuple[str, ...] = ()
         entry = collection.match(analysis.path) if collection is not None else None
         if entry is not None:
             override = apply_override(analysis, entry)

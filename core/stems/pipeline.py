@@ -84,8 +84,15 @@ def safe_name(text: str, fallback: str = "stems") -> str:
     return cleaned[:80] or fallback
 
 
+def _no_progress(fraction: float, text: str = "") -> None:
+    pass
+
+
 def _scaled(progress: ProgressFn, lo: float, hi: float) -> ProgressFn:
-    return lambda fraction, text="": progress(lo + (hi - lo) * max(0.0, min(1.0, fraction)), text)
+    def scaled(fraction: float, text: str = "") -> None:
+        progress(lo + (hi - lo) * max(0.0, min(1.0, fraction)), text)
+
+    return scaled
 
 
 @dataclass
@@ -207,7 +214,7 @@ def run_stems(
     seed: int | None = _SEED,
 ) -> StemsResult:
     """Separate ``opts.source`` into files in ``out_dir``; scratch files go to ``scratch_dir``."""
-    report_progress: ProgressFn = progress or (lambda fraction, text="": None)
+    report_progress: ProgressFn = progress or _no_progress
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
