@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
 from storage.db import Database
-from storage.models import Job, JobEvent, Owner, ResultFile
+from storage.models import Job, JobEvent, Owner, PublishedFile
 
 ACTIVE = ("queued", "running")
 
@@ -153,8 +153,8 @@ class JobRepository:
                     return job
                 gone = await s.scalar(
                     select(func.count())
-                    .select_from(ResultFile)
-                    .where(ResultFile.job_id == job.id, ResultFile.deleted_at.is_not(None))
+                    .select_from(PublishedFile)
+                    .where(PublishedFile.job_id == job.id, PublishedFile.deleted_at.is_not(None))
                 )
                 if not gone:
                     return job
@@ -181,14 +181,14 @@ class JobRepository:
                 ).all()
             )
 
-    async def results(self, job_id: str) -> builtins.list[ResultFile]:
+    async def results(self, job_id: str) -> builtins.list[PublishedFile]:
         async with self.db.session() as s:
             return list(
                 (
                     await s.scalars(
-                        select(ResultFile)
-                        .where(ResultFile.job_id == job_id)
-                        .order_by(ResultFile.id)
+                        select(PublishedFile)
+                        .where(PublishedFile.job_id == job_id)
+                        .order_by(PublishedFile.id)
                     )
                 ).all()
             )

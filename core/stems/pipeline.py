@@ -46,7 +46,7 @@ from core.stems.options import StemsOptions
 from core.stems.package import write_zip
 from core.stems.windowed import SeparationSettings, separate_stream
 from core.stems.writers import EncodeSpec, ScratchTrack, encode
-from storage.files import sha256_file
+from storage.files import safe_name, sha256_file
 
 ProgressFn = Callable[[float, str], None]
 _SEED = 0  # fixed shift offsets: the same input gives the same stems
@@ -77,11 +77,6 @@ def pick_device(requested: str | None) -> tuple[Any, int]:
     if device.type == "cpu":
         torch.set_num_threads(threads)
     return device, threads
-
-
-def safe_name(text: str, fallback: str = "stems") -> str:
-    cleaned = re.sub(r"[^\w .()+-]+", "_", text).strip(" ._")
-    return cleaned[:80] or fallback
 
 
 def _no_progress(fraction: float, text: str = "") -> None:
@@ -295,7 +290,7 @@ def run_stems(
         mark = time.perf_counter()
         reports = {name: track.close() for name, track in tracks.items()}
         gains = _gains(reports, opts.normalize, opts.peak_ceiling_dbfs)
-        title = safe_name(info.path.stem) if not is_url(opts.source) else None
+        title = safe_name(info.path.stem, "stems", 80) if not is_url(opts.source) else None
         encode_spec = {
             s.name: EncodeSpec(
                 opts.format, opts.bitrate, f"{title} ({s.name})" if title else s.name
@@ -365,7 +360,11 @@ def run_stems(
     }
     manifest_path = out_dir / MANIFEST_NAME
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    zip_name = "stems.zip" if is_url(opts.source) else f"{safe_name(info.path.stem)}-stems.zip"
+    zip_name = (
+        "stems.zip"
+        if is_url(opts.source)
+        else f"{safe_name(info.path.stem, 'stems', 80)}-stems.zip"
+    )
     zip_path = write_zip(out_dir / zip_name, [paths[s.name] for s in outputs], manifest_path)
     shutil.rmtree(scratch_dir / "download", ignore_errors=True)
     report_progress(1.0, "done")
