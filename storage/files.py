@@ -14,15 +14,18 @@ from pathlib import Path
 _UNSAFE_NAME = re.compile(r"[^\w.()+ -]+")
 
 
-def safe_name(name: str, fallback: str, max_len: int = 120) -> str:
+def safe_name(name: str, fallback: str, max_len: int = 120, *, spaces: bool = True) -> str:
     """A plain file name from anything a user or a link supplies.
 
     No folders (only the last path part is kept, "\\" counts as a separator), only
     letters, digits, spaces and ``_ . - + ( )``, no leading or trailing dots or spaces
     (so never ".." nor a hidden file), at most ``max_len`` characters with the end
-    kept (the extension survives); ``fallback`` when nothing is left.
+    kept (the extension survives); ``fallback`` when nothing is left. ``spaces=False``
+    turns spaces into "_" too (names on disk that shells handle without quoting).
     """
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    if not spaces:
+        base = base.replace(" ", "_")
     cleaned = _UNSAFE_NAME.sub("_", base).strip(" ._")
     return cleaned[-max_len:].strip(" ._") or fallback
 

@@ -99,7 +99,7 @@ class CommandLayer:
 
     def upload_path(self, ctx: CommandContext, filename: str) -> Path:
         self._sweep_uploads()
-        name = safe_name(filename, "upload")
+        name = safe_name(filename, "upload", spaces=False)
         folder = self.uploads_dir / f"{safe_name(ctx.platform, 'chat')}-{uuid.uuid4().hex[:12]}"
         folder.mkdir(parents=True, exist_ok=True)
         return folder / name

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import discord
 
 from bot.commands.api import Command, CommandContext, CommandLayerAPI, Progress, Reply, ResultFile
 from bot.commands.throttle import latest_every
+from bot.commands.uploads import CommandUploads, Fetch
 from bot.discord.render import Rendered, progress_line, render_reply, size_mb
 from core.settings import Settings
 
@@ -139,9 +139,8 @@ class DiscordSkin:
         task = asyncio.current_task()
         assert task is not None
         self._active[task] = out
-        uploads: list[Any] = []
         try:
-            ctx = self.context(interaction)
+            uploads = CommandUploads(self.layer, self.context(interaction))
             for attachment in attachments or []:
                 if attachment is None:
                     continue
@@ -154,16 +153,9 @@ class DiscordSkin:
                         )
                     )
                     return
-                target = self.layer.upload_path(ctx, attachment.filename)
-                await attachment.save(target)
-                uploads.append(target)
-            if uploads:
-                ctx = dataclasses.replace(ctx, attachments=tuple(uploads))
-            finished = await self._stream(interaction, ctx, command, out)
-            if finished:
-                # The job is over: nothing reads the uploaded copies any more.
-                for path in uploads:
-                    shutil.rmtree(path.parent, ignore_errors=True)
+                await uploads.save(attachment.filename, _saver(attachment))
+            if await self._stream(interaction, uploads.context(), command, out):
+                uploads.done()
         finally:
             self._active.pop(task, None)
 
@@ -212,3 +204,11 @@ class DiscordSkin:
                 await interaction.edit_original_response(content=text)
             else:
                 await interaction.response.send_message(text, ephemeral=True)
+
+
+def _saver(attachment: discord.Attachment) -> Fetch:
+    async def fetch(target: Path) -> Path:
+        await attachment.save(target)
+        return target
+
+    return fetch

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-import shutil
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -30,6 +28,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.commands.api import Command, CommandContext, CommandLayerAPI, Progress, Reply, ResultFile
+from bot.commands.uploads import CommandUploads
 from bot.telegram.limits import split_text, too_large_upload, upload_limit
 from bot.telegram.status import StatusMessage, progress_line
 from bot.telegram.uploads import PendingUploads, Upload, download, upload_of
@@ -238,18 +237,15 @@ class TelegramSkin:
         status = self._status(bot, chat_id, reply_to)
         await status.show(f"Fetching {upload.name} from Telegram...")
         ctx = await self._context(bot, chat_id, chat_type, user_id, name, command)
-        target = self.layer.upload_path(ctx, upload.name)
+        uploads = CommandUploads(self.layer, ctx)
         try:
-            path = await download(bot, upload, target)
+            await uploads.save(upload.name, lambda target: download(bot, upload, target))
         except BadInput as exc:
-            shutil.rmtree(target.parent, ignore_errors=True)
             await status.finish(str(exc))
             return
-        ctx = dataclasses.replace(ctx, attachments=(path,))
-        finished = await self._run(bot, chat_id, ctx, command, reply_to=reply_to, status=status)
-        if finished:
-            # The job is over (or never started): nothing reads this upload any more.
-            shutil.rmtree(path.parent, ignore_errors=True)
+        ctx = uploads.context()
+        if await self._run(bot, chat_id, ctx, command, reply_to=reply_to, status=status):
+            uploads.done()
 
     async def _run(
         self,

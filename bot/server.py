@@ -1,5 +1,6 @@
-"""Run everything ``cratebot serve`` is: job runner, command layer, HTTP server and the
-configured chat front-ends, until SIGTERM/SIGINT.
+"""The server: everything ``cratebot serve`` is, assembled here — the job runner, the
+command layer on it, the HTTP server (``bot/web/app.py``: health and download links)
+and the configured chat front-ends — run until SIGTERM/SIGINT.
 
 Shutdown order matters: first the layer stops taking commands and the front-ends
 disconnect, then the runner stops (running jobs are killed and re-queued, so the
@@ -36,7 +37,7 @@ class FrontendMissing(CrateBotError):
     pass
 
 
-FrontendFn = Callable[[Settings, Any, asyncio.Event], Coroutine[Any, Any, None]]
+FrontendFn = Callable[[Settings, CommandLayerAPI, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def configured_frontends(settings: Settings) -> dict[str, FrontendFn]:
