@@ -18,6 +18,7 @@ from typing import Any
 import discord
 
 from bot.commands.api import Command, CommandContext, CommandLayerAPI, Progress, Reply, ResultFile
+from bot.commands.following import Following
 from bot.commands.throttle import latest_every
 from bot.commands.uploads import CommandUploads, Fetch
 from bot.discord.render import Rendered, progress_line, render_reply, size_mb
@@ -98,7 +99,7 @@ class DiscordSkin:
         self.edit_interval = edit_interval
         self.token_window_s = token_window_s
         self.accepting = True
-        self._active: dict[asyncio.Task[Any], InteractionOutput] = {}
+        self._following: Following[InteractionOutput] = Following()
 
     def context(self, interaction: discord.Interaction) -> CommandContext:
         user = interaction.user
@@ -136,10 +137,7 @@ class DiscordSkin:
             return
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         out = InteractionOutput(interaction, self.token_window_s)
-        task = asyncio.current_task()
-        assert task is not None
-        self._active[task] = out
-        try:
+        with self._following.follow(out):
             uploads = CommandUploads(self.layer, self.context(interaction))
             for attachment in attachments or []:
                 if attachment is None:
@@ -156,8 +154,6 @@ class DiscordSkin:
                 await uploads.save(attachment.filename, _saver(attachment))
             if await self._stream(interaction, uploads.context(), command, out):
                 uploads.done()
-        finally:
-            self._active.pop(task, None)
 
     async def _stream(
         self,
@@ -186,12 +182,7 @@ class DiscordSkin:
 
     async def abandon(self, timeout: float = 5.0) -> None:
         """Stop following running commands (their jobs go on in the runner)."""
-        pending = list(self._active.items())
-        for task, _ in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait([t for t, _ in pending], timeout=timeout)
-        for _, out in pending:
+        for out in await self._following.abandon(timeout):
             with contextlib.suppress(Exception):
                 note = "CrateBot is restarting; the job continues. Check /jobs later."
                 await asyncio.wait_for(out.progress(f"{out.shown or ''}\n{note}".strip()), 3.0)

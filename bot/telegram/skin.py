@@ -28,6 +28,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.commands.api import Command, CommandContext, CommandLayerAPI, Progress, Reply, ResultFile
+from bot.commands.following import Following
 from bot.commands.uploads import CommandUploads
 from bot.telegram.limits import split_text, too_large_upload, upload_limit
 from bot.telegram.status import StatusMessage, progress_line
@@ -59,7 +60,7 @@ class TelegramSkin:
         self.pending = PendingUploads()
         self._prompts: dict[tuple[int, int], Upload] = {}
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
-        self._active: set[asyncio.Task[Any]] = set()
+        self._following: Following[None] = Following()
         self._admin_only = {spec.name for spec in layer.specs if spec.admin_only}
 
     # -- handlers (registered in frontend.py) ----------------------------------
@@ -179,13 +180,8 @@ class TelegramSkin:
                 "CrateBot is restarting; send that again in a minute.",
             )
             return
-        task = asyncio.current_task()
-        assert task is not None
-        self._active.add(task)
-        try:
+        with self._following.follow(None):
             await work
-        finally:
-            self._active.discard(task)
 
     async def _run_text(self, bot: Bot, message: Message, text: str, upload: Upload | None) -> None:
         user = message.from_user
@@ -404,8 +400,4 @@ class TelegramSkin:
 
     async def abandon(self, timeout: float = 5.0) -> None:
         """Stop following running commands (their jobs go on in the runner)."""
-        tasks = [t for t in self._active if not t.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+        await self._following.abandon(timeout)
