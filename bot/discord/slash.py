@@ -43,6 +43,19 @@ def _words(spec: CommandSpec) -> list[str]:
     return spec.text.lstrip("/").lower().split()
 
 
+def _annotation(option: OptionSpec) -> Any:
+    """The option's type; numbers with a range become ``Range`` so Discord's picker
+    refuses out-of-range values before they are sent (the layer checks them anyway)."""
+    kind = _TYPES[option.type]
+    if option.type in ("int", "float") and (
+        option.min_value is not None or option.max_value is not None
+    ):
+        low = None if option.min_value is None else kind(option.min_value)
+        high = None if option.max_value is None else kind(option.max_value)
+        return app_commands.Range[kind, low, high]
+    return kind
+
+
 def _parameter(name: str, annotation: Any, required: bool) -> inspect.Parameter:
     kind = inspect.Parameter.KEYWORD_ONLY
     if required:
@@ -81,7 +94,7 @@ def _command(
     """The slash command of ``spec``, with ``merged`` subcommands as extra options."""
     options = list(spec.options)
     parameters = [
-        _parameter(o.name, _TYPES[o.type], o.required and not merged) for o in spec.options
+        _parameter(o.name, _annotation(o), o.required and not merged) for o in spec.options
     ]
     extra: dict[str, tuple[CommandSpec, str]] = {}
     descriptions: dict[str, str] = {}
