@@ -105,7 +105,6 @@ def _command(
         parameters.append(_parameter(word, annotation, False))
         extra[word] = (sub, option.name)
         descriptions[word] = _short(sub.description)
-    takes_files = any(o.type == "attachment" for o in spec.options)
 
     async def run(interaction: discord.Interaction, values: dict[str, Any]) -> None:
         given = {k: v for k, v in values.items() if v is not None}
@@ -120,7 +119,7 @@ def _command(
         await skin.run(
             interaction,
             command,
-            files if takes_files else None,
+            files if spec.takes_attachments else None,
             ephemeral=spec.private,
         )
 
