@@ -4,7 +4,8 @@ Params (JSON-safe): ``sources`` (paths, folders or URLs), ``library`` (bool: eve
 analysed track), ``struct_dir`` (folder of all-in-one JSONs) and ``audio_dir``;
 ``bpm`` (required), ``delta`` (2), ``key`` ("Gm,Cm", any notation), ``harmonic``,
 ``target_bpm`` (default: ``bpm``), ``bars`` (16), ``mix_bars`` (a quarter of
-``bars``), ``rekordbox_xml``. Output: ``sections.zip`` (parts + CSV) and
+``bars``), ``dj_library`` (a Rekordbox ``.xml``, Traktor ``.nml``, Serato ``database V2``
+or ``serato``) and its older name ``rekordbox_xml``. Output: ``sections.zip`` (parts + CSV) and
 ``sections.csv``.
 """
 
@@ -19,9 +20,10 @@ from core.errors import BadInput
 from core.jobs.context import JobContext
 from core.jobs.types import JobOutput
 from core.sections.cues import SectionCues, Unsuitable, section_cues
+from core.sections.cues_xml import part_grid
+from core.sections.djlibrary import DjCollection, apply_override, load_dj_library
 from core.sections.export import export_section
 from core.sections.options import SectionsOptions
-from core.sections.rekordbox import RekordboxCollection, apply_override
 from core.sections.report import SectionRow, write_csv, write_zip
 from core.sections.select import TrackFilter
 from core.sections.sources import (
@@ -57,10 +59,10 @@ def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     """Gather the candidate tracks, select and plan their sections, export each section,
     then pack the parts and the CSV into a zip."""
     opts = SectionsOptions.from_params(params)
-    collection = RekordboxCollection.load(opts.rekordbox_xml) if opts.rekordbox_xml else None
+    collection = _dj_library(opts)
     candidates = _gather(opts, ctx)
     plans, skipped = _plan(candidates, opts, collection)
-    rows, selected = _export(plans, ctx)
+    rows, selected = _export(plans, collection, ctx)
     ctx.progress(0.95, "packing")
     workdir = ctx.workdir
     csv_path = write_csv(rows, workdir / "sections.csv", base=workdir)
@@ -79,6 +81,14 @@ def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
         },
         files=[zip_path.relative_to(workdir).as_posix(), csv_path.relative_to(workdir).as_posix()],
     )
+
+
+def _dj_library(opts: SectionsOptions) -> DjCollection | None:
+    if opts.rekordbox_xml:
+        from core.sections.rekordbox import RekordboxCollection
+
+        return RekordboxCollection.load(opts.rekordbox_xml)
+    return load_dj_library(opts.dj_library) if opts.dj_library else None
 
 
 def _gather(opts: SectionsOptions, ctx: JobContext) -> list[Candidate]:
@@ -107,11 +117,12 @@ def _gather(opts: SectionsOptions, ctx: JobContext) -> list[Candidate]:
 
 
 def _plan(
-    candidates: list[Candidate], opts: SectionsOptions, collection: RekordboxCollection | None
+    candidates: list[Candidate], opts: SectionsOptions, collection: DjCollection | None
 ) -> tuple[list[_Plan], list[dict[str, str]]]:
     """The tracks that pass the tempo/key filter and have room for a section, and why
     the others were skipped; BadInput when none is left."""
     selector = TrackFilter.build(opts.bpm, opts.delta, opts.keys, opts.harmonic)
+    cue_label = f"{collection.software} cue" if collection is not None else "rekordbox cue"
     skipped: list[dict[str, str]] = []
     plans: list[_Plan] = []
     seen: set[str] = set()
@@ -131,7 +142,14 @@ def _plan(
             reason = "audio file not found"
         if reason is None:
             try:
-                cues = section_cues(analysis, opts.bars, opts.target_bpm, opts.mix_bars, ini_cue)
+                cues = section_cues(
+                    analysis,
+                    opts.bars,
+                    opts.target_bpm,
+                    opts.mix_bars,
+                    ini_cue,
+                    cue_label=cue_label,
+                )
             except Unsuitable as exc:
                 reason = str(exc)
         if reason is not None:
@@ -147,7 +165,9 @@ def _plan(
     return plans, skipped
 
 
-def _export(plans: list[_Plan], ctx: JobContext) -> tuple[list[SectionRow], list[dict[str, Any]]]:
+def _export(
+    plans: list[_Plan], collection: DjCollection | None, ctx: JobContext
+) -> tuple[list[SectionRow], list[dict[str, Any]]]:
     """Cut and stretch each planned section into ``parts/`` (and ``parts/orig/``)."""
     out_dir = ctx.workdir
     parts_dir = out_dir / "parts"
@@ -190,6 +210,9 @@ def _export(plans: list[_Plan], ctx: JobContext) -> tuple[list[SectionRow], list
                 "part_file_orig": part.part_file_orig.relative_to(out_dir).as_posix(),
                 "ini_source": cues.ini_source,
                 "rekordbox": list(plan.overridden),
+                "dj_library": collection.software if plan.overridden and collection else None,
+                "ini_position": cues.ini_position,
+                "grid": [[m.start, m.bpm, m.beat] for m in part_grid(analysis, cues)],
             }
         )
     return rows, selected

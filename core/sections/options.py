@@ -38,7 +38,8 @@ class SectionsOptions:
     library: bool = False
     struct_dir: Path | None = None
     audio_dir: Path | None = None
-    rekordbox_xml: str | None = None
+    dj_library: str | None = None  # .xml, .nml, Serato "database V2" or "serato"
+    rekordbox_xml: str | None = None  # the older name of a Rekordbox dj_library
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> SectionsOptions:
@@ -61,6 +62,9 @@ class SectionsOptions:
         if not (sources or library or struct_dir):
             raise BadInput("give tracks (paths or links), --library or --struct-dir")
         audio_dir = params.get("audio_dir")
+        dj_library, rekordbox_xml = params.get("dj_library"), params.get("rekordbox_xml")
+        if dj_library and rekordbox_xml:
+            raise BadInput("give either --dj-library or --rekordbox-xml, not both")
         return cls(
             bpm=bpm,
             delta=delta,
@@ -73,5 +77,6 @@ class SectionsOptions:
             library=library,
             struct_dir=Path(struct_dir) if struct_dir else None,
             audio_dir=Path(audio_dir).expanduser() if audio_dir else None,
-            rekordbox_xml=params.get("rekordbox_xml") or None,
+            dj_library=str(dj_library) if dj_library else None,
+            rekordbox_xml=str(rekordbox_xml) if rekordbox_xml else None,
         )

@@ -293,7 +293,13 @@ def _fetch_and_load(
         input_sha = sha256_file(info.path)
     with run.timed("model_load_s"):
         run.progress(0.02, f"loading model {opts.model}")
-        repo = Path(opts.model_repo) if opts.model_repo else settings.demucs_repo
+        repo: Path | None = Path(opts.model_repo) if opts.model_repo else settings.models_dir
+        if (
+            not opts.model_repo
+            and settings.demucs_repo is None
+            and not settings.models_dir.is_dir()
+        ):
+            repo = None  # CRATEBOT_HOME/models is optional; a folder the user named is not
         loaded = model or load_model(opts.model, repo)
     return info, input_sha, loaded
 
