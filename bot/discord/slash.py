@@ -119,7 +119,7 @@ def _command(
         await skin.run(
             interaction,
             command,
-            files if spec.takes_attachments else None,
+            files or None,
             ephemeral=spec.private,
         )
 
