@@ -55,7 +55,8 @@ def _autocorrelation(env: np.ndarray) -> np.ndarray:
     n = 1 << int(np.ceil(np.log2(2 * len(env))))
     spec = np.fft.rfft(env, n)
     acf = np.fft.irfft(spec * np.conj(spec), n)[: len(env)]
-    return acf / (acf[0] + 1e-12)
+    normalised: np.ndarray = acf / (acf[0] + 1e-12)
+    return normalised
 
 
 def estimate_bpm(

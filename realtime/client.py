@@ -125,7 +125,8 @@ class PiClient:
         reply = await self.send(STATUS, timeout=timeout)
         if not reply or not isinstance(reply[0], str):
             raise PiError(f"/status reply has no JSON text: {reply!r}")
-        return json.loads(reply[0])
+        state: dict[str, Any] = json.loads(reply[0])
+        return state
 
 
 def parse_cli_args(words: Sequence[str]) -> list[OscArg]:

@@ -63,7 +63,7 @@ def crowdstream_percent_to_gain(percent: float, max_cut_db: float = 24.0) -> flo
         return 0.0
     if percent >= 50.0:
         return 1.0
-    return 10.0 ** ((percent / 50.0 - 1.0) * max_cut_db / 20.0)
+    return float(10.0 ** ((percent / 50.0 - 1.0) * max_cut_db / 20.0))
 
 
 # ---- filter design (control thread, once per engine) -----------------------------------

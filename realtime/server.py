@@ -222,7 +222,7 @@ class ControlServer(CrowdstreamVocabulary, asyncio.DatagramProtocol):
 
     def status(self) -> dict[str, Any]:
         self.engine.retired.drain()
-        state = self.engine.snapshot()
+        state: dict[str, Any] = self.engine.snapshot()
         state["dropped_messages"] = sum(self.dropped.values())
         state["dropped_by_reason"] = dict(self.dropped)
         state["loading"] = sorted(letter(d) for d, fut in self._loading.items() if not fut.done())

@@ -125,7 +125,8 @@ def resample(data: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     else:
         spec = np.vstack([spec, np.zeros((bins_out - spec.shape[0], spec.shape[1]), spec.dtype)])
     out = np.fft.irfft(spec, n=n_out, axis=0) * (n_out / data.shape[0])
-    return out.astype(np.float32)
+    samples: np.ndarray = out.astype(np.float32)
+    return samples
 
 
 def build_track(name: str, audio: np.ndarray, sample_rate: int, bpm: float | None = None) -> Track:

@@ -4,9 +4,43 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
+
+# Word characters (any script), digits and a few harmless signs; everything else, path
+# separators included, becomes "_".
+_UNSAFE_NAME = re.compile(r"[^\w.()+ -]+")
+
+
+def safe_name(name: str, fallback: str, max_len: int = 120, *, spaces: bool = True) -> str:
+    """A plain file name from anything a user or a link supplies.
+
+    No folders (only the last path part is kept, "\\" counts as a separator), only
+    letters, digits, spaces and ``_ . - + ( )``, no leading or trailing dots or spaces
+    (so never ".." nor a hidden file), at most ``max_len`` characters with the end
+    kept (the extension survives); ``fallback`` when nothing is left. ``spaces=False``
+    turns spaces into "_" too (names on disk that shells handle without quoting).
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    if not spaces:
+        base = base.replace(" ", "_")
+    cleaned = _UNSAFE_NAME.sub("_", base).strip(" ._")
+    return cleaned[-max_len:].strip(" ._") or fallback
+
+
+def inside(root: Path, name: str) -> Path:
+    """``root / name`` with symlinks resolved, only if it lies strictly inside ``root``.
+
+    The one containment check for results and work folders: raises ValueError for
+    names that climb out ("../x", an absolute path, a symlink pointing elsewhere).
+    """
+    base = root.resolve()
+    target = (base / name).resolve()
+    if target == base or not target.is_relative_to(base):
+        raise ValueError(f"{name!r} is not inside {root}")
+    return target
 
 
 def sha256_file(path: Path) -> str:

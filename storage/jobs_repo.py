@@ -6,6 +6,7 @@ several runner processes sharing one database can never run the same job twice.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
 from storage.db import Database
-from storage.models import Job, JobEvent, Owner, ResultFile
+from storage.models import Job, JobEvent, Owner, PublishedFile
 
 ACTIVE = ("queued", "running")
 
@@ -159,8 +160,8 @@ class JobRepository:
                     return job
                 gone = await s.scalar(
                     select(func.count())
-                    .select_from(ResultFile)
-                    .where(ResultFile.job_id == job.id, ResultFile.deleted_at.is_not(None))
+                    .select_from(PublishedFile)
+                    .where(PublishedFile.job_id == job.id, PublishedFile.deleted_at.is_not(None))
                 )
                 if not gone:
                     return job
@@ -168,7 +169,7 @@ class JobRepository:
 
     async def list(
         self, owner_id: int | None = None, states: Sequence[str] | None = None, limit: int = 50
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         async with self.db.session() as s:
             query = select(Job).order_by(Job.created_at.desc()).limit(limit)
             if owner_id is not None:
@@ -177,7 +178,7 @@ class JobRepository:
                 query = query.where(Job.state.in_(tuple(states)))
             return list((await s.scalars(query)).all())
 
-    async def events(self, job_id: str) -> list[JobEvent]:
+    async def events(self, job_id: str) -> builtins.list[JobEvent]:
         async with self.db.session() as s:
             return list(
                 (
@@ -187,14 +188,14 @@ class JobRepository:
                 ).all()
             )
 
-    async def results(self, job_id: str) -> list[ResultFile]:
+    async def results(self, job_id: str) -> builtins.list[PublishedFile]:
         async with self.db.session() as s:
             return list(
                 (
                     await s.scalars(
-                        select(ResultFile)
-                        .where(ResultFile.job_id == job_id)
-                        .order_by(ResultFile.id)
+                        select(PublishedFile)
+                        .where(PublishedFile.job_id == job_id)
+                        .order_by(PublishedFile.id)
                     )
                 ).all()
             )
@@ -354,7 +355,7 @@ class JobRepository:
                 return "cancelling"
             return job.state
 
-    async def cancel_requested(self, job_ids: Iterable[str]) -> list[str]:
+    async def cancel_requested(self, job_ids: Iterable[str]) -> builtins.list[str]:
         ids = list(job_ids)
         if not ids:
             return []
@@ -367,7 +368,7 @@ class JobRepository:
                 ).all()
             )
 
-    async def stale_running(self, older_than: dt.datetime) -> list[Job]:
+    async def stale_running(self, older_than: dt.datetime) -> builtins.list[Job]:
         async with self.db.session() as s:
             return list(
                 (

@@ -142,7 +142,8 @@ class LibraryStore:
             return 0
         with self.session() as s:
             result = s.execute(delete(LibraryTrack).where(LibraryTrack.id.in_(ids)))
-            return int(result.rowcount or 0)
+            # A DELETE gives a CursorResult, which has the count.
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def all(self) -> list[TrackInfo]:
         with self.session() as s:

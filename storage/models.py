@@ -73,7 +73,7 @@ class JobEvent(Base):
     message: Mapped[str] = mapped_column(Text, default="")
 
 
-class ResultFile(Base):
+class PublishedFile(Base):
     __tablename__ = "results"
     __table_args__ = (Index("ix_results_expires", "expires_at"),)
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from storage.base import utcnow
 from storage.db import Database
-from storage.files import atomic_move, sha256_file
-from storage.models import Job, ResultFile
+from storage.files import atomic_move, inside, sha256_file
+from storage.models import Job, PublishedFile
 
 
 @dataclass(frozen=True)
@@ -33,25 +33,21 @@ class ResultStore:
 
     def path_of(self, job_id: str, name: str) -> Path:
         """The published file, refusing any name that would leave the job's folder."""
-        base = self.folder(job_id).resolve()
-        target = (base / name).resolve()
-        if not target.is_relative_to(base) or target == base:
-            raise ValueError(f"{name!r} is not inside the results of job {job_id}")
-        return target
+        return inside(self.folder(job_id), name)
 
-    async def publish(self, job_id: str, workdir: Path, names: list[str]) -> list[ResultFile]:
+    async def publish(self, job_id: str, workdir: Path, names: list[str]) -> list[PublishedFile]:
         work = workdir.resolve()
-        published: list[ResultFile] = []
+        published: list[PublishedFile] = []
         expires = utcnow() + self.retention
         for name in names:
-            src = (work / name).resolve()
-            if not src.is_relative_to(work) or not src.is_file():
+            src = inside(work, name)
+            if not src.is_file():
                 raise ValueError(f"job output {name!r} is not a file inside the work folder")
             rel = src.relative_to(work).as_posix()
             dest = self.path_of(job_id, rel)
             atomic_move(src, dest)
             published.append(
-                ResultFile(
+                PublishedFile(
                     job_id=job_id,
                     name=rel,
                     size_bytes=dest.stat().st_size,
@@ -70,8 +66,8 @@ class ResultStore:
         async with self.db.session() as s:
             expired = (
                 await s.scalars(
-                    select(ResultFile).where(
-                        ResultFile.expires_at < now, ResultFile.deleted_at.is_(None)
+                    select(PublishedFile).where(
+                        PublishedFile.expires_at < now, PublishedFile.deleted_at.is_(None)
                     )
                 )
             ).all()

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from storage.base import Base, UTCDateTime, utcnow
 from storage.db import Database
-from storage.models import Job, JobEvent, Owner, ResultFile
+from storage.models import Job, JobEvent, Owner, PublishedFile
 
 ACTIVE = ("queued", "running")
 REUSABLE = ("queued", "running", "succeeded")
@@ -200,8 +200,8 @@ class ScaleoutRepository:
                 return job
             gone = await s.scalar(
                 select(func.count())
-                .select_from(ResultFile)
-                .where(ResultFile.job_id == job.id, ResultFile.deleted_at.is_not(None))
+                .select_from(PublishedFile)
+                .where(PublishedFile.job_id == job.id, PublishedFile.deleted_at.is_not(None))
             )
             if not gone:
                 return job

@@ -8,6 +8,7 @@ import getpass
 import shutil
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from typing import Any
 
 from bot.chat.display import Display
 from bot.commands.api import CommandContext, Progress, Reply
@@ -63,7 +64,7 @@ class ChatSession:
         self.display = display
         self.ctx = ctx or local_context()
         self.failures = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def run_command(self, text: str, accepted: asyncio.Event | None = None) -> Reply:
         """Run one command to its reply; ``accepted`` is set at its first update (a job
@@ -80,7 +81,8 @@ class ChatSession:
         finally:
             if accepted is not None:
                 accepted.set()
-        folder, copied = None, []
+        folder: Path | None = None
+        copied: list[Path] = []
         if reply.job_id and not reply.error:
             folder, copied = await asyncio.to_thread(
                 copy_results, self.layer.settings.results_dir, reply.job_id, self.out_dir

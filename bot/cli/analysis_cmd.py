@@ -150,7 +150,7 @@ def _library_arg(value: str | None) -> str | None:
     return str(Path(value).expanduser().resolve())
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     analyze = subparsers.add_parser(
         "analyze",
         help="analyse tracks: BPM, beats, downbeats, key, segments, loudness",

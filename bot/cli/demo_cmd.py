@@ -19,7 +19,7 @@ from bot.cli.common import add_home, fail, guarded, settings_from_args
 AUDIO_SUFFIXES = {".mp3", ".flac", ".wav", ".ogg", ".opus", ".m4a", ".aiff", ".aif"}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="try everything offline: a synthetic crate, a DJ mix, its tracklist, sections",
@@ -141,7 +141,7 @@ def _demo(args: argparse.Namespace) -> int:
     mix, entries = render_mix(chosen, speeds, excerpt_s=excerpt_s, fade_s=8.0)
     mix_path = out / "mix.mp3"
     _encode_mp3(mix, SR, mix_path)
-    truth = [
+    truth: list[dict[str, Any]] = [
         {"start_s": round(e.start_s, 1), "file": e.path.name, "speed": e.speed, "mode": e.mode}
         for e in entries
     ]

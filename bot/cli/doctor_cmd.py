@@ -7,7 +7,7 @@ import argparse
 from bot.cli.common import add_home, guarded, print_json, settings_from_args
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "doctor",
         help="check ffmpeg, PortAudio, database, broker, weights, tokens, network, disk",

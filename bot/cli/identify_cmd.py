@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.cli.common import add_home, guarded, print_json, progress_bar, settings_from_args
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "id",
         help="identify the tracks in a DJ mix (file or link)",

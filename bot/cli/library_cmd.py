@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.cli.common import add_home, guarded, print_json, progress_bar, settings_from_args
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     index = subparsers.add_parser(
         "index",
         help="add audio files or folders to the local identification library",

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.cli.common import add_home, guarded, print_json, settings_from_args
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     models = subparsers.add_parser(
         "models", help="Demucs weights for stems: list, fetch, import, path"
     )

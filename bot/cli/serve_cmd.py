@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.web.serve import Server
+    from bot.server import Server
 
     settings = settings_from_args(args)
     overrides = {

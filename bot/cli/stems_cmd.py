@@ -82,9 +82,9 @@ def register(subparsers: Any) -> None:
 
 
 def _default_out(source: str) -> Path:
-    from core.stems.pipeline import safe_name
+    from storage.files import safe_name
 
-    name = "stems" if is_url(source) else f"{safe_name(Path(source).stem)}-stems"
+    name = "stems" if is_url(source) else f"{safe_name(Path(source).stem, 'stems', 80)}-stems"
     return Path.cwd() / name
 
 

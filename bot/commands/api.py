@@ -57,7 +57,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 Platform = Literal["discord", "telegram", "terminal"] | str
 
@@ -275,7 +278,7 @@ class CommandLayerAPI(Protocol):
     """Every command, in help order (for slash-command registration, set_my_commands);
     derived from the definitions in ``bot/commands/defs/``."""
 
-    settings: Any
+    settings: Settings
     """The ``core.settings.Settings`` the layer runs with (limits, public_url, ...)."""
 
     def stop_accepting(self) -> None:

@@ -11,7 +11,6 @@ turns the finished job into the :class:`Reply`.
 from __future__ import annotations
 
 import dataclasses
-import re
 import shutil
 import time
 import uuid
@@ -41,11 +40,11 @@ from core.errors import BadInput, CrateBotError
 from core.jobs.runner import JobRunner, OwnerRef
 from core.settings import Settings
 from storage.db import Database
+from storage.files import safe_name
 from storage.jobs_repo import JobRepository
 from storage.pi_links import PiLinkStore
 
 UPLOADS = "uploads"
-_UNSAFE = re.compile(r"[^\w.\-]+")
 _UPLOAD_SWEEP_S = 3600.0
 
 
@@ -102,10 +101,10 @@ class CommandLayer:
 
     def upload_path(self, ctx: CommandContext, filename: str) -> Path:
         self._sweep_uploads()
-        name = _UNSAFE.sub("_", Path(filename.replace("\\", "/")).name).strip("._") or "upload"
-        folder = self.uploads_dir / f"{_UNSAFE.sub('_', ctx.platform)}-{uuid.uuid4().hex[:12]}"
+        name = safe_name(filename, "upload", spaces=False)
+        folder = self.uploads_dir / f"{safe_name(ctx.platform, 'chat')}-{uuid.uuid4().hex[:12]}"
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / name[-120:]
+        return folder / name
 
     def _sweep_uploads(self) -> None:
         now = time.time()

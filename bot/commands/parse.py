@@ -82,7 +82,9 @@ def _options(command: CommandDef, words: list[str]) -> tuple[dict[str, Any], lis
 def parse(text: str, words: CommandWords | None = None) -> Command:
     """The command typed in ``text`` (``words``: the commands to know; default all)."""
     if words is None:
-        from bot.commands.defs import WORDS as words
+        from bot.commands.defs import WORDS
+
+        words = WORDS
     split = _split(text.strip())
     if not split:
         raise BadInput("empty command; try /help")

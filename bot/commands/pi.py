@@ -41,7 +41,9 @@ class PiCommands:
     def _client(self, link: PiLink) -> PiClient:
         return PiClient(link.host, link.port, link.token(self.store.fernet), self.timeout_s)
 
-    async def _call(self, ctx: CommandContext, address: str, *args: float) -> Reply | tuple:
+    async def _call(
+        self, ctx: CommandContext, address: str, *args: float
+    ) -> Reply | tuple[PiLink, Any]:
         link = await self.store.get(ctx.platform, ctx.chat_id)
         if link is None:
             return Reply(text=NOT_LINKED, error=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Iterable
 
 import discord
 from discord import app_commands
 
+from bot.commands.api import CommandLayerAPI, CommandSpec
 from bot.discord.skin import EDIT_INTERVAL_S, TOKEN_WINDOW_S, DiscordSkin
 from bot.discord.slash import register
 from core.errors import NotAvailable
@@ -19,7 +20,7 @@ log = logging.getLogger("cratebot.discord")
 
 
 class CrateBotClient(discord.Client):
-    def __init__(self, skin: DiscordSkin, specs: Any) -> None:
+    def __init__(self, skin: DiscordSkin, specs: Iterable[CommandSpec]) -> None:
         # Slash commands need no privileged intents (no message content, no members).
         super().__init__(intents=discord.Intents.default())
         self.skin = skin
@@ -37,7 +38,7 @@ class CrateBotClient(discord.Client):
 
 def build_client(
     settings: Settings,
-    layer: Any,
+    layer: CommandLayerAPI,
     *,
     edit_interval: float = EDIT_INTERVAL_S,
     token_window_s: float = TOKEN_WINDOW_S,
@@ -48,7 +49,7 @@ def build_client(
 
 async def run_discord(
     settings: Settings,
-    layer: Any,
+    layer: CommandLayerAPI,
     stop: asyncio.Event,
     *,
     edit_interval: float = EDIT_INTERVAL_S,

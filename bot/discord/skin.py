@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import discord
 
-from bot.commands.api import Command, CommandContext, Progress, Reply, ResultFile
+from bot.commands.api import Command, CommandContext, CommandLayerAPI, Progress, Reply, ResultFile
+from bot.commands.following import Following
 from bot.commands.throttle import latest_every
+from bot.commands.uploads import CommandUploads, Fetch
 from bot.discord.render import Rendered, progress_line, render_reply, size_mb
 from core.settings import Settings
 
@@ -88,7 +89,7 @@ class DiscordSkin:
     def __init__(
         self,
         settings: Settings,
-        layer: Any,
+        layer: CommandLayerAPI,
         *,
         edit_interval: float = EDIT_INTERVAL_S,
         token_window_s: float = TOKEN_WINDOW_S,
@@ -98,7 +99,7 @@ class DiscordSkin:
         self.edit_interval = edit_interval
         self.token_window_s = token_window_s
         self.accepting = True
-        self._active: dict[asyncio.Task[Any], InteractionOutput] = {}
+        self._following: Following[InteractionOutput] = Following()
 
     def context(self, interaction: discord.Interaction) -> CommandContext:
         user = interaction.user
@@ -136,12 +137,8 @@ class DiscordSkin:
             return
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         out = InteractionOutput(interaction, self.token_window_s)
-        task = asyncio.current_task()
-        assert task is not None
-        self._active[task] = out
-        uploads: list[Any] = []
-        try:
-            ctx = self.context(interaction)
+        with self._following.follow(out):
+            uploads = CommandUploads(self.layer, self.context(interaction))
             for attachment in attachments or []:
                 if attachment is None:
                     continue
@@ -154,18 +151,9 @@ class DiscordSkin:
                         )
                     )
                     return
-                target = self.layer.upload_path(ctx, attachment.filename)
-                await attachment.save(target)
-                uploads.append(target)
-            if uploads:
-                ctx = dataclasses.replace(ctx, attachments=tuple(uploads))
-            finished = await self._stream(interaction, ctx, command, out)
-            if finished:
-                # The job is over: nothing reads the uploaded copies any more.
-                for path in uploads:
-                    shutil.rmtree(path.parent, ignore_errors=True)
-        finally:
-            self._active.pop(task, None)
+                await uploads.save(attachment.filename, _saver(attachment))
+            if await self._stream(interaction, uploads.context(), command, out):
+                uploads.done()
 
     async def _stream(
         self,
@@ -194,12 +182,7 @@ class DiscordSkin:
 
     async def abandon(self, timeout: float = 5.0) -> None:
         """Stop following running commands (their jobs go on in the runner)."""
-        pending = list(self._active.items())
-        for task, _ in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait([t for t, _ in pending], timeout=timeout)
-        for _, out in pending:
+        for out in await self._following.abandon(timeout):
             with contextlib.suppress(Exception):
                 note = "CrateBot is restarting; the job continues. Check /jobs later."
                 await asyncio.wait_for(out.progress(f"{out.shown or ''}\n{note}".strip()), 3.0)
@@ -212,3 +195,11 @@ class DiscordSkin:
                 await interaction.edit_original_response(content=text)
             else:
                 await interaction.response.send_message(text, ephemeral=True)
+
+
+def _saver(attachment: discord.Attachment) -> Fetch:
+    async def fetch(target: Path) -> Path:
+        await attachment.save(target)
+        return target
+
+    return fetch

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import discord
 from discord import app_commands
@@ -41,6 +41,19 @@ def _short(text: str) -> str:
 
 def _words(spec: CommandSpec) -> list[str]:
     return spec.text.lstrip("/").lower().split()
+
+
+def _annotation(option: OptionSpec) -> Any:
+    """The option's type; numbers with a range become ``Range`` so Discord's picker
+    refuses out-of-range values before they are sent (the layer checks them anyway)."""
+    kind = _TYPES[option.type]
+    if option.type in ("int", "float") and (
+        option.min_value is not None or option.max_value is not None
+    ):
+        low = None if option.min_value is None else kind(option.min_value)
+        high = None if option.max_value is None else kind(option.max_value)
+        return app_commands.Range[kind, low, high]
+    return kind
 
 
 def _parameter(name: str, annotation: Any, required: bool) -> inspect.Parameter:
@@ -81,7 +94,7 @@ def _command(
     """The slash command of ``spec``, with ``merged`` subcommands as extra options."""
     options = list(spec.options)
     parameters = [
-        _parameter(o.name, _TYPES[o.type], o.required and not merged) for o in spec.options
+        _parameter(o.name, _annotation(o), o.required and not merged) for o in spec.options
     ]
     extra: dict[str, tuple[CommandSpec, str]] = {}
     descriptions: dict[str, str] = {}
@@ -92,7 +105,6 @@ def _command(
         parameters.append(_parameter(word, annotation, False))
         extra[word] = (sub, option.name)
         descriptions[word] = _short(sub.description)
-    takes_files = any(o.type == "attachment" for o in spec.options)
 
     async def run(interaction: discord.Interaction, values: dict[str, Any]) -> None:
         given = {k: v for k, v in values.items() if v is not None}
@@ -107,7 +119,7 @@ def _command(
         await skin.run(
             interaction,
             command,
-            files if takes_files else None,
+            files or None,
             ephemeral=spec.private,
         )
 
@@ -117,7 +129,8 @@ def _command(
     return app_commands.Command(
         name=_words(spec)[-1],
         description=_short(description),
-        callback=_callback(parameters, options, run, descriptions),
+        # The callback's signature is built at run time, which no type checker can see.
+        callback=cast(Any, _callback(parameters, options, run, descriptions)),
     )
 
 

@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.commands.api import CommandLayerAPI
 from bot.telegram.skin import TelegramSkin
 from core.errors import NotAvailable
 from core.settings import Settings
@@ -29,8 +30,8 @@ RATE_LIMIT_RETRIES = 3
 
 
 def build_application(
-    settings: Settings, layer: Any, *, edit_interval: float = 1.0
-) -> tuple[Application, TelegramSkin]:
+    settings: Settings, layer: CommandLayerAPI, *, edit_interval: float = 1.0
+) -> tuple[Application[Any, Any, Any, Any, Any, Any], TelegramSkin]:
     """The configured Application and the skin its handlers call."""
     if settings.telegram_token is None:
         raise NotAvailable("Telegram needs a bot token: set CRATEBOT_TELEGRAM_TOKEN")
@@ -60,7 +61,7 @@ def build_application(
     return app, skin
 
 
-def menu_commands(layer: Any) -> list[BotCommand]:
+def menu_commands(layer: CommandLayerAPI) -> list[BotCommand]:
     """The "/" menu: Telegram command words are one lowercase word ("/pi link" -> "pi")."""
     seen: dict[str, str] = {}
     for spec in layer.specs:
@@ -70,7 +71,7 @@ def menu_commands(layer: Any) -> list[BotCommand]:
 
 
 async def run_telegram(
-    settings: Settings, layer: Any, stop: asyncio.Event, *, edit_interval: float = 1.0
+    settings: Settings, layer: CommandLayerAPI, stop: asyncio.Event, *, edit_interval: float = 1.0
 ) -> None:
     """Poll Telegram and answer commands until ``stop`` is set."""
     app, skin = build_application(settings, layer, edit_interval=edit_interval)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-import shutil
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,7 +27,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.commands.api import Command, CommandContext, Progress, Reply, ResultFile
+from bot.commands.api import Command, CommandContext, CommandLayerAPI, Progress, Reply, ResultFile
+from bot.commands.following import Following
+from bot.commands.uploads import CommandUploads
 from bot.telegram.limits import split_text, too_large_upload, upload_limit
 from bot.telegram.status import StatusMessage, progress_line
 from bot.telegram.uploads import PendingUploads, Upload, download, upload_of
@@ -49,7 +49,9 @@ PHOTO_LIMIT = 10 * 1024 * 1024
 
 
 class TelegramSkin:
-    def __init__(self, settings: Settings, layer: Any, *, edit_interval: float = 1.0) -> None:
+    def __init__(
+        self, settings: Settings, layer: CommandLayerAPI, *, edit_interval: float = 1.0
+    ) -> None:
         self.settings = settings
         self.layer = layer
         self.edit_interval = edit_interval
@@ -58,7 +60,7 @@ class TelegramSkin:
         self.pending = PendingUploads()
         self._prompts: dict[tuple[int, int], Upload] = {}
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
-        self._active: set[asyncio.Task[Any]] = set()
+        self._following: Following[None] = Following()
         self._admin_only = {spec.name for spec in layer.specs if spec.admin_only}
 
     # -- handlers (registered in frontend.py) ----------------------------------
@@ -178,13 +180,8 @@ class TelegramSkin:
                 "CrateBot is restarting; send that again in a minute.",
             )
             return
-        task = asyncio.current_task()
-        assert task is not None
-        self._active.add(task)
-        try:
+        with self._following.follow(None):
             await work
-        finally:
-            self._active.discard(task)
 
     async def _run_text(self, bot: Bot, message: Message, text: str, upload: Upload | None) -> None:
         user = message.from_user
@@ -236,18 +233,15 @@ class TelegramSkin:
         status = self._status(bot, chat_id, reply_to)
         await status.show(f"Fetching {upload.name} from Telegram...")
         ctx = await self._context(bot, chat_id, chat_type, user_id, name, command)
-        target = self.layer.upload_path(ctx, upload.name)
+        uploads = CommandUploads(self.layer, ctx)
         try:
-            path = await download(bot, upload, target)
+            await uploads.save(upload.name, lambda target: download(bot, upload, target))
         except BadInput as exc:
-            shutil.rmtree(target.parent, ignore_errors=True)
             await status.finish(str(exc))
             return
-        ctx = dataclasses.replace(ctx, attachments=(path,))
-        finished = await self._run(bot, chat_id, ctx, command, reply_to=reply_to, status=status)
-        if finished:
-            # The job is over (or never started): nothing reads this upload any more.
-            shutil.rmtree(path.parent, ignore_errors=True)
+        ctx = uploads.context()
+        if await self._run(bot, chat_id, ctx, command, reply_to=reply_to, status=status):
+            uploads.done()
 
     async def _run(
         self,
@@ -406,8 +400,4 @@ class TelegramSkin:
 
     async def abandon(self, timeout: float = 5.0) -> None:
         """Stop following running commands (their jobs go on in the runner)."""
-        tasks = [t for t in self._active if not t.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+        await self._following.abandon(timeout)

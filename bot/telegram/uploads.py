@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections import OrderedDict
@@ -13,8 +12,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest
 
 from core.errors import BadInput
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+from storage.files import safe_name
 
 
 @dataclass(frozen=True)
@@ -44,16 +42,14 @@ def upload_of(message: Message | None) -> Upload | None:
         message_id=message.message_id,
         file_id=media.file_id,
         unique_id=media.file_unique_id,
-        name=safe_name(name),
+        name=upload_name(name),
         size=int(media.file_size or 0),
     )
 
 
-def safe_name(name: str) -> str:
+def upload_name(name: str) -> str:
     """A plain file name (no folders, no odd characters), keeping the extension."""
-    base = Path(name.replace("\\", "/")).name
-    cleaned = _UNSAFE.sub("_", base).strip(" .")[:120]
-    return cleaned or "upload.bin"
+    return safe_name(name, "upload.bin")
 
 
 async def download(bot: Bot, upload: Upload, target: Path) -> Path:

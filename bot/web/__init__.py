@@ -1,1 +1,2 @@
-"""``cratebot serve``: front-ends, job runner and the small HTTP server in one process."""
+"""The small HTTP server of ``cratebot serve`` (health, signed downloads); the whole
+server is assembled in :mod:`bot.server`."""

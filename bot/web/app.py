@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.commands.links import LinkError, verify
 from core.settings import Settings
+from storage.files import inside
 
 HealthFn = Callable[[], dict[str, Any]]
 Feature = Callable[[web.Application], None]
@@ -27,11 +28,11 @@ MAX_FIELD_SIZE = 8190
 
 def _inside(root: Path, job_id: str, name: str) -> Path | None:
     """The file, only if it really lies in ``root/job_id`` once symlinks are resolved."""
-    base = root.resolve()
-    target = (base / job_id / name).resolve()
-    if not target.is_relative_to(base / job_id) or not target.is_file():
+    try:
+        target = inside(root / job_id, name)
+    except ValueError:
         return None
-    return target
+    return target if target.is_file() else None
 
 
 def build_app(

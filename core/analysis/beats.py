@@ -94,7 +94,8 @@ def _refine_times(envelope: np.ndarray, frames: np.ndarray, sr: int, hop: int) -
     with np.errstate(divide="ignore", invalid="ignore"):
         shift = np.where(denom < 0, 0.5 * (left - right) / denom, 0.0)
     shift = np.clip(np.nan_to_num(shift), -0.5, 0.5)
-    return (frames + shift) * hop / sr
+    times: np.ndarray = (frames + shift) * hop / sr
+    return times
 
 
 def _beat_sync(values: np.ndarray, times: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -135,7 +136,8 @@ def downbeat_evidence(features: Features, beats: np.ndarray) -> np.ndarray:
         sd = x.std()
         return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
-    return z(bass) + z(change)
+    novelty: np.ndarray = z(bass) + z(change)
+    return novelty
 
 
 def _bar_positions(features: Features, beats: np.ndarray) -> np.ndarray:

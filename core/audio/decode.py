@@ -6,9 +6,11 @@ a time, so a 6-hour file costs the same memory as a 6-second one.
 
 from __future__ import annotations
 
+import io
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -66,6 +68,8 @@ def decode_blocks(
         bufsize=0,
     )
     assert proc.stdout is not None and proc.stderr is not None
+    # bufsize=0 makes stdout a raw FileIO, which has readinto (typeshed only says IO).
+    stdout = cast(io.RawIOBase, proc.stdout)
     produced = 0
     try:
         while True:
@@ -73,7 +77,7 @@ def decode_blocks(
             view = memoryview(buf)
             got = 0
             while got < want:
-                n = proc.stdout.readinto(view[got:])
+                n = stdout.readinto(view[got:])
                 if not n:
                     break
                 got += n

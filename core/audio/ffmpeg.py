@@ -18,4 +18,4 @@ def ffmpeg_exe() -> str:
     # imageio-ffmpeg ships a static ffmpeg inside its wheel, so no system step is needed.
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    return str(imageio_ffmpeg.get_ffmpeg_exe())

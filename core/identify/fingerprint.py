@@ -133,7 +133,8 @@ def _frames_to_logspec(samples: np.ndarray) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP][:n]
     spec = sp_fft.rfft(frames * _WINDOW, axis=1, workers=-1)
     power = (spec.real**2 + spec.imag**2).astype(np.float32)
-    return np.log10(power @ _BANK + 1e-10)
+    bands: np.ndarray = np.log10(power @ _BANK + 1e-10)
+    return bands
 
 
 class PeakStream:
@@ -314,16 +315,20 @@ def _q_f1(f1: np.ndarray) -> np.ndarray:
 
 def _q_dt(dt13: np.ndarray) -> np.ndarray:
     x = np.log2(np.maximum(dt13, 1e-3) / DT13_MIN) / DT_LOG_STEP
-    return np.clip(np.floor(x).astype(np.int64), 0, DT_LEVELS - 1)
+    levels: np.ndarray = np.clip(np.floor(x).astype(np.int64), 0, DT_LEVELS - 1)
+    return levels
 
 
-def _combine(qr, qa, qb, qf, qd) -> np.ndarray:
+def _combine(
+    qr: np.ndarray, qa: np.ndarray, qb: np.ndarray, qf: np.ndarray, qd: np.ndarray
+) -> np.ndarray:
     key = qr
     key = key * DF_LEVELS + qa
     key = key * DF_LEVELS + qb
     key = key * F1_LEVELS + qf
     key = key * DT_LEVELS + qd
-    return key.astype(np.uint32)
+    packed: np.ndarray = key.astype(np.uint32)
+    return packed
 
 
 KEY_SPACE = R_LEVELS * DF_LEVELS * DF_LEVELS * F1_LEVELS * DT_LEVELS

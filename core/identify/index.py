@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,12 +49,13 @@ def pack_values(
 ) -> np.ndarray:
     f1q = np.clip(np.round(np.asarray(f1) * 4), 0, (1 << _F_BITS) - 1).astype(np.uint64)
     tid = np.asarray(track_id, dtype=np.uint64)
-    return (
+    packed: np.ndarray = (
         (tid << np.uint64(_T_BITS + _DT_BITS + _F_BITS))
         | (np.asarray(t1, dtype=np.uint64) << np.uint64(_DT_BITS + _F_BITS))
         | (np.asarray(dt13, dtype=np.uint64) << np.uint64(_F_BITS))
         | f1q
     )
+    return packed
 
 
 @dataclass
@@ -93,9 +95,9 @@ class FingerprintIndex:
     def _manifest_path(self) -> Path:
         return self.folder / "manifest.json"
 
-    def _read_manifest(self) -> dict:
+    def _read_manifest(self) -> dict[str, Any]:
         try:
-            manifest = json.loads(self._manifest_path.read_text())
+            manifest: dict[str, Any] = json.loads(self._manifest_path.read_text())
         except FileNotFoundError:
             return {"version": FINGERPRINT_VERSION, "segments": [], "next": 1}
         if manifest.get("version") != FINGERPRINT_VERSION:
@@ -105,7 +107,7 @@ class FingerprintIndex:
             )
         return manifest
 
-    def _write_manifest(self, manifest: dict) -> None:
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
         tmp = self._manifest_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(manifest, indent=1))
         os.replace(tmp, self._manifest_path)
@@ -190,7 +192,7 @@ class FingerprintIndex:
             self.close()
         return len(keys)
 
-    def _write_segment(self, manifest: dict, keys: np.ndarray, vals: np.ndarray) -> None:
+    def _write_segment(self, manifest: dict[str, Any], keys: np.ndarray, vals: np.ndarray) -> None:
         order = np.argsort(keys, kind="stable")
         name = f"seg-{manifest['next']:06d}"
         manifest["next"] += 1

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.audio import decode_blocks, probe_audio
 from core.errors import BadInput
@@ -82,7 +83,7 @@ def load_metadata(path: Path) -> dict[str, tuple[str | None, str | None]]:
     if not path.is_file():
         raise BadInput(f"{path}: no such metadata file")
     text = path.read_text(encoding="utf-8-sig")
-    rows: list[dict]
+    rows: list[dict[str, Any]]
     if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
         try:
             rows = json.loads(text)

@@ -28,7 +28,7 @@ TASK_NAME = "cratebot.run_job"
 def make_app(settings: Settings) -> Any:
     """A Celery app on ``CRATEBOT_BROKER_URL`` (imported lazily: the default install runs
     without a broker)."""
-    from celery import Celery  # type: ignore[import-untyped]
+    from celery import Celery
 
     app = Celery("cratebot", broker=settings.broker_url, set_as_current=False)
     app.conf.update(

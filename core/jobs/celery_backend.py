@@ -288,7 +288,7 @@ def run_worker(
     The Celery pool is threads: each thread only waits for its job's child process, and
     the child is what cancel, time limits and kill -9 act on.
     """
-    from celery import signals  # type: ignore[import-untyped]
+    from celery import signals
 
     from core.jobs.celery_app import TASK_NAME, make_app
     from storage.db import open_database

@@ -69,13 +69,5 @@ def builtin_kinds(settings: Settings) -> dict[str, JobKind]:
             input_params=("sources", "source"),
             description="tempo-aligned sections",
         ),
-        JobKind(
-            "probe",
-            "core.audio.job:probe_job",
-            concurrency=2,
-            timeout_s=600,
-            max_attempts=settings.job_max_attempts,
-            description="fetch and validate an audio input",
-        ),
     ]
     return {kind.name: kind for kind in kinds}

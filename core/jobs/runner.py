@@ -281,6 +281,10 @@ class JobRunner:
                 try:
                     view = await asyncio.wait_for(queue.get(), timeout=poll_s)
                 except TimeoutError:
+                    if job_id in self._running:
+                        # Ours: every change is pushed, and the database may hold an older
+                        # (throttled) progress line that would step the stream backwards.
+                        continue
                     # Jobs run by another runner process only reach us through the database.
                     fresh = await self.get(job_id)
                     if fresh is None:

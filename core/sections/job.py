@@ -11,17 +11,19 @@ or ``serato``) and its older name ``rekordbox_xml``. Output: ``sections.zip`` (p
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.analysis.model import TrackAnalysis
 from core.errors import BadInput
 from core.jobs.context import JobContext
 from core.jobs.types import JobOutput
-from core.sections.cues import Unsuitable, section_cues
+from core.sections.cues import SectionCues, Unsuitable, section_cues
 from core.sections.cues_xml import part_grid
 from core.sections.djlibrary import DjCollection, apply_override, load_dj_library
 from core.sections.export import export_section
+from core.sections.options import SectionsOptions
 from core.sections.report import SectionRow, write_csv, write_zip
 from core.sections.select import TrackFilter
 from core.sections.sources import (
@@ -31,23 +33,11 @@ from core.sections.sources import (
     from_sources,
     from_struct_dir,
 )
-
-DEFAULT_BARS = 16
-DEFAULT_DELTA = 2.0
-
-
-def _number(params: dict[str, Any], name: str, default: float | None = None) -> float | None:
-    value = params.get(name, default)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"{name} must be a number, not {value!r}") from exc
+from storage.files import safe_name
 
 
 def _safe_stem(path: str, taken: set[str]) -> str:
-    stem = re.sub(r"[^\w.\-]+", "_", Path(path.replace("\\", "/")).stem).strip("._") or "track"
+    stem = safe_name(Path(path.replace("\\", "/")).stem, "track")
     name, n = stem, 2
     while name.lower() in taken:
         name, n = f"{stem}_{n}", n + 1
@@ -55,68 +45,86 @@ def _safe_stem(path: str, taken: set[str]) -> str:
     return name
 
 
-def _dj_library(params: dict[str, Any]) -> DjCollection | None:
-    dj_library, rekordbox_xml = params.get("dj_library"), params.get("rekordbox_xml")
-    if dj_library and rekordbox_xml:
-        raise BadInput("give either --dj-library or --rekordbox-xml, not both")
-    if rekordbox_xml:
-        from core.sections.rekordbox import RekordboxCollection
+@dataclass(frozen=True)
+class _Plan:
+    """One selected track and where its section lies."""
 
-        return RekordboxCollection.load(str(rekordbox_xml))
-    return load_dj_library(str(dj_library)) if dj_library else None
+    candidate: Candidate
+    analysis: TrackAnalysis
+    cues: SectionCues
+    overridden: tuple[str, ...]
 
 
 def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
-    settings, progress, workdir = ctx.settings, ctx.progress, ctx.workdir
-    bpm = _number(params, "bpm")
-    if bpm is None:
-        raise BadInput("a sections request needs --bpm (the tempo to select around)")
-    delta = _number(params, "delta", DEFAULT_DELTA) or 0.0
-    keys = params.get("key") or params.get("keys")
-    selector = TrackFilter.build(bpm, delta, keys, bool(params.get("harmonic")))
-    target_bpm = _number(params, "target_bpm") or bpm
-    try:
-        bars = int(params.get("bars") or DEFAULT_BARS)
-        mix_bars = None if params.get("mix_bars") is None else int(params["mix_bars"])
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"bars must be whole numbers ({exc})") from exc
-    if bars < 1:
-        raise BadInput(f"--bars must be at least 1, not {bars}")
-    sources = params.get("sources") or ([params["source"]] if params.get("source") else [])
-    if isinstance(sources, str):
-        sources = [sources]
-    library = bool(params.get("library"))
-    struct_dir = params.get("struct_dir")
-    if not (sources or library or struct_dir):
-        raise BadInput("give tracks (paths or links), --library or --struct-dir")
-    collection = _dj_library(params)
+    """Gather the candidate tracks, select and plan their sections, export each section,
+    then pack the parts and the CSV into a zip."""
+    opts = SectionsOptions.from_params(params)
+    collection = _dj_library(opts)
+    candidates = _gather(opts, ctx)
+    plans, skipped = _plan(candidates, opts, collection)
+    rows, selected = _export(plans, collection, ctx)
+    ctx.progress(0.95, "packing")
+    workdir = ctx.workdir
+    csv_path = write_csv(rows, workdir / "sections.csv", base=workdir)
+    files = [csv_path] + [Path(r.part_file_orig) for r in rows] + [Path(r.part_file) for r in rows]
+    zip_path = write_zip(workdir / "sections.zip", workdir, files)
+    ctx.progress(1.0, f"{len(rows)} section(s)")
+    return JobOutput(
+        result={
+            "target_bpm": opts.target_bpm,
+            "bars": opts.bars,
+            "count": len(rows),
+            "selected": selected,
+            "skipped": skipped,
+            "csv": "sections.csv",
+            "zip": "sections.zip",
+        },
+        files=[zip_path.relative_to(workdir).as_posix(), csv_path.relative_to(workdir).as_posix()],
+    )
 
-    # -- gather candidates ----------------------------------------------------------
-    progress(0.0, "reading tracks")
+
+def _dj_library(opts: SectionsOptions) -> DjCollection | None:
+    if opts.rekordbox_xml:
+        from core.sections.rekordbox import RekordboxCollection
+
+        return RekordboxCollection.load(opts.rekordbox_xml)
+    return load_dj_library(opts.dj_library) if opts.dj_library else None
+
+
+def _gather(opts: SectionsOptions, ctx: JobContext) -> list[Candidate]:
+    """Every candidate track: given sources (analysed as needed), the library, JSONs."""
+    ctx.progress(0.0, "reading tracks")
     store = None
-    if library or sources:
+    if opts.library or opts.sources:
         from storage.analysis import AnalysisStore
 
-        store = AnalysisStore(settings.database_url)
+        store = AnalysisStore(ctx.settings.database_url)
     try:
         candidates: list[Candidate] = []
-        if sources:
-            paths = expand_paths([str(s) for s in sources])
+        if opts.sources:
+            paths = expand_paths(list(opts.sources))
             candidates += from_sources(
-                paths, workdir, settings, store, lambda f, t: progress(0.5 * f, t)
+                paths, ctx.workdir, ctx.settings, store, lambda f, t: ctx.progress(0.5 * f, t)
             )
-        if library and store is not None:
+        if opts.library and store is not None:
             candidates += from_library(store)
-        if struct_dir:
-            audio_dir = Path(params["audio_dir"]).expanduser() if params.get("audio_dir") else None
-            candidates += from_struct_dir(Path(struct_dir), audio_dir)
+        if opts.struct_dir is not None:
+            candidates += from_struct_dir(opts.struct_dir, opts.audio_dir)
     finally:
         if store is not None:
             store.close()
+    return candidates
 
-    # -- select and plan ----------------------------------------------------------
+
+def _plan(
+    candidates: list[Candidate], opts: SectionsOptions, collection: DjCollection | None
+) -> tuple[list[_Plan], list[dict[str, str]]]:
+    """The tracks that pass the tempo/key filter and have room for a section, and why
+    the others were skipped; BadInput when none is left."""
+    selector = TrackFilter.build(opts.bpm, opts.delta, opts.keys, opts.harmonic)
+    cue_label = f"{collection.software} cue" if collection is not None else "rekordbox cue"
     skipped: list[dict[str, str]] = []
-    plans = []
+    plans: list[_Plan] = []
     seen: set[str] = set()
     for candidate in candidates:
         analysis = candidate.analysis
@@ -129,40 +137,50 @@ def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
         if entry is not None:
             override = apply_override(analysis, entry)
             analysis, ini_cue, overridden = override.analysis, override.ini_cue, override.fields
-        cue_label = f"{collection.software} cue" if collection is not None else "rekordbox cue"
         reason = selector.reject_reason(analysis)
         if reason is None and candidate.audio is None:
             reason = "audio file not found"
         if reason is None:
             try:
                 cues = section_cues(
-                    analysis, bars, target_bpm, mix_bars, ini_cue, cue_label=cue_label
+                    analysis,
+                    opts.bars,
+                    opts.target_bpm,
+                    opts.mix_bars,
+                    ini_cue,
+                    cue_label=cue_label,
                 )
             except Unsuitable as exc:
                 reason = str(exc)
         if reason is not None:
             skipped.append({"path": analysis.path, "reason": reason})
             continue
-        plans.append((candidate, analysis, cues, overridden))
+        plans.append(_Plan(candidate, analysis, cues, overridden))
     if not plans:
         detail = "; ".join(f"{Path(s['path']).name}: {s['reason']}" for s in skipped[:10])
         more = f" (and {len(skipped) - 10} more)" if len(skipped) > 10 else ""
         raise BadInput(
             f"no track gave a section: {detail}{more}" if skipped else "no tracks to choose from"
         )
+    return plans, skipped
 
-    # -- export ---------------------------------------------------------------------
-    out_dir = workdir
+
+def _export(
+    plans: list[_Plan], collection: DjCollection | None, ctx: JobContext
+) -> tuple[list[SectionRow], list[dict[str, Any]]]:
+    """Cut and stretch each planned section into ``parts/`` (and ``parts/orig/``)."""
+    out_dir = ctx.workdir
     parts_dir = out_dir / "parts"
     rows: list[SectionRow] = []
     selected: list[dict[str, Any]] = []
     taken: set[str] = set()
-    for n, (candidate, analysis, cues, overridden) in enumerate(plans):
+    for n, plan in enumerate(plans):
+        analysis, cues = plan.analysis, plan.cues
         stem = _safe_stem(analysis.path, taken)
-        progress(0.5 + 0.45 * n / len(plans), f"exporting {Path(analysis.path).name}")
-        assert candidate.audio is not None
+        ctx.progress(0.5 + 0.45 * n / len(plans), f"exporting {Path(analysis.path).name}")
+        assert plan.candidate.audio is not None
         part = export_section(
-            candidate.audio,
+            plan.candidate.audio,
             cues,
             parts_dir / f"{stem}_sectioned.wav",
             parts_dir / "orig" / f"{stem}_sectioned.wav",
@@ -191,27 +209,10 @@ def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
                 "part_file": part.part_file.relative_to(out_dir).as_posix(),
                 "part_file_orig": part.part_file_orig.relative_to(out_dir).as_posix(),
                 "ini_source": cues.ini_source,
-                "rekordbox": list(overridden),
-                "dj_library": collection.software if overridden and collection else None,
+                "rekordbox": list(plan.overridden),
+                "dj_library": collection.software if plan.overridden and collection else None,
                 "ini_position": cues.ini_position,
                 "grid": [[m.start, m.bpm, m.beat] for m in part_grid(analysis, cues)],
             }
         )
-
-    progress(0.95, "packing")
-    csv_path = write_csv(rows, out_dir / "sections.csv", base=out_dir)
-    files = [csv_path] + [Path(r.part_file_orig) for r in rows] + [Path(r.part_file) for r in rows]
-    zip_path = write_zip(workdir / "sections.zip", workdir, files)
-    progress(1.0, f"{len(rows)} section(s)")
-    return JobOutput(
-        result={
-            "target_bpm": target_bpm,
-            "bars": bars,
-            "count": len(rows),
-            "selected": selected,
-            "skipped": skipped,
-            "csv": "sections.csv",
-            "zip": "sections.zip",
-        },
-        files=[zip_path.relative_to(workdir).as_posix(), csv_path.relative_to(workdir).as_posix()],
-    )
+    return rows, selected

@@ -156,7 +156,8 @@ def _unittest_model() -> LoadedModel:
 
     # demucs builds this small model itself with untrained weights: the output is not a
     # separation, but the whole stems path can be tried without any download.
-    return LoadedModel(UNITTEST_MODEL, _eval(demucs_unittest()), "built by demucs (untrained)")
+    model = demucs_unittest()  # type: ignore[no-untyped-call]
+    return LoadedModel(UNITTEST_MODEL, _eval(model), "built by demucs (untrained)")
 
 
 def _eval(model: Any) -> Any:

@@ -25,7 +25,8 @@ def write_zip(zip_path: Path, files: list[Path], manifest_path: Path) -> Path:
 
 def read_zip_manifest(zip_path: Path) -> dict[str, Any]:
     with zipfile.ZipFile(zip_path) as archive:
-        return json.loads(archive.read(MANIFEST_NAME))
+        manifest: dict[str, Any] = json.loads(archive.read(MANIFEST_NAME))
+        return manifest
 
 
 def zip_matches_manifest(zip_path: Path) -> list[str]:

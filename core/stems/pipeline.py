@@ -20,9 +20,10 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from core.audio.decode import decode_blocks
 from core.audio.fetch import is_url, resolve_source
+from core.audio.probe import AudioInfo
 from core.errors import BadInput, NotAvailable
 from core.settings import Settings
 from core.stems.hpss import StreamingHPSS
@@ -46,7 +48,7 @@ from core.stems.options import StemsOptions
 from core.stems.package import write_zip
 from core.stems.windowed import SeparationSettings, separate_stream
 from core.stems.writers import EncodeSpec, ScratchTrack, encode
-from storage.files import sha256_file
+from storage.files import safe_name, sha256_file
 
 ProgressFn = Callable[[float, str], None]
 _SEED = 0  # fixed shift offsets: the same input gives the same stems
@@ -79,13 +81,15 @@ def pick_device(requested: str | None) -> tuple[Any, int]:
     return device, threads
 
 
-def safe_name(text: str, fallback: str = "stems") -> str:
-    cleaned = re.sub(r"[^\w .()+-]+", "_", text).strip(" ._")
-    return cleaned[:80] or fallback
+def _no_progress(fraction: float, text: str = "") -> None:
+    pass
 
 
 def _scaled(progress: ProgressFn, lo: float, hi: float) -> ProgressFn:
-    return lambda fraction, text="": progress(lo + (hi - lo) * max(0.0, min(1.0, fraction)), text)
+    def scaled(fraction: float, text: str = "") -> None:
+        progress(lo + (hi - lo) * max(0.0, min(1.0, fraction)), text)
+
+    return scaled
 
 
 @dataclass
@@ -196,6 +200,24 @@ def _file_entry(
     }
 
 
+@dataclass
+class _Run:
+    """What the phases of one run share."""
+
+    opts: StemsOptions
+    out_dir: Path
+    scratch_dir: Path
+    progress: ProgressFn
+    seed: int | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, key: str) -> Iterator[None]:
+        mark = time.perf_counter()
+        yield
+        self.timings[key] = time.perf_counter() - mark
+
+
 def run_stems(
     opts: StemsOptions,
     settings: Settings,
@@ -206,28 +228,16 @@ def run_stems(
     model: LoadedModel | None = None,
     seed: int | None = _SEED,
 ) -> StemsResult:
-    """Separate ``opts.source`` into files in ``out_dir``; scratch files go to ``scratch_dir``."""
-    report_progress: ProgressFn = progress or (lambda fraction, text="": None)
+    """Separate ``opts.source`` into files in ``out_dir``; scratch files go to ``scratch_dir``.
+
+    The phases of the module docstring, in order: fetch and load, analysis pass,
+    separation pass, encode, then manifest and zip.
+    """
+    run = _Run(opts, out_dir, scratch_dir, progress or _no_progress, seed)
     t_start = time.perf_counter()
-    timings: dict[str, float] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch_dir.mkdir(parents=True, exist_ok=True)
-
-    mark = time.perf_counter()
-    report_progress(0.0, "fetching" if is_url(opts.source) else "checking the input")
-    info = resolve_source(opts.source, scratch_dir, settings, _scaled(report_progress, 0.0, 0.02))
-    timings["fetch_s"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    input_sha = sha256_file(info.path)
-    timings["hash_s"] = time.perf_counter() - mark
-
-    mark = time.perf_counter()
-    report_progress(0.02, f"loading model {opts.model}")
-    repo: Path | None = Path(opts.model_repo) if opts.model_repo else settings.models_dir
-    if not opts.model_repo and settings.demucs_repo is None and not repo.is_dir():
-        repo = None  # CRATEBOT_HOME/models is optional; a folder the user named is not
-    loaded = model or load_model(opts.model, repo)
-    timings["model_load_s"] = time.perf_counter() - mark
+    info, input_sha, loaded = _fetch_and_load(run, settings, model)
     outputs = plan_outputs(
         loaded.sources,
         loaded.name,
@@ -239,39 +249,109 @@ def run_stems(
     _check_segment(loaded, opts.segment)
     device, threads = pick_device(opts.device)
     rate, channels = loaded.samplerate, loaded.audio_channels
-    expected = info.duration_s * rate
-
     tracks: dict[str, ScratchTrack] = {}
     try:
         for spec in outputs:
             tracks[spec.name] = ScratchTrack(scratch_dir / f"{spec.name}.f32", rate, channels)
-        hpss_tracks = {s.name: tracks[s.name] for s in outputs if s.kind == "hpss"} or None
+        stats, analysis_end = _analysis_pass(run, info, loaded, outputs, tracks)
+        _separation_pass(run, info, loaded, outputs, tracks, stats, device, analysis_end)
+        reports, gains, paths = _encode_all(run, info, outputs, tracks, threads)
+    finally:
+        for track in tracks.values():
+            track.close()
+            track.path.unlink(missing_ok=True)
+    files = [
+        _file_entry(s, paths[s.name], reports[s.name], *gains[s.name], rate, channels)
+        for s in outputs
+    ]
+    run.timings["total_s"] = time.perf_counter() - t_start
+    manifest = _manifest(run, info, input_sha, loaded, outputs, stats, files, device, threads)
+    manifest_path = out_dir / MANIFEST_NAME
+    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    zip_name = (
+        "stems.zip"
+        if is_url(opts.source)
+        else f"{safe_name(info.path.stem, 'stems', 80)}-stems.zip"
+    )
+    zip_path = write_zip(out_dir / zip_name, [paths[s.name] for s in outputs], manifest_path)
+    shutil.rmtree(scratch_dir / "download", ignore_errors=True)
+    run.progress(1.0, "done")
+    return StemsResult(zip_path, [paths[s.name] for s in outputs], manifest_path, manifest)
 
-        mark = time.perf_counter()
-        analysis_end = 0.15 if opts.hpss else 0.04
+
+def _fetch_and_load(
+    run: _Run, settings: Settings, model: LoadedModel | None
+) -> tuple[AudioInfo, str, LoadedModel]:
+    """1. Fetch or check the source, hash it, load the model."""
+    opts = run.opts
+    with run.timed("fetch_s"):
+        run.progress(0.0, "fetching" if is_url(opts.source) else "checking the input")
+        info = resolve_source(
+            opts.source, run.scratch_dir, settings, _scaled(run.progress, 0.0, 0.02)
+        )
+    with run.timed("hash_s"):
+        input_sha = sha256_file(info.path)
+    with run.timed("model_load_s"):
+        run.progress(0.02, f"loading model {opts.model}")
+        repo: Path | None = Path(opts.model_repo) if opts.model_repo else settings.models_dir
+        if (
+            not opts.model_repo
+            and settings.demucs_repo is None
+            and not settings.models_dir.is_dir()
+        ):
+            repo = None  # CRATEBOT_HOME/models is optional; a folder the user named is not
+        loaded = model or load_model(opts.model, repo)
+    return info, input_sha, loaded
+
+
+def _analysis_pass(
+    run: _Run,
+    info: AudioInfo,
+    loaded: LoadedModel,
+    outputs: list[OutputSpec],
+    tracks: dict[str, ScratchTrack],
+) -> tuple[_Stats, float]:
+    """2. Length, mean and deviation of the decoded stream (and the HPSS split)."""
+    hpss_tracks = {s.name: tracks[s.name] for s in outputs if s.kind == "hpss"} or None
+    analysis_end = 0.15 if run.opts.hpss else 0.04
+    with run.timed("analysis_s"):
         stats = _analyse(
             info.path,
-            rate,
-            channels,
+            loaded.samplerate,
+            loaded.audio_channels,
             hpss_tracks,
-            _scaled(report_progress, 0.03, analysis_end),
-            expected,
+            _scaled(run.progress, 0.03, analysis_end),
+            info.duration_s * loaded.samplerate,
         )
         if stats.frames == 0:
             raise BadInput(f"{info.path.name}: contains no decodable audio")
-        timings["analysis_s"] = time.perf_counter() - mark
+    return stats, analysis_end
 
-        mark = time.perf_counter()
-        stem_outputs = [s for s in outputs if s.kind != "hpss"]
-        index = {name: i for i, name in enumerate(loaded.sources)}
-        sep_progress = _scaled(report_progress, analysis_end, 0.95)
 
-        def on_chunk(done: int, total: int) -> None:
-            sep_progress(done / total, f"separating: {100 * done / total:.0f}% of the audio")
+def _separation_pass(
+    run: _Run,
+    info: AudioInfo,
+    loaded: LoadedModel,
+    outputs: list[OutputSpec],
+    tracks: dict[str, ScratchTrack],
+    stats: _Stats,
+    device: Any,  # a torch.device (torch is imported lazily)
+    analysis_end: float,
+) -> None:
+    """3. Decode again, separate, and write each stem and mix to its scratch track."""
+    opts = run.opts
+    stem_outputs = [s for s in outputs if s.kind != "hpss"]
+    index = {name: i for i, name in enumerate(loaded.sources)}
+    sep_progress = _scaled(run.progress, analysis_end, 0.95)
 
-        separation = SeparationSettings(
-            shifts=opts.shifts, overlap=opts.overlap, segment=opts.segment, seed=seed
-        )
+    def on_chunk(done: int, total: int) -> None:
+        sep_progress(done / total, f"separating: {100 * done / total:.0f}% of the audio")
+
+    separation = SeparationSettings(
+        shifts=opts.shifts, overlap=opts.overlap, segment=opts.segment, seed=run.seed
+    )
+    with run.timed("separation_s"):
+        rate, channels = loaded.samplerate, loaded.audio_channels
         blocks = decode_blocks(info.path, sample_rate=rate, channels=channels)
         for block in separate_stream(
             loaded.model,
@@ -285,20 +365,29 @@ def run_stems(
         ):
             for spec in stem_outputs:
                 tracks[spec.name].write(spec.render(block, index))
-        timings["separation_s"] = time.perf_counter() - mark
 
-        mark = time.perf_counter()
+
+def _encode_all(
+    run: _Run,
+    info: AudioInfo,
+    outputs: list[OutputSpec],
+    tracks: dict[str, ScratchTrack],
+    threads: int,
+) -> tuple[dict[str, LoudnessReport], dict[str, tuple[float, bool]], dict[str, Path]]:
+    """4. Fix each file's gain and encode the final files in parallel."""
+    opts = run.opts
+    with run.timed("encode_s"):
         reports = {name: track.close() for name, track in tracks.items()}
         gains = _gains(reports, opts.normalize, opts.peak_ceiling_dbfs)
-        title = safe_name(info.path.stem) if not is_url(opts.source) else None
+        title = safe_name(info.path.stem, "stems", 80) if not is_url(opts.source) else None
         encode_spec = {
             s.name: EncodeSpec(
                 opts.format, opts.bitrate, f"{title} ({s.name})" if title else s.name
             )
             for s in outputs
         }
-        paths = {s.name: out_dir / f"{s.name}.{opts.format}" for s in outputs}
-        report_progress(0.95, f"encoding {len(outputs)} files as {opts.format}")
+        paths = {s.name: run.out_dir / f"{s.name}.{opts.format}" for s in outputs}
+        run.progress(0.95, f"encoding {len(outputs)} files as {opts.format}")
         with ThreadPoolExecutor(max_workers=min(threads, len(outputs))) as pool:
             futures = [
                 pool.submit(
@@ -308,19 +397,24 @@ def run_stems(
             ]
             for done, future in enumerate(futures, 1):
                 future.result()
-                report_progress(0.95 + 0.04 * done / len(futures), "encoding")
-        timings["encode_s"] = time.perf_counter() - mark
-    finally:
-        for track in tracks.values():
-            track.close()
-            track.path.unlink(missing_ok=True)
+                run.progress(0.95 + 0.04 * done / len(futures), "encoding")
+    return reports, gains, paths
 
-    files = [
-        _file_entry(s, paths[s.name], reports[s.name], *gains[s.name], rate, channels)
-        for s in outputs
-    ]
-    timings["total_s"] = time.perf_counter() - t_start
-    manifest: dict[str, Any] = {
+
+def _manifest(
+    run: _Run,
+    info: AudioInfo,
+    input_sha: str,
+    loaded: LoadedModel,
+    outputs: list[OutputSpec],
+    stats: _Stats,
+    files: list[dict[str, Any]],
+    device: Any,  # a torch.device (torch is imported lazily)
+    threads: int,
+) -> dict[str, Any]:
+    """What was made from what, with which settings, and how long each phase took."""
+    opts, seed, rate = run.opts, run.seed, loaded.samplerate
+    return {
         "manifest_version": 1,
         "kind": "stems",
         "input": {
@@ -355,13 +449,6 @@ def run_stems(
         "device": {"type": device.type, "threads": threads},
         "files": files,
         **limits_summary(files),
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "timings_s": {k: round(v, 3) for k, v in run.timings.items()},
         "software": software_versions(opts.hpss),
     }
-    manifest_path = out_dir / MANIFEST_NAME
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    zip_name = "stems.zip" if is_url(opts.source) else f"{safe_name(info.path.stem)}-stems.zip"
-    zip_path = write_zip(out_dir / zip_name, [paths[s.name] for s in outputs], manifest_path)
-    shutil.rmtree(scratch_dir / "download", ignore_errors=True)
-    report_progress(1.0, "done")
-    return StemsResult(zip_path, [paths[s.name] for s in outputs], manifest_path, manifest)

@@ -67,7 +67,7 @@ class _Input:
 
     @property
     def end(self) -> int:
-        return self.base + self._data.shape[1] + sum(p.shape[1] for p in self._parts)
+        return int(self.base + self._data.shape[1] + sum(p.shape[1] for p in self._parts))
 
     def _pull_until(self, coord: int) -> None:
         target = min(coord, self._length)
@@ -164,7 +164,7 @@ class _Grid:
         window = source.window(lo, hi)
         # The chunk sits inside its padded window exactly where apply_model would
         # centre it, so apply_model(split=False) pads nothing and reads real context.
-        chunk = TensorChunk(window, start - lo, chunk_len)
+        chunk = TensorChunk(window, start - lo, chunk_len)  # type: ignore[no-untyped-call]
         out = apply_model(
             self.model, chunk, shifts=0, split=False, segment=self.segment, device=device
         )
@@ -214,7 +214,8 @@ def _grids(
         raise ValueError("shifts must be >= 0")
     rng: Any = random if opts.seed is None else random.Random(opts.seed)
     if isinstance(model, BagOfModels):
-        members, weights = list(model.models), [list(w) for w in model.weights]
+        members: list[Any] = list(model.models)
+        weights = [list(w) for w in model.weights]
     else:
         members, weights = [model], None
     grids: list[_Grid] = []
@@ -336,5 +337,6 @@ def _combine(
         estimate = estimate_acc
         for k in range(n_sources):
             estimate[k] /= totals[k]
-    result = estimate * np.float32(std) + np.float32(mean) / n_sources
-    return result.numpy().astype(np.float32, copy=False)
+    result = estimate * float(std) + float(mean) / n_sources
+    samples: np.ndarray = result.numpy().astype(np.float32, copy=False)
+    return samples

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,7 @@ class ScratchTrack:
         self._file.close()
         return self._meter.report()
 
-    def blocks(self, frames: int = _READ_FRAMES):
+    def blocks(self, frames: int = _READ_FRAMES) -> Iterator[np.ndarray]:
         with open(self.path, "rb") as handle:
             while True:
                 data = np.fromfile(handle, dtype=np.float32, count=frames * self.channels)
@@ -74,7 +75,7 @@ def encode(track: ScratchTrack, gain: float, out_path: Path, spec: EncodeSpec) -
     return out_path.stat().st_size
 
 
-def _scaled(track: ScratchTrack, gain: float):
+def _scaled(track: ScratchTrack, gain: float) -> Iterator[np.ndarray]:
     for block in track.blocks():
         # Gains are chosen so nothing exceeds full scale; the clip only catches
         # rounding at exactly 0 dBFS before integer/MP3 conversion.

@@ -100,6 +100,10 @@ def test_command_is_on_discord_and_telegram(name: str) -> None:
         if len(words) == 1 and c.words_of_text[0] == words[0] and len(c.words_of_text) == 2
     }
     assert {p.name for p in slash.parameters} == declared | merged
+    ranges = {p.name: (p.min_value, p.max_value) for p in slash.parameters}
+    for option in command.spec.options:
+        if option.min_value is not None:  # Discord's picker refuses what the layer would
+            assert ranges[option.name] == (option.min_value, option.max_value)
     menu = {c.command for c in menu_commands(CommandLayer)}  # type: ignore[arg-type]
     assert words[0] in menu
 

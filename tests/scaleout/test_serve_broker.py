@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.commands import CommandContext, Progress, Reply
-from bot.web.serve import Server
+from bot.server import Server
 from storage.db import open_database
 from storage.jobs_repo import JobRepository
 from tests.commands.conftest import tone_file

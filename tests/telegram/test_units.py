@@ -10,7 +10,7 @@ import pytest
 from bot.commands.api import Progress
 from bot.telegram.limits import MB, split_text, too_large_upload
 from bot.telegram.status import StatusMessage, progress_line
-from bot.telegram.uploads import PendingUploads, Upload, safe_name
+from bot.telegram.uploads import PendingUploads, Upload, upload_name
 
 
 class Recorder:
@@ -76,9 +76,11 @@ def test_split_text_respects_the_limit() -> None:
 
 
 def test_names_and_pending_tokens() -> None:
-    assert safe_name("../../etc/passwd") == "passwd"
-    assert safe_name("my mix (live).mp3") == "my mix _live_.mp3"
-    assert safe_name("...") == "upload.bin"
+    # The one sanitiser (storage.files.safe_name) names Telegram uploads too.
+    assert upload_name("../../etc/passwd") == "passwd"
+    assert upload_name("my mix (live).mp3") == "my mix (live).mp3"
+    assert upload_name("a\\b:c*?.mp3") == "b_c_.mp3"
+    assert upload_name("...") == "upload.bin"
     pending = PendingUploads(capacity=2)
     uploads = [Upload(1, 1, i, f"f{i}", f"u{i}", "a.mp3", 10) for i in range(3)]
     tokens = [pending.add(u) for u in uploads]

@@ -14,9 +14,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot import server as serve_mod
 from bot.commands import CommandContext, Progress
-from bot.web import serve as serve_mod
-from bot.web.serve import FrontendMissing, Server, configured_frontends
+from bot.server import FrontendMissing, Server, configured_frontends
 from core.jobs.kinds import builtin_kinds
 from core.settings import load_settings
 from storage.db import open_database

@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.web.api.errors import scrub
 from bot.web.api.schemas import Job, JobFile, JobLinks
 from core.settings import Settings, default_public_url
-from storage.models import ResultFile
+from storage.models import PublishedFile
 
 API_BASE = "/api/v1"
 
@@ -33,7 +33,7 @@ def file_url(base: str, job_id: str, name: str) -> str:
     return f"{base}{job_path(job_id)}/files/{quote(name, safe='/')}"
 
 
-def live_files(results_dir: Path, job_id: str, rows: list[ResultFile]) -> list[tuple[str, int]]:
+def live_files(results_dir: Path, job_id: str, rows: list[PublishedFile]) -> list[tuple[str, int]]:
     """Published files still on disk (the sweeper removes them after the retention time)."""
     found = []
     for row in rows:

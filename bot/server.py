@@ -1,5 +1,6 @@
-"""Run everything ``cratebot serve`` is: job runner, command layer, HTTP server and the
-configured chat front-ends, until SIGTERM/SIGINT.
+"""The server: everything ``cratebot serve`` is, assembled here — the job runner, the
+command layer on it, the HTTP server (``bot/web/app.py``: health and download links)
+and the configured chat front-ends — run until SIGTERM/SIGINT.
 
 Shutdown order matters: first the layer stops taking commands and the front-ends
 disconnect, then the runner stops (running jobs are killed and re-queued, so the
@@ -13,12 +14,13 @@ import contextlib
 import importlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from bot.commands.api import CommandLayerAPI
 from core.errors import CrateBotError
 from core.settings import Settings
 
@@ -35,7 +37,7 @@ class FrontendMissing(CrateBotError):
     pass
 
 
-FrontendFn = Callable[[Settings, Any, asyncio.Event], Awaitable[None]]
+FrontendFn = Callable[[Settings, CommandLayerAPI, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def configured_frontends(settings: Settings) -> dict[str, FrontendFn]:
@@ -70,7 +72,7 @@ class Server:
     # Tests and embedders may replace the job kinds and the front-ends.
     kinds: dict[str, Any] | None = None
     frontends: dict[str, FrontendFn] | None = None
-    layer: Any = None
+    layer: CommandLayerAPI | None = None
 
     def request_stop(self) -> None:
         """What SIGTERM does: refuse new commands at once, then wind everything down."""
