@@ -26,7 +26,7 @@ MAX_LINE_SIZE = 8190
 MAX_FIELD_SIZE = 8190
 
 
-def _inside(root: Path, job_id: str, name: str) -> Path | None:
+def result_path(root: Path, job_id: str, name: str) -> Path | None:
     """The file, only if it really lies in ``root/job_id`` once symlinks are resolved."""
     try:
         target = inside(root / job_id, name)
@@ -58,7 +58,7 @@ def build_app(
         except LinkError as exc:
             status = 410 if "expired" in str(exc) else 403
             return web.Response(status=status, text=f"{exc}\n")
-        path = _inside(results, job_id, name)
+        path = result_path(results, job_id, name)
         if path is None:
             return web.Response(
                 status=404,

@@ -28,6 +28,7 @@ from bot.web.api.schemas import (
 )
 from bot.web.api.uploads import JobForm, read_job_form
 from bot.web.api.views import base_url, job_model, live_files
+from bot.web.app import result_path
 from core.errors import BadInput, CrateBotError, NotAvailable
 from core.jobs.runner import JobView, OwnerRef, QuotaExceeded
 from core.jobs.types import JobState
@@ -262,7 +263,7 @@ class JobsApi:
         name = request.match_info["name"]
         rows = {row.name: row for row in await self.repo.results(job.id)}
         row = rows.get(name)
-        path = _inside(self.settings.results_dir, job.id, name) if row else None
+        path = result_path(self.settings.results_dir, job.id, name) if row else None
         if row is None or row.deleted_at is not None or path is None:
             raise ApiError(404, f"job {job.id} has no file {name[:120]!r}")
         # FileResponse answers Range requests itself (206, 416) and streams from disk.
@@ -275,14 +276,6 @@ class JobsApi:
                 "X-Content-Type-Options": "nosniff",
             },
         )
-
-
-def _inside(results: Path, job_id: str, name: str) -> Path | None:
-    base = (results / job_id).resolve()
-    target = (base / name).resolve()
-    if not target.is_relative_to(base) or not target.is_file():
-        return None
-    return target
 
 
 def _int_query(request: web.Request, key: str, default: int, low: int, high: int) -> int:
