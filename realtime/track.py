@@ -6,6 +6,7 @@ the callback reads, laid out so that reading never allocates or branches on edge
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ class Track:
     audio: np.ndarray  # (PAD + frames + PAD, 2) float32, C-contiguous
     mono_dec: np.ndarray  # mean of channels, decimated by DECIMATION, over the padded audio
     bpm: float
-    bpm_source: str  # "given" or "analysed"
+    bpm_source: str  # "given", "structure" (the JSON beside the track) or "analysed"
 
     @property
     def duration_s(self) -> float:
@@ -96,7 +97,30 @@ def resample(data: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def build_track(name: str, audio: np.ndarray, sample_rate: int, bpm: float | None = None) -> Track:
+def structure_bpm(path: Path) -> float | None:
+    """The tempo in the all-in-one structure JSON beside ``path`` (same name, ``.json``).
+
+    ``cratebot analyze --struct-out DIR`` writes one per track; its tempo comes from the
+    full analyser (tempogram, metrical-level decision, beat tracking), which is more
+    accurate than the numpy estimate the Pi can afford, so it is preferred when present.
+    A missing, unreadable or tempo-less file is ignored (the track is analysed here).
+    """
+    candidate = path.with_suffix(".json")
+    try:
+        data = json.loads(candidate.read_text(encoding="utf-8"))
+        bpm = float(data["bpm"])
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
+        return None
+    return bpm if math.isfinite(bpm) and MIN_BPM <= bpm <= MAX_BPM else None
+
+
+def build_track(
+    name: str,
+    audio: np.ndarray,
+    sample_rate: int,
+    bpm: float | None = None,
+    bpm_source: str = "given",
+) -> Track:
     """Pad, derive the search copy and settle the tempo of decoded ``audio``."""
     if audio.ndim != 2 or audio.shape[1] != 2:
         raise TrackError(f"expected (frames, 2) audio, got shape {audio.shape}")
@@ -113,7 +137,7 @@ def build_track(name: str, audio: np.ndarray, sample_rate: int, bpm: float | Non
             raise TrackError(f"{name}: {exc}") from exc
         source = "analysed"
     else:
-        source = "given"
+        source = bpm_source
     if not (math.isfinite(bpm) and MIN_BPM <= bpm <= MAX_BPM):
         raise TrackError(f"{name}: BPM {bpm:g} outside {MIN_BPM:g}..{MAX_BPM:g}")
     return Track(name, sample_rate, frames, padded, mono_dec.astype(np.float32), float(bpm), source)
@@ -122,4 +146,8 @@ def build_track(name: str, audio: np.ndarray, sample_rate: int, bpm: float | Non
 def load_track(music_dir: str, relative: str, sample_rate: int, bpm: float | None = None) -> Track:
     """Everything a ``/load`` needs; picklable arguments so it can run in a worker process."""
     path = resolve_music_path(Path(music_dir), relative)
+    if bpm is None:
+        bpm = structure_bpm(path)
+        if bpm is not None:
+            return build_track(relative, decode(path, sample_rate), sample_rate, bpm, "structure")
     return build_track(relative, decode(path, sample_rate), sample_rate, bpm)
