@@ -65,7 +65,7 @@ def track_beats(features: Features) -> BeatGrid | None:
     envelope = features.onset.astype(np.float64)
     if len(envelope) < 4 * sr // hop or not np.any(envelope > 0):
         return None
-    estimate = estimate_tempo(envelope, sr / hop)
+    estimate = estimate_tempo(envelope, sr / hop, features.onset_mean.astype(np.float64))
     if estimate is None:
         return None
     _, frames = librosa.beat.beat_track(

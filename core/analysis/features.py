@@ -46,7 +46,8 @@ class Features:
 
     sample_rate: int
     hop: int
-    onset: np.ndarray  # (n,) spectral-flux onset strength, all bands
+    onset: np.ndarray  # (n,) spectral-flux onset strength, median over bands
+    onset_mean: np.ndarray  # (n,) the same flux averaged over bands (hi-hats and bass count)
     bass_onset: np.ndarray  # (n,) onset strength of the lowest band
     band_db: np.ndarray  # (n_bands, n) log energy per coarse band
     chroma_hop: int
@@ -78,6 +79,7 @@ class FeatureStream:
         self._prev_db: np.ndarray | None = None
         self._max_db = FLOOR_DB
         self._onset: list[np.ndarray] = []
+        self._onset_mean: list[np.ndarray] = []
         self._bass: list[np.ndarray] = []
         self._bands: list[np.ndarray] = []
         self._chroma: list[np.ndarray] = []
@@ -119,6 +121,7 @@ class FeatureStream:
         delay = np.zeros(ONSET_DELAY, np.float32)
         onset = np.concatenate([delay, *self._onset])
         bass = np.concatenate([delay, *self._bass])
+        onset_mean = np.concatenate([delay, *self._onset_mean])
         bands = (
             np.concatenate(self._bands, axis=1)
             if self._bands
@@ -131,6 +134,7 @@ class FeatureStream:
             sample_rate=SAMPLE_RATE,
             hop=HOP,
             onset=onset[:n_frames],
+            onset_mean=onset_mean[:n_frames],
             bass_onset=bass[:n_frames],
             band_db=bands[:, :n_frames],
             chroma_hop=CHROMA_HOP,
@@ -157,6 +161,7 @@ class FeatureStream:
         flux = np.maximum(0.0, np.diff(np.concatenate([previous, db]), axis=0))
         self._prev_db = db[-1:]
         self._onset.append(np.median(flux, axis=1).astype(np.float32))
+        self._onset_mean.append(flux.mean(axis=1).astype(np.float32))
         self._bass.append(flux[:, BAND_EDGES[0] : BAND_EDGES[1]].mean(axis=1))
         band_power = np.stack(
             [mel[:, a:b].sum(axis=1) for a, b in zip(BAND_EDGES[:-1], BAND_EDGES[1:], strict=True)]

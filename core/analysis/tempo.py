@@ -31,6 +31,8 @@ PRIOR_OCTAVES = 1.0
 FAST_BPM = 160.0  # above this, a supported half tempo is taken as the beat
 HALF_SUPPORT = 0.4  # ...when its tempogram peak is at least this fraction of the fast one's
 ALTERNATIVE_SHARE = 0.5  # a rival at least this strong (prior included) is reported
+CLOSE_CALL = 0.85  # a rival this close (prior included) is judged by its metrical grid
+MORE_WEIGHT = 1.0  # weight of each further envelope's tempogram against the first
 WIN_FRAMES = 384  # librosa's tempogram window: 8.9 s at 43 frames/s
 
 
@@ -80,11 +82,18 @@ def _related(a: float, b: float) -> bool:
     return any(abs(a / (b * f) - 1) <= 0.06 for f in (1.0, 2.0, 0.5))
 
 
-def estimate_tempo(envelope: np.ndarray, fps: float) -> TempoEstimate | None:
-    """The tempo of an onset envelope sampled at ``fps`` frames per second, or None."""
+def estimate_tempo(envelope: np.ndarray, fps: float, *more: np.ndarray) -> TempoEstimate | None:
+    """The tempo of onset envelopes sampled at ``fps`` frames per second, or None.
+
+    With several envelopes (the median and the mean flux over bands) their tempograms are
+    averaged: the median hears broadband hits (kick, snare, chords), the mean also the
+    narrow-band ones (hi-hats, bass notes) that often mark the faster metrical level.
+    """
     if len(envelope) < 4 * fps or not np.any(envelope > 0):
         return None
-    profile = tempogram_profile(envelope, fps)
+    profiles = [tempogram_profile(e, fps) for e in (envelope, *more) if np.any(e > 0)]
+    weights = [1.0] + [MORE_WEIGHT] * (len(profiles) - 1)
+    profile = np.average(profiles, axis=0, weights=weights)
     lo = int(np.floor(60.0 * fps / MAX_BPM))
     hi = int(np.ceil(60.0 * fps / MIN_BPM))
     peaks = _peaks(profile, lo, hi)
@@ -92,6 +101,20 @@ def estimate_tempo(envelope: np.ndarray, fps: float) -> TempoEstimate | None:
         return None
     scored = sorted(((h * _prior(60.0 * fps / p), p, h) for p, h in peaks), reverse=True)
     best_score, best_lag, best_height = scored[0]
+    close = next(
+        (c for c in scored[1:] if not _related(60 * fps / c[1], 60 * fps / best_lag)), None
+    )
+    if close is not None and close[0] >= CLOSE_CALL * best_score:
+        # Two unrelated periods (4:3, 3:2) explain the envelope about equally well, and the
+        # prior alone would flip between them under a small tempo change. The grid whose
+        # multiples (2 and 4 periods: half bar, bar) recur more strongly is the metrical one.
+        def grid(lag: float) -> float:
+            return float(
+                np.interp(lag * np.array([1, 2, 4]), np.arange(len(profile)), profile).sum()
+            )
+
+        if grid(close[1]) > grid(best_lag):
+            best_score, best_lag, best_height = close
     bpm = 60.0 * fps / best_lag
     if bpm > FAST_BPM:
         half = _height_near(peaks, 2 * best_lag)
