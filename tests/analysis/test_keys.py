@@ -147,9 +147,9 @@ def test_mode_follows_the_third_when_tonic_and_fifth_dominate(root: int, minor: 
     # matching the mode. The templates alone score major and minor on this root alike.
     profile = np.full(12, 0.05)
     profile[[0, 7, 5]] = [1.0, 0.9, 0.45]
-    profile[3 if minor else 4] = 0.3
-    profile[8 if minor else 9] = 0.15
-    profile[10] = 0.2
+    profile[3 if minor else 4] = 0.2
+    profile[8 if minor else 9] = 0.1
+    profile[10] = 0.2  # without the third's say, Krumhansl-Kessler reads the minor ones as major
     estimate = estimate_key(np.roll(profile, root))
     assert estimate is not None
     assert estimate.key == Key(root, minor)
