@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 
 MIN_BPM = 40.0
@@ -33,7 +32,8 @@ HALF_SUPPORT = 0.4  # ...when its tempogram peak is at least this fraction of th
 ALTERNATIVE_SHARE = 0.5  # a rival at least this strong (prior included) is reported
 CLOSE_CALL = 0.85  # a rival this close (prior included) is judged by its metrical grid
 MORE_WEIGHT = 1.0  # weight of each further envelope's tempogram against the first
-WIN_FRAMES = 384  # librosa's tempogram window: 8.9 s at 43 frames/s
+WIN_FRAMES = 384
+WINDOW_STEP = 8  # librosa's tempogram window: 8.9 s at 43 frames/s
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,22 @@ class TempoEstimate:
 
 
 def tempogram_profile(envelope: np.ndarray, fps: float) -> np.ndarray:
-    """Mean local autocorrelation of the envelope, index = lag in frames, 1 at lag 0."""
+    """Mean local autocorrelation of the envelope, index = lag in frames, 1 at lag 0.
+
+    librosa's tempogram (Hann-windowed 8.9 s frames, each autocorrelation scaled to 1 at lag
+    0), hand-written only to take every 8th window: consecutive windows overlap by 99 %, so
+    the mean is the same and a 5-minute track costs 1/8 of the FFTs.
+    """
     win = int(min(WIN_FRAMES, max(8, len(envelope))))
-    gram = librosa.feature.tempogram(
-        onset_envelope=envelope.astype(np.float64),
-        sr=int(round(fps * 512)),
-        hop_length=512,
-        win_length=win,
-    )
-    profile = gram.mean(axis=1)
+    padded = np.pad(envelope.astype(np.float64), win // 2, mode="linear_ramp")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, win)[::WINDOW_STEP]
+    frames = frames * np.hanning(win + 1)[:-1]
+    n = 1 << int(np.ceil(np.log2(2 * win)))
+    spectrum = np.fft.rfft(frames, n, axis=1)
+    acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n, axis=1)[:, :win]
+    peak = acf[:, :1]
+    acf = np.divide(acf, peak, out=np.zeros_like(acf), where=peak > 1e-12)
+    profile = acf.mean(axis=0)
     return profile / profile[0] if profile[0] > 0 else profile
 
 
