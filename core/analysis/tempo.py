@@ -59,7 +59,7 @@ def tempogram_profile(envelope: np.ndarray, fps: float) -> np.ndarray:
     acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n, axis=1)[:, :win]
     peak = acf[:, :1]
     acf = np.divide(acf, peak, out=np.zeros_like(acf), where=peak > 1e-12)
-    profile = acf.mean(axis=0)
+    profile: np.ndarray = acf.mean(axis=0)
     return profile / profile[0] if profile[0] > 0 else profile
 
 
