@@ -45,6 +45,8 @@ class Excerpt:
     beats_format: str = "text"  # "text": time [position] per line; "jtd": csv column 'beats'
     source: str = ""
     licence: str = ""
+    key_text: str | None = None  # the key when the annotation is not a file of its own
+    loop_to_s: float = 0.0  # repeat a clip shorter than this (the analyser needs 4 s)
 
 
 MIRDATA = (
@@ -104,6 +106,58 @@ MIRDATA = (
     ),
 )
 
+# Key-annotated clips: mirdata keeps only 2-3 s of each, repeated to 4 s here (the tonal
+# content is unchanged; no tempo or beats are scored on them).
+KEY_CLIPS = (
+    Excerpt(
+        "key-edm",
+        "giantsteps_key_10089",
+        MIR + "giantsteps_key/audio/10089 Jason Sparks - Close My Eyes feat. J. Little "
+        "(Original Mix).mp3",
+        key=MIR + "giantsteps_key/keys_gs+/10089 Jason Sparks - Close My Eyes feat. J. Little "
+        "(Original Mix).txt",
+        source="GiantSteps Key (Knees et al. 2015), keys_gs+, via mirdata test resources",
+        licence="Beatport preview, research use; annotations CC BY-SA 4.0",
+        loop_to_s=4.0,
+    ),
+    Excerpt(
+        "key-edm",
+        "beatport_key_100066",
+        MIR + "beatport_key/audio/100066 Lindstrom - Monsteer (Original Mix).mp3",
+        key=MIR + "beatport_key/keys/100066 Lindstrom - Monsteer (Original Mix).txt",
+        source="Beatport EDM Key dataset (Faraldo 2017) via mirdata test resources",
+        licence="Beatport preview, research use; annotations CC BY-SA 4.0",
+        loop_to_s=4.0,
+    ),
+    Excerpt(
+        "key-fma",
+        "fma_keys_000010",
+        MIR + "fma_keys/000/000010.mp3",
+        source="FMA keys (via mirdata test resources; key from its metadata csv)",
+        licence="Free Music Archive track (Creative Commons)",
+        key_text="F# major",
+        loop_to_s=4.0,
+    ),
+    Excerpt(
+        "key-rock",
+        "queen_bohemian_rhapsody",
+        MIR + "queen/audio/Greatest Hits I/01 Bohemian Rhapsody.flac",
+        source="Queen key annotations (Mauch et al. 2009, Isophonics) via mirdata",
+        licence="commercial recording, research use",
+        key_text="Bb major",
+        loop_to_s=4.0,
+    ),
+    Excerpt(
+        "key-classical",
+        "tonality_classicaldb_gloria",
+        MIR + "tonality_classicaldb/audio/01-Allegro__Gloria_in_excelsis_Deo_in_D_Major - D.wav",
+        source="Tonality classicalDB (Gómez 2006) via mirdata test resources",
+        licence="commercial recording, research use",
+        key_text="D major",
+        loop_to_s=4.0,
+    ),
+)
+
 SHARED = (
     Excerpt(
         "trumpet-loop",
@@ -143,11 +197,31 @@ def parse_beats(text: str, fmt: str) -> list[float]:
     return [float(line.split()[0]) for line in text.splitlines() if line.strip()]
 
 
+def key_of(excerpt: Excerpt, read: Callable[[str], bytes]) -> str | None:
+    text = excerpt.key_text or (read(excerpt.key).decode().strip() if excerpt.key else None)
+    return text.split("\n")[0].strip() if text else None
+
+
+def loop(path: Path, seconds: float) -> None:
+    """Replace ``path`` by a WAV of its audio repeated to at least ``seconds``."""
+    import librosa  # decodes mp3 everywhere; a benchmark-only use
+    import numpy as np
+    import soundfile
+
+    audio, rate = librosa.load(str(path), sr=None, mono=False)
+    audio = np.atleast_2d(audio)
+    repeats = int(np.ceil(seconds * rate / audio.shape[1]))
+    path.unlink()
+    soundfile.write(str(path.with_suffix(".wav")), np.tile(audio, repeats).T, rate)
+
+
 def build(excerpt: Excerpt, read: Callable[[str], bytes], out: Path) -> dict[str, object]:
     folder = out / excerpt.genre
     folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(excerpt.audio).suffix
     (folder / f"{excerpt.name}{suffix}").write_bytes(read(excerpt.audio))
+    if excerpt.loop_to_s:
+        loop(folder / f"{excerpt.name}{suffix}", excerpt.loop_to_s)
     beats = (
         parse_beats(read(excerpt.beats).decode(), excerpt.beats_format) if excerpt.beats else None
     )
@@ -157,7 +231,7 @@ def build(excerpt: Excerpt, read: Callable[[str], bytes], out: Path) -> dict[str
     note = {
         "bpm": bpm,
         "beats": beats,
-        "key": None,
+        "key": key_of(excerpt, read),
         "source": excerpt.source,
         "licence": excerpt.licence,
     }
@@ -177,7 +251,7 @@ def main() -> int:
     count = 0
     if args.mirdata is not None:
         source = Source(args.mirdata.expanduser())
-        for excerpt in MIRDATA:
+        for excerpt in MIRDATA + KEY_CLIPS:
             try:
                 build(excerpt, source.read, out)
                 count += 1
