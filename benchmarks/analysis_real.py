@@ -9,9 +9,10 @@ and prints, per genre and overall:
 - the beat F-measure (mir_eval, +-70 ms, no beats trimmed: the excerpts are short; scored
   within the annotated span, since some sources annotate only an excerpt's first beats).
 
-``--librosa`` adds librosa's defaults (beat_track on its default onset envelope) as an anchor.
+``--librosa`` adds librosa's defaults (beat_track on its default onset envelope) as an anchor;
+``--pi`` the Pi's numpy-only tempo estimate (realtime/bpm_analysis.py; tempo only).
 
-    python benchmarks/analysis_real.py FOLDER [--librosa] [--tracks]
+    python benchmarks/analysis_real.py FOLDER [--librosa] [--pi] [--tracks]
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class Result:
     bpm: float | None
     beats: np.ndarray
     key: str | None
+    tracks_beats: bool = True  # False: the system gives no beats / key, so none are scored
+    finds_keys: bool = True
 
 
 @dataclass
@@ -64,7 +67,16 @@ def librosa_defaults(path: Path) -> Result:
 
     y, sr = librosa.load(str(path), sr=22050, mono=True)
     tempo, beats = librosa.beat.beat_track(y=y, sr=sr, units="time")
-    return Result(float(np.atleast_1d(tempo)[0]), np.asarray(beats), None)
+    return Result(float(np.atleast_1d(tempo)[0]), np.asarray(beats), None, finds_keys=False)
+
+
+def pi_numpy(path: Path) -> Result:
+    """The Pi's numpy-only tempo estimate (no beats, no key), as ``/load`` would compute it."""
+    from realtime.bpm_analysis import estimate_bpm
+    from realtime.track import decode
+
+    audio = decode(path, 44100).mean(axis=1)
+    return Result(estimate_bpm(audio, 44100), np.zeros(0), None, False, False)
 
 
 def mirex_key(name: str) -> str:
@@ -83,13 +95,13 @@ def score(result: Result, truth: dict[str, object]) -> Score:
     elif isinstance(bpm, int | float):
         out.acc1 = out.acc2 = 0.0
     beats = truth.get("beats")
-    if isinstance(beats, list) and beats:
+    if isinstance(beats, list) and beats and result.tracks_beats:
         # Some sources annotate only the first beats of an excerpt: score inside that span.
         ref = np.asarray(beats, float)
         span = (result.beats >= ref[0] - 0.07) & (result.beats <= ref[-1] + 0.07)
         out.beat_f = float(mir_eval.beat.f_measure(ref, result.beats[span]))
     key = truth.get("key")
-    if isinstance(key, str) and key:
+    if isinstance(key, str) and key and result.finds_keys:
         if result.key is None:
             out.key = out.key_exact = 0.0
         else:
@@ -121,6 +133,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--librosa", action="store_true", help="also score librosa's defaults")
+    parser.add_argument("--pi", action="store_true", help="also score the Pi's numpy tempo")
     parser.add_argument("--tracks", action="store_true", help="print every excerpt's result")
     args = parser.parse_args()
     files = sorted(
@@ -134,6 +147,8 @@ def main() -> int:
     systems: dict[str, Callable[[Path], Result]] = {"CrateBot": ours}
     if args.librosa:
         systems["librosa defaults"] = librosa_defaults
+    if args.pi:
+        systems["Pi numpy tempo"] = pi_numpy
     warnings.filterwarnings("ignore")
     for name, run in systems.items():
         scores: dict[str, list[tuple[str, Score]]] = defaultdict(list)
