@@ -1,7 +1,8 @@
 """Tempo, beats and downbeats from the onset envelope.
 
 The tempo comes from :mod:`core.analysis.tempo` (tempogram, prior, metrical-level
-decision); librosa's dynamic-programming tracker places the beats at that tempo.
+decision); the dynamic-programming tracker of librosa (Ellis 2007; numpy version in
+:mod:`core.analysis.dp_beats`, no numba compile) places the beats at that tempo.
 The estimate is quantised to about a frame, so the BPM reported is the slope of a
 robust straight-line fit through the tracked beats, and the tracker is run a second
 time at that tempo. Downbeats
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
+from core.analysis.dp_beats import track_at_tempo
 from core.analysis.features import Features
 from core.analysis.tempo import estimate_tempo
 
@@ -68,18 +70,14 @@ def track_beats(features: Features) -> BeatGrid | None:
     estimate = estimate_tempo(envelope, sr / hop, features.onset_mean.astype(np.float64))
     if estimate is None:
         return None
-    _, frames = librosa.beat.beat_track(
-        onset_envelope=envelope, sr=sr, hop_length=hop, bpm=estimate.bpm
-    )
+    frames = track_at_tempo(envelope, sr / hop, estimate.bpm)
     if len(frames) < MIN_BEATS:
         return None
-    period = fit_period(librosa.frames_to_time(frames, sr=sr, hop_length=hop))
+    period = fit_period(frames * hop / sr)
     if period is None:
         return None
     # Second pass at the refined tempo: the tracker's tempo prior is then exact.
-    _, frames = librosa.beat.beat_track(
-        onset_envelope=envelope, sr=sr, hop_length=hop, bpm=60.0 / period
-    )
+    frames = track_at_tempo(envelope, sr / hop, 60.0 / period)
     if len(frames) < MIN_BEATS:
         return None
     beats = _refine_times(envelope, frames, sr, hop)
