@@ -80,4 +80,5 @@ def _trim(local: np.ndarray, beats: np.ndarray) -> np.ndarray:
     loud = np.flatnonzero(local > threshold)
     if len(loud) == 0:
         return beats[:0]
-    return beats[(beats >= loud[0]) & (beats <= loud[-1])]
+    kept: np.ndarray = beats[(beats >= loud[0]) & (beats <= loud[-1])]
+    return kept

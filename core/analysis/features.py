@@ -30,7 +30,7 @@ HOP = 512  # onset/beat frame: 23.2 ms
 CHROMA_HOP = 4096  # chroma frame: 186 ms
 N_MELS = 128  # librosa's default for its onset envelope
 # Mel bands (of 128, 0..11 kHz) grouped into coarse bands for energy and downbeat cues.
-BAND_EDGES = (0, 8, 16, 28, 44, 64, 88, 128)  # band 0: below ~150 Hz (kick and bass)
+BAND_EDGES = (0, 8, 16, 28, 44, 64, 88, 128)  # band 0: below ~200 Hz (kick and bass)
 TOP_DB = 80.0  # dynamic range of the onset log-spectrogram under the loudest bin so far
 # Lowest floor ever used (librosa's amin): only reached while the track is near silence.
 FLOOR_DB = -100.0
