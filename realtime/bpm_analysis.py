@@ -161,7 +161,7 @@ def _choose_lag(profile: np.ndarray, fps: float) -> float | None:
     close = next((c for c in scored[1:] if not related(c[1], best_lag)), None)
     if close is not None and close[0] >= 0.85 * best_score and grid(close[1]) > grid(best_lag):
         best_score, best_lag, best_height = close
-    if 60.0 * fps / best_lag > 160.0:
+    if 60.0 * fps / best_lag > 176.0:  # core/analysis/tempo.py FAST_BPM
         half = max((h for p, h in peaks if abs(p / (2 * best_lag) - 1) <= 0.06), default=0.0)
         if half >= 0.4 * best_height:
             best_lag *= 2

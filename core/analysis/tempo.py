@@ -27,7 +27,10 @@ MIN_BPM = 40.0
 MAX_BPM = 240.0
 PRIOR_CENTRE_BPM = 120.0
 PRIOR_OCTAVES = 1.0
-FAST_BPM = 160.0  # above this, a supported half tempo is taken as the beat
+# Above this, a supported half tempo is taken as the beat. Drum and bass (170-178) stays as
+# it is; at 160 every 150-160 BPM track flipped to half under a few percent of time-stretch
+# (benchmarks/analysis_tempo_consistency.py).
+FAST_BPM = 176.0
 HALF_SUPPORT = 0.4  # ...when its tempogram peak is at least this fraction of the fast one's
 ALTERNATIVE_SHARE = 0.5  # a rival at least this strong (prior included) is reported
 CLOSE_CALL = 0.85  # a rival this close (prior included) is judged by its metrical grid
