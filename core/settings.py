@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     timeout_stems_s: float = Field(default=6 * 3600, gt=0)
     timeout_sections_s: float = Field(default=2 * 3600, gt=0)
 
+    # -- scale-out (Celery workers on a Redis broker) -------------------------
+    broker_url: str = Field(
+        default="",
+        description="Celery broker, e.g. redis://127.0.0.1:6379/0; when set, front-ends "
+        "only submit and `cratebot worker` processes run the jobs",
+    )
+    worker_heartbeat_s: float = Field(
+        default=5.0, gt=0, description="How often a worker writes its heartbeat"
+    )
+    worker_dead_after_s: float = Field(
+        default=30.0, gt=0, description="A running job whose heartbeat is older is re-queued"
+    )
+
     # -- online recognizers ---------------------------------------------------
     audd_token: SecretStr | None = None
     audd_url: str = "https://api.audd.io/"

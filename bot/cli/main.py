@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "bot.cli.analysis_cmd",
     "bot.cli.chat_cmd",
     "bot.cli.serve_cmd",
+    "bot.cli.worker_cmd",
     "bot.cli.demo_cmd",
     "bot.cli.models_cmd",
     "bot.cli.doctor_cmd",
