@@ -1,9 +1,10 @@
 """Tempo estimate for a loaded track, with numpy only (the Pi install has no librosa).
 
-Spectral-flux onset envelope, autocorrelation, a log-normal preference around 120 BPM
-to pick the octave (as librosa's ``beat_track`` does), then a refinement of the period
-over many multiples of the beat so a steady track is measured to a few hundredths of
-a BPM rather than to the envelope's frame resolution.
+Spectral-flux onset envelope; the full analyser's tempo decision (mean local autocorrelation,
+a log-normal preference around 120 BPM, close 4:3 / 3:2 calls settled by the duple grid, a
+fast tempo with a supported half halved; see core/analysis/tempo.py), folded into the deck's
+range; then a refinement of the period over many multiples of the beat so a steady track is
+measured to a few hundredths of a BPM rather than to the envelope's frame resolution.
 """
 
 from __future__ import annotations
@@ -17,8 +18,25 @@ _CHUNK_FRAMES = 4096
 MIN_MEAN_FLUX = 2.5
 
 
-def onset_envelope(mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
-    """Half-wave rectified log-spectral flux and its frame rate in Hz."""
+_N_BANDS = 40
+_DECIDE_FFT = 2048  # the metrical decision works on the full analyser's frames (~43 per s)
+_DECIDE_HOP = 512
+
+
+def _band_edges(n_bins: int, rate: float) -> np.ndarray:
+    """Bin edges of ``_N_BANDS`` bands equally spaced in log frequency from 60 Hz to Nyquist."""
+    hz = np.geomspace(60.0, rate / 2, _N_BANDS + 1)
+    edges = np.unique(np.clip(np.round(hz / (rate / 2) * (n_bins - 1)).astype(int), 1, n_bins))
+    return edges
+
+
+def _envelopes(mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(whole-spectrum flux with local mean removed, per-band log-power flux, frame rate).
+
+    The whole-spectrum flux measures the period precisely; the per-band flux (log power
+    80 dB under the loudest band, as in the full analyser) gives the median and mean over
+    bands whose tempograms decide the metrical level.
+    """
     step = max(1, round(sample_rate / _ANALYSIS_RATE))
     x = np.asarray(mono, dtype=np.float32)
     if step > 1:
@@ -47,7 +65,31 @@ def onset_envelope(mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, floa
     width = max(1, int(rate / _HOP * 0.5))
     kernel = np.ones(width, dtype=np.float32) / width
     flux = np.maximum(flux - np.convolve(flux, kernel, mode="same"), 0.0)
-    return flux, rate / _HOP
+    return flux, _band_flux(x, rate), rate / _HOP
+
+
+def _band_flux(x: np.ndarray, rate: float) -> np.ndarray:
+    """Per-band log-power flux at the full analyser's frame (2048-sample window, hop 512).
+
+    Bands equally spaced in log frequency stand in for its mel bands (no filterbank library
+    on the Pi); log power is floored 80 dB under the loudest band, as librosa does.
+    """
+    frames = np.lib.stride_tricks.sliding_window_view(x, _DECIDE_FFT)[::_DECIDE_HOP]
+    window = np.hanning(_DECIDE_FFT).astype(np.float32)
+    edges = _band_edges(_DECIDE_FFT // 2 + 1, rate)
+    band_db = np.empty((len(frames), len(edges) - 1), dtype=np.float32)
+    for start in range(0, len(frames), _CHUNK_FRAMES):
+        spec = np.abs(np.fft.rfft(frames[start : start + _CHUNK_FRAMES] * window, axis=1))
+        power = np.add.reduceat(spec**2, edges[:-1], axis=1)[:, : len(edges) - 1]
+        band_db[start : start + len(spec)] = 10.0 * np.log10(np.maximum(power, 1e-10))
+    band_db = np.maximum(band_db, band_db.max() - 80.0)
+    return np.maximum(np.diff(band_db, axis=0, prepend=band_db[:1]), 0.0)
+
+
+def onset_envelope(mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
+    """Half-wave rectified log-spectral flux and its frame rate in Hz."""
+    flux, _, fps = _envelopes(mono, sample_rate)
+    return flux, fps
 
 
 def _autocorrelation(env: np.ndarray) -> np.ndarray:
@@ -57,6 +99,74 @@ def _autocorrelation(env: np.ndarray) -> np.ndarray:
     acf = np.fft.irfft(spec * np.conj(spec), n)[: len(env)]
     normalised: np.ndarray = acf / (acf[0] + 1e-12)
     return normalised
+
+
+def _detrend(env: np.ndarray, fps: float) -> np.ndarray:
+    """``env`` minus its 0.5 s running mean, half-wave rectified: onsets stand out of the
+    noise floor that a coarse band spectrum keeps (the full analyser's envelope is sparse)."""
+    width = max(1, int(fps * 0.5))
+    kernel = np.ones(width) / width
+    return np.maximum(env - np.convolve(env, kernel, mode="same"), 0.0)
+
+
+def _tempogram_profile(env: np.ndarray, fps: float) -> np.ndarray:
+    """Mean Hann-windowed local autocorrelation (8.9 s windows), 1 at lag 0.
+
+    The same tempogram as the full analyser's (core/analysis/tempo.py); written again here
+    because the Pi installs nothing of the bot. Every 8th window is enough for the mean.
+    """
+    win = int(min(len(env), max(8, round(8.9 * fps))))
+    padded = np.pad(env.astype(np.float64), win // 2, mode="linear_ramp")
+    step = max(1, win // 48)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, win)[::step]
+    frames = frames * np.hanning(win + 1)[:-1]
+    n = 1 << int(np.ceil(np.log2(2 * win)))
+    spec = np.fft.rfft(frames, n, axis=1)
+    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n, axis=1)[:, :win]
+    peak = acf[:, :1]
+    acf = np.divide(acf, peak, out=np.zeros_like(acf), where=peak > 1e-12)
+    profile: np.ndarray = acf.mean(axis=0)
+    return profile / profile[0] if profile[0] > 0 else profile
+
+
+def _peaks(profile: np.ndarray, lo: int, hi: int) -> list[tuple[float, float]]:
+    """(fractional lag, height) of the local maxima of ``profile`` between lags lo and hi."""
+    out = []
+    for lag in range(max(lo, 1), min(hi, len(profile) - 2) + 1):
+        a, b, c = profile[lag - 1], profile[lag], profile[lag + 1]
+        if b > a and b >= c and b > 0:
+            denom = a - 2 * b + c
+            shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
+            out.append((lag + float(np.clip(shift, -0.5, 0.5)), float(b)))
+    return out
+
+
+def _prior(bpm: float) -> float:
+    return float(np.exp(-0.5 * np.log2(bpm / 120.0) ** 2))
+
+
+def _choose_lag(profile: np.ndarray, fps: float) -> float | None:
+    """Beat period (frames): the full analyser's decision (prior, close calls, fast halving)."""
+    peaks = _peaks(profile, int(60.0 * fps / 240.0), int(np.ceil(60.0 * fps / 40.0)))
+    if not peaks:
+        return None
+    scored = sorted(((h * _prior(60.0 * fps / p), p, h) for p, h in peaks), reverse=True)
+    best_score, best_lag, best_height = scored[0]
+
+    def related(a: float, b: float) -> bool:
+        return any(abs(a / (b * f) - 1) <= 0.06 for f in (1.0, 2.0, 0.5))
+
+    def grid(lag: float) -> float:
+        return float(np.interp(lag * np.array([1, 2, 4]), np.arange(len(profile)), profile).sum())
+
+    close = next((c for c in scored[1:] if not related(c[1], best_lag)), None)
+    if close is not None and close[0] >= 0.85 * best_score and grid(close[1]) > grid(best_lag):
+        best_score, best_lag, best_height = close
+    if 60.0 * fps / best_lag > 176.0:  # core/analysis/tempo.py FAST_BPM
+        half = max((h for p, h in peaks if abs(p / (2 * best_lag) - 1) <= 0.06), default=0.0)
+        if half >= 0.4 * best_height:
+            best_lag *= 2
+    return best_lag
 
 
 def estimate_bpm(
@@ -73,7 +183,7 @@ def estimate_bpm(
     peak = float(np.max(np.abs(excerpt))) if len(excerpt) else 0.0
     if peak > 0.0:
         excerpt = excerpt / peak  # the flux threshold below must not depend on the level
-    env, fps = onset_envelope(excerpt, sample_rate)
+    env, band_flux, fps = _envelopes(excerpt, sample_rate)
     if not np.any(env > 0):
         raise ValueError("no onsets found; cannot analyse the tempo (give the BPM instead)")
     # A steady tone, pad or drone still has a faint, regular flux (window leakage) that
@@ -89,22 +199,33 @@ def estimate_bpm(
     max_lag = int(np.ceil(60.0 * fps / min_bpm))
     if max_lag * 3 >= len(acf):
         raise ValueError("track too short to analyse its tempo (needs a few beats)")
-    lags = np.arange(min_lag, max_lag + 1)
-    bpms = 60.0 * fps / lags
-    prior = np.exp(-0.5 * (np.log2(bpms / 120.0) / 1.0) ** 2)
-    score = acf[lags] * prior
-    best_lag = float(lags[int(np.argmax(score))])
-    if score.max() <= 0:
+    coarse_fps = fps * _HOP / _DECIDE_HOP
+    profile = (
+        _tempogram_profile(_detrend(np.median(band_flux, axis=1), coarse_fps), coarse_fps)
+        + _tempogram_profile(_detrend(band_flux.mean(axis=1), coarse_fps), coarse_fps)
+    ) / 2
+    coarse_lag = _choose_lag(profile, coarse_fps)
+    lag = None if coarse_lag is None else coarse_lag * _DECIDE_HOP / _HOP
+    if lag is None or acf[int(round(lag))] <= 0 and acf[min_lag : max_lag + 1].max() <= 0:
         raise ValueError("no steady beat found; cannot analyse the tempo (give the BPM instead)")
+    # Fold into the deck's range by octaves.
+    while lag < min_lag:
+        lag *= 2
+    while lag > max_lag:
+        lag /= 2
+    lag = _refine_period(acf, lag)
     # Evenly spaced clicks correlate as well at two beats as at one, and the prior then
-    # picks half the tempo; a strong peak at half the lag means the faster one is the beat.
-    half = best_lag / 2.0
-    # Peaks straddle envelope frames, so compare the acf summed over +-1 frame.
-    at_half = acf[int(round(half)) - 1 : int(round(half)) + 2].sum()
-    at_best = acf[int(best_lag) - 1 : int(best_lag) + 2].sum()
-    if half >= min_lag and at_half >= 0.8 * at_best:
-        best_lag = float(lags[np.argmin(np.abs(lags - half))])
-    return 60.0 * fps / _refine_period(acf, best_lag)
+    # picks half the tempo; a peak at half the lag as strong as the beat's means the faster
+    # one is the beat (strummed eighths reach ~90 % of it and stay eighths).
+    if lag / 2.0 >= min_lag and _acf_at(acf, lag / 2.0) >= 0.95 * _acf_at(acf, lag):
+        lag = _refine_period(acf, lag / 2.0)
+    return 60.0 * fps / lag
+
+
+def _acf_at(acf: np.ndarray, lag: float) -> float:
+    """The acf summed over +-1 frame around ``lag`` (peaks straddle envelope frames)."""
+    centre = int(round(lag))
+    return float(acf[max(0, centre - 1) : centre + 2].sum())
 
 
 def _refine_period(acf: np.ndarray, lag: float) -> float:

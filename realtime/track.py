@@ -6,6 +6,7 @@ the callback reads, laid out so that reading never allocates or branches on edge
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,8 @@ class Track:
     audio: np.ndarray  # (PAD + frames + PAD, 2) float32, C-contiguous
     mono_dec: np.ndarray  # mean of channels, decimated by DECIMATION, over the padded audio
     bpm: float | None  # None: no analysable tempo, the deck plays at rate 1
-    bpm_source: str  # "given", "analysed" or "none"
+    # "given", "structure" (the all-in-one JSON beside the track), "analysed" or "none"
+    bpm_source: str
     note: str = ""
 
     @property
@@ -129,7 +131,30 @@ def resample(data: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return samples
 
 
-def build_track(name: str, audio: np.ndarray, sample_rate: int, bpm: float | None = None) -> Track:
+def structure_bpm(path: Path) -> float | None:
+    """The tempo in the all-in-one structure JSON beside ``path`` (same name, ``.json``).
+
+    ``cratebot analyze --struct-out DIR`` writes one per track; its tempo comes from the
+    full analyser (tempogram, metrical-level decision, beat tracking), which is more
+    accurate than the numpy estimate the Pi can afford, so it is preferred when present.
+    A missing, unreadable or tempo-less file is ignored (the track is analysed here).
+    """
+    candidate = path.with_suffix(".json")
+    try:
+        data = json.loads(candidate.read_text(encoding="utf-8"))
+        bpm = float(data["bpm"])
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
+        return None
+    return bpm if math.isfinite(bpm) and MIN_BPM <= bpm <= MAX_BPM else None
+
+
+def build_track(
+    name: str,
+    audio: np.ndarray,
+    sample_rate: int,
+    bpm: float | None = None,
+    bpm_source: str = "given",
+) -> Track:
     """Pad, derive the search copy and settle the tempo of decoded ``audio``."""
     if audio.ndim != 2 or audio.shape[1] != 2:
         raise TrackError(f"expected (frames, 2) audio, got shape {audio.shape}")
@@ -140,7 +165,7 @@ def build_track(name: str, audio: np.ndarray, sample_rate: int, bpm: float | Non
     usable = len(mono) // DECIMATION * DECIMATION
     mono_dec = np.ascontiguousarray(mono[:usable].reshape(-1, DECIMATION).mean(axis=1))
     note = ""
-    source = "given"
+    source = bpm_source
     if bpm is None:
         try:
             bpm = estimate_bpm(mono[PAD : PAD + frames], sample_rate)
@@ -171,4 +196,8 @@ def load_track(music_dir: str, relative: str, sample_rate: int, bpm: float | Non
     """Everything a ``/load`` needs; picklable arguments so it can run in a worker process."""
     path = resolve_music_path(Path(music_dir), relative)
     name = display_name(Path(music_dir), relative)
-    return build_track(name, decode(path, sample_rate, name), sample_rate, bpm)
+    source = "given"
+    if bpm is None:
+        bpm = structure_bpm(path)
+        source = "structure" if bpm is not None else source
+    return build_track(name, decode(path, sample_rate, name), sample_rate, bpm, source)

@@ -17,10 +17,16 @@ from core.errors import BadInput, CrateBotError
 def _describe(struct: dict[str, Any]) -> str:
     intro = next((s["end"] for s in struct.get("segments", []) if s["label"] == "intro"), None)
     bpm = f"{struct['bpm']:.2f}" if struct.get("bpm") else "-"
+    alternatives = struct.get("bpm_alternatives") or []
+    if struct.get("bpm") and alternatives:
+        # The tempo is ambiguous (a half-time feel, a swung or triple grid): say so.
+        bpm += f" BPM (or {' or '.join(f'{round(b, 1):g}' for b in alternatives)})"
+    else:
+        bpm += " BPM"
     lufs = f"{struct['loudness_lufs']:.1f} LUFS" if struct.get("loudness_lufs") is not None else "-"
     intro_text = f"intro ends {intro:.2f} s" if intro is not None else "no intro found"
     return (
-        f"{Path(struct['path']).name}: {bpm} BPM, {struct.get('key') or '-'} "
+        f"{Path(struct['path']).name}: {bpm}, {struct.get('key') or '-'} "
         f"({struct.get('camelot') or '-'}), {struct.get('duration', 0):.1f} s, {lufs}, "
         f"{len(struct.get('segments', []))} segments, {intro_text}"
     )

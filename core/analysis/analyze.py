@@ -29,12 +29,6 @@ BLOCK_FRAMES = 1 << 17  # 5.9 s at 22.05 kHz
 ProgressFn = Callable[[float, str], None]
 
 
-def _warm_up() -> None:
-    # librosa compiles one beat-tracking kernel with numba on first import (it is not
-    # cached on disk): about 3 s. Importing it on a thread overlaps that with decoding.
-    import librosa.beat  # noqa: F401
-
-
 def _prefetch(blocks: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
     """Read the decoder on a thread, so ffmpeg decodes while the features are computed.
 
@@ -101,6 +95,8 @@ def analyze_features(features: Features, path: str, sha256: str | None = None) -
         path=path,
         duration=features.duration_s,
         bpm=None if grid is None else float(grid.bpm),
+        bpm_confidence=None if grid is None else float(grid.confidence),
+        bpm_alternatives=[] if grid is None else [float(b) for b in grid.alternatives],
         beats=[] if grid is None else [float(t) for t in grid.beats],
         downbeats=[] if grid is None else [float(t) for t in grid.downbeats],
         beat_positions=[] if grid is None else [int(p) for p in grid.positions],
@@ -133,7 +129,6 @@ def analyze_track(
             f"{path.name}: {info.duration_s:.1f} s is too short to analyse "
             f"(at least {MIN_DURATION_S:.0f} s needed)"
         )
-    threading.Thread(target=_warm_up, name="librosa-warm-up", daemon=True).start()
     sha = sha256 or sha256_file(path)
     features = extract_features(path, info.duration_s, progress)
     if features.duration_s < MIN_DURATION_S:

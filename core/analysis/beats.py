@@ -1,9 +1,11 @@
 """Tempo, beats and downbeats from the onset envelope.
 
-librosa's dynamic-programming tracker places the beats; its tempo estimate is
-quantised to whole autocorrelation lags (about 5 % apart at 120 BPM), so the
-BPM reported is instead the slope of a robust straight-line fit through the
-tracked beats, and the tracker is run a second time at that tempo. Downbeats
+The tempo comes from :mod:`core.analysis.tempo` (tempogram, prior, metrical-level
+decision); the dynamic-programming tracker of librosa (Ellis 2007; numpy version in
+:mod:`core.analysis.dp_beats`, no numba compile) places the beats at that tempo.
+The estimate is quantised to about a frame, so the BPM reported is the slope of a
+robust straight-line fit through the tracked beats, and the tracker is run a second
+time at that tempo. Downbeats
 come from a four-state Viterbi pass over the beats (bar position 1..4), fed by
 how much each beat looks like a bar start: a bass hit and a harmonic change.
 """
@@ -15,10 +17,12 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
+from core.analysis.dp_beats import track_at_tempo
 from core.analysis.features import Features
+from core.analysis.tempo import estimate_tempo
 
 BEATS_PER_BAR = 4
-MIN_BEATS = 8
+MIN_BEATS = 4  # a 4 s excerpt at 60 BPM
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class BeatGrid:
     beats: np.ndarray  # seconds
     downbeats: np.ndarray  # seconds, a subset of beats
     positions: np.ndarray  # 1..4 per beat
+    confidence: float = 0.0  # 0..1, from the tempo estimate
+    alternatives: tuple[float, ...] = ()  # other plausible tempos (BPM), strongest first
 
 
 def fit_period(beats: np.ndarray) -> float | None:
@@ -61,26 +67,40 @@ def track_beats(features: Features) -> BeatGrid | None:
     envelope = features.onset.astype(np.float64)
     if len(envelope) < 4 * sr // hop or not np.any(envelope > 0):
         return None
-    tempo, frames = librosa.beat.beat_track(onset_envelope=envelope, sr=sr, hop_length=hop)
+    estimate = estimate_tempo(envelope, sr / hop, features.onset_mean.astype(np.float64))
+    if estimate is None:
+        return None
+    frames = track_at_tempo(envelope, sr / hop, estimate.bpm)
     if len(frames) < MIN_BEATS:
         return None
-    period = fit_period(librosa.frames_to_time(frames, sr=sr, hop_length=hop))
+    period = fit_period(frames * hop / sr)
     if period is None:
         return None
     # Second pass at the refined tempo: the tracker's tempo prior is then exact.
-    _, frames = librosa.beat.beat_track(
-        onset_envelope=envelope, sr=sr, hop_length=hop, bpm=60.0 / period
-    )
+    frames = track_at_tempo(envelope, sr / hop, 60.0 / period)
     if len(frames) < MIN_BEATS:
         return None
     beats = _refine_times(envelope, frames, sr, hop)
     period = fit_period(beats) or period
     positions = _bar_positions(features, beats)
+    bpm = 60.0 / period
+    if abs(bpm / estimate.bpm - 1) > 0.04:
+        # The tracker wandered (a short or rubato excerpt): its beats are kept, but the
+        # tempogram's estimate is the better tempo.
+        bpm = estimate.bpm
+    # Octave alternatives follow the refined tempo exactly; an unrelated rival stays as found.
+    alternatives = []
+    for alt in estimate.alternatives:
+        ratio = alt / estimate.bpm
+        exact = next((f for f in (2.0, 0.5) if abs(ratio / f - 1) < 0.05), None)
+        alternatives.append(bpm * exact if exact is not None else alt)
     return BeatGrid(
-        bpm=60.0 / period,
+        bpm=bpm,
         beats=beats,
         downbeats=beats[positions == 1],
         positions=positions,
+        confidence=estimate.confidence,
+        alternatives=tuple(alternatives),
     )
 
 

@@ -5,6 +5,14 @@ an STFT whose frames continue seamlessly across block edges (the unconsumed tail
 is carried over), and a 36-bin constant-Q chroma. Only small per-frame summaries
 are kept, so memory grows by ~60 bytes per 23 ms of audio and the samples
 themselves are dropped block by block.
+
+The onset envelope is the one librosa's ``beat_track`` computes by default (log-power
+128-band mel spectral flux, median over bands, delayed so a peak sits on the onset
+rather than where the window first touches it), computed block by block:
+on real music it places beats and tempo better than the mean over bands we used
+before (benchmarks/analysis_real.py), because one loud band (a sustained pad, a
+vocal) cannot dominate the median. librosa clips the log spectrum 80 dB under its
+global maximum; streaming, the maximum is the running one.
 """
 
 from __future__ import annotations
@@ -20,12 +28,16 @@ SAMPLE_RATE = 22050
 N_FFT = 2048
 HOP = 512  # onset/beat frame: 23.2 ms
 CHROMA_HOP = 4096  # chroma frame: 186 ms
-N_MELS = 64
-# Mel bands (of 64, 0..11 kHz) grouped into coarse bands for energy and downbeat cues.
-BAND_EDGES = (0, 4, 8, 14, 22, 32, 44, 64)  # band 0: below ~150 Hz (kick and bass)
-# Power floor for the onset log-spectrogram: about 85 dB under a full-scale sine,
-# fixed rather than relative to the (not yet known) loudest frame so blocks agree.
-FLOOR_DB = -30.0
+N_MELS = 128  # librosa's default for its onset envelope
+# Mel bands (of 128, 0..11 kHz) grouped into coarse bands for energy and downbeat cues.
+BAND_EDGES = (0, 8, 16, 28, 44, 64, 88, 128)  # band 0: below ~200 Hz (kick and bass)
+TOP_DB = 80.0  # dynamic range of the onset log-spectrogram under the loudest bin so far
+# Lowest floor ever used (librosa's amin): only reached while the track is near silence.
+FLOOR_DB = -100.0
+# A frame's window reaches an onset up to n_fft/2 samples (2 frames) early; librosa delays its
+# envelope by those 2 frames. On sharp clicks that puts beats ~30 ms late and on the annotated
+# excerpts of benchmarks/analysis_real.py it is no better on average, so we delay by 1.
+ONSET_DELAY = 1
 
 
 @dataclass
@@ -34,7 +46,8 @@ class Features:
 
     sample_rate: int
     hop: int
-    onset: np.ndarray  # (n,) spectral-flux onset strength, all bands
+    onset: np.ndarray  # (n,) spectral-flux onset strength, median over bands
+    onset_mean: np.ndarray  # (n,) the same flux averaged over bands (hi-hats and bass count)
     bass_onset: np.ndarray  # (n,) onset strength of the lowest band
     band_db: np.ndarray  # (n_bands, n) log energy per coarse band
     chroma_hop: int
@@ -64,7 +77,9 @@ class FeatureStream:
         # Centre the first frame on t=0, as librosa's center=True does.
         self._tail = np.zeros(N_FFT // 2, dtype=np.float32)
         self._prev_db: np.ndarray | None = None
+        self._max_db = FLOOR_DB
         self._onset: list[np.ndarray] = []
+        self._onset_mean: list[np.ndarray] = []
         self._bass: list[np.ndarray] = []
         self._bands: list[np.ndarray] = []
         self._chroma: list[np.ndarray] = []
@@ -103,8 +118,10 @@ class FeatureStream:
             frames = int(np.ceil(len(self._chroma_buf) / CHROMA_HOP))
             self._cqt(np.concatenate([self._chroma_buf, np.zeros(pad, np.float32)]), frames)
         n_frames = 1 + self._frames // HOP
-        onset = np.concatenate(self._onset) if self._onset else np.zeros(0, np.float32)
-        bass = np.concatenate(self._bass) if self._bass else np.zeros(0, np.float32)
+        delay = np.zeros(ONSET_DELAY, np.float32)
+        onset = np.concatenate([delay, *self._onset])
+        bass = np.concatenate([delay, *self._bass])
+        onset_mean = np.concatenate([delay, *self._onset_mean])
         bands = (
             np.concatenate(self._bands, axis=1)
             if self._bands
@@ -117,6 +134,7 @@ class FeatureStream:
             sample_rate=SAMPLE_RATE,
             hop=HOP,
             onset=onset[:n_frames],
+            onset_mean=onset_mean[:n_frames],
             bass_onset=bass[:n_frames],
             band_db=bands[:, :n_frames],
             chroma_hop=CHROMA_HOP,
@@ -137,11 +155,13 @@ class FeatureStream:
         power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
         mel = power @ self._mel.T  # (count, n_mels)
         db = 10.0 * np.log10(np.maximum(mel, 1e-10))
-        db = np.maximum(db, FLOOR_DB)
+        self._max_db = max(self._max_db, float(db.max()))
+        db = np.maximum(db, max(FLOOR_DB, self._max_db - TOP_DB))
         previous = db[:1] if self._prev_db is None else self._prev_db
         flux = np.maximum(0.0, np.diff(np.concatenate([previous, db]), axis=0))
         self._prev_db = db[-1:]
-        self._onset.append(flux.mean(axis=1))
+        self._onset.append(np.median(flux, axis=1).astype(np.float32))
+        self._onset_mean.append(flux.mean(axis=1).astype(np.float32))
         self._bass.append(flux[:, BAND_EDGES[0] : BAND_EDGES[1]].mean(axis=1))
         band_power = np.stack(
             [mel[:, a:b].sum(axis=1) for a, b in zip(BAND_EDGES[:-1], BAND_EDGES[1:], strict=True)]

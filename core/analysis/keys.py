@@ -156,4 +156,36 @@ def estimate_key(profile12: np.ndarray, tuning_cents: float = 0.0) -> KeyEstimat
             scores.append((corr, Key(tonic, minor)))
     scores.sort(key=lambda item: item[0], reverse=True)
     best, runner_up = scores[0], scores[1]
+    key = _decide_mode(profile, best, scores)
+    if key != best[1]:
+        best = next(item for item in scores if item[1] == key)
+        runner_up = next(item for item in scores if item[1] != key)
     return KeyEstimate(best[1], max(0.0, best[0] - runner_up[0]), tuning_cents)
+
+
+# Within this correlation of each other, the parallel major and minor keys are told apart by
+# their thirds rather than by the whole template.
+MODE_MARGIN = 0.08
+
+
+def _decide_mode(
+    profile: np.ndarray, best: tuple[float, Key], scores: list[tuple[float, Key]]
+) -> Key:
+    """Major or minor on the chosen root, by the third when the templates barely differ.
+
+    The Krumhansl-Kessler templates share the tonic, fifth and fourth, so on a mix whose
+    harmony leans on those (riffs, power chords, sustained bass) major and minor on the
+    right root score alike and the pick flips on small details; about as many of the
+    errors on real music are such mode confusions as all others. The third is what
+    defines the mode, so a close call is settled by comparing the minor third (with the
+    minor sixth) against the major third (with the major sixth) over the root.
+    """
+    key = best[1]
+    parallel = Key(key.pitch_class, not key.minor)
+    parallel_score = next(corr for corr, k in scores if k == parallel)
+    if best[0] - parallel_score > MODE_MARGIN:
+        return key
+    root = key.pitch_class
+    minor_weight = profile[(root + 3) % 12] + 0.5 * profile[(root + 8) % 12]
+    major_weight = profile[(root + 4) % 12] + 0.5 * profile[(root + 9) % 12]
+    return Key(root, bool(minor_weight > major_weight))

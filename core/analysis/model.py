@@ -18,7 +18,7 @@ from core.analysis.keys import parse_key
 from core.analysis.segments import Segment
 from core.errors import BadInput
 
-ANALYZER_VERSION = "cratebot-analysis-1"
+ANALYZER_VERSION = "cratebot-analysis-2"
 
 
 @dataclass
@@ -32,6 +32,8 @@ class TrackAnalysis:
     segments: list[Segment]
     key: str | None = None
     camelot: str | None = None
+    bpm_confidence: float | None = None  # 0..1
+    bpm_alternatives: list[float] = field(default_factory=list)  # other plausible tempos
     key_confidence: float | None = None
     tuning_cents: float | None = None
     loudness_lufs: float | None = None
@@ -52,6 +54,10 @@ class TrackAnalysis:
         return {
             "path": self.path,
             "bpm": None if self.bpm is None else round(self.bpm, 3),
+            "bpm_confidence": (
+                None if self.bpm_confidence is None else round(self.bpm_confidence, 3)
+            ),
+            "bpm_alternatives": [round(b, 2) for b in self.bpm_alternatives],
             "beats": [round(t, 4) for t in self.beats],
             "downbeats": [round(t, 4) for t in self.downbeats],
             "beat_positions": [int(p) for p in self.beat_positions],
@@ -79,6 +85,7 @@ class TrackAnalysis:
             raise BadInput(f"{source}: no 'path' field")
         try:
             bpm = _optional_float(data.get("bpm"))
+            alternatives = [float(b) for b in data.get("bpm_alternatives") or []]
             beats = [float(t) for t in data.get("beats") or []]
             downbeats = [float(t) for t in data.get("downbeats") or []]
             positions = [int(p) for p in data.get("beat_positions") or []]
@@ -107,6 +114,8 @@ class TrackAnalysis:
             segments=segments,
             key=key,
             camelot=camelot,
+            bpm_confidence=_optional_float(data.get("bpm_confidence")),
+            bpm_alternatives=[b for b in alternatives if math.isfinite(b) and b > 0],
             key_confidence=_optional_float(data.get("key_confidence")),
             tuning_cents=_optional_float(data.get("tuning_cents")),
             loudness_lufs=_optional_float(data.get("loudness_lufs")),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.analysis.analyze import analyze_track
-from core.analysis.model import TrackAnalysis, load_struct_dir
+from core.analysis.model import ANALYZER_VERSION, TrackAnalysis, load_struct_dir
 from core.audio.fetch import is_url, resolve_source
 from core.errors import BadInput
 from core.settings import Settings
@@ -75,7 +75,8 @@ def analysis_for_file(
     if store is not None and path.is_file():
         sha = sha256_file(path)
         cached = store.get(path, sha)  # type: ignore[attr-defined]
-        if cached is not None:
+        # An analysis by an older analyser version is redone (tempo and key improved).
+        if cached is not None and cached.get("analyzer") == ANALYZER_VERSION:
             return TrackAnalysis.from_struct(cached, path.name)
     analysis = analyze_track(
         path, progress, settings.max_duration_s, settings.max_download_bytes, sha256=sha

@@ -52,6 +52,8 @@ def test_analyze_then_sections_from_library(home: Path, tmp_path: Path) -> None:
         "segments",
         "key",
         "camelot",
+        "bpm_confidence",
+        "bpm_alternatives",
     ):
         assert field in struct
     assert struct["bpm"] == pytest.approx(122.0, rel=0.005)

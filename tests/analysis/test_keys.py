@@ -138,3 +138,18 @@ def test_fold_chroma36_finds_the_tuning(offset: int) -> None:
     folded, cents = fold_chroma36(profile36)
     assert cents == pytest.approx(offset * 100 / 3)
     assert estimate_key(folded).key == Key(9, True)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("root", range(12))
+@pytest.mark.parametrize("minor", [False, True])
+def test_mode_follows_the_third_when_tonic_and_fifth_dominate(root: int, minor: bool) -> None:
+    # Riff-like harmony: tonic, fifth and fourth loud, the third quiet but clear, the sixth
+    # matching the mode. The templates alone score major and minor on this root alike.
+    profile = np.full(12, 0.05)
+    profile[[0, 7, 5]] = [1.0, 0.9, 0.45]
+    profile[3 if minor else 4] = 0.2
+    profile[8 if minor else 9] = 0.1
+    profile[10] = 0.2  # without the third's say, Krumhansl-Kessler reads the minor ones as major
+    estimate = estimate_key(np.roll(profile, root))
+    assert estimate is not None
+    assert estimate.key == Key(root, minor)

@@ -45,3 +45,22 @@ def test_key_moves_with_transposition(shared_audio: Path, name: str) -> None:
         moved = analyze_array(shifted)
         assert moved.key is not None
         assert parse_key(moved.key) == parse_key(base.key).transposed(semitones), semitones
+
+
+# Known tempi of visible excerpts: the trumpet loop's published title says 90 BPM (it was read
+# as 182.86); the drum-and-bass excerpt's kick/snare pattern repeats every 0.88 s, two beats at
+# 136 BPM (librosa's documentation reports 136 for it too; it was read as 68).
+KNOWN_TEMPO = {
+    "Mihai_Sorohan--Solo_Trumpet_06_90_bpm_loop.ogg": 90.0,
+    "Admiral_Bob--Choice_drum_and_bass_excerpt.ogg": 136.0,
+}
+
+
+@pytest.mark.parametrize(("name", "bpm"), sorted(KNOWN_TEMPO.items()))
+def test_known_tempo_of_real_excerpts(shared_audio: Path, name: str, bpm: float) -> None:
+    from core.analysis.analyze import analyze_track
+
+    analysis = analyze_track(shared_audio / name)
+    assert analysis.bpm == pytest.approx(bpm, rel=0.04)  # Accuracy1's tolerance
+    assert analysis.bpm_confidence is not None and 0.0 <= analysis.bpm_confidence <= 1.0
+    assert all(not 0.96 < b / analysis.bpm < 1.04 for b in analysis.bpm_alternatives)

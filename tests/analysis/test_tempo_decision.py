@@ -1,0 +1,56 @@
+"""Tempo estimation from an onset envelope: prior, metrical level, alternatives, confidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.analysis.tempo import estimate_tempo
+
+FPS = 22050 / 512
+
+
+def pulses(seconds: float, *layers: tuple[float, float, float]) -> np.ndarray:
+    """Envelope with a narrow peak per event; each layer: (events per minute, height, phase s)."""
+    t = np.arange(int(seconds * FPS)) / FPS
+    env = np.zeros_like(t)
+    for rate, height, phase in layers:
+        period = 60.0 / rate
+        distance = np.abs(((t - phase) / period + 0.5) % 1.0 - 0.5) * period
+        env += height * np.exp(-0.5 * (distance / 0.012) ** 2)
+    return env
+
+
+def test_eighth_notes_of_a_slow_melody_are_read_at_the_quarter_note() -> None:
+    # A 6 s loop of even eighths at 184/min over quarter notes barely louder (the solo-trumpet
+    # case): the tempogram favours the eighths; the metrical-level decision halves them.
+    env = pulses(6.0, (184.0, 1.0, 0.1), (92.0, 0.1, 0.1))
+    estimate = estimate_tempo(env, FPS)
+    assert estimate is not None
+    assert estimate.bpm == pytest.approx(92.0, rel=0.03)
+    assert any(b == pytest.approx(184.0, rel=0.03) for b in estimate.alternatives)
+
+
+def test_a_steady_house_beat_is_read_at_its_tempo_with_confidence() -> None:
+    # Kick on every beat, hats on the off-beats, a clap every second beat.
+    env = pulses(30.0, (124.0, 1.0, 0.2), (124.0, 0.4, 0.2 + 60 / 248), (62.0, 0.5, 0.2 + 60 / 124))
+    estimate = estimate_tempo(env, FPS)
+    assert estimate is not None
+    assert estimate.bpm == pytest.approx(124.0, rel=0.02)
+    assert estimate.confidence > 0.3
+
+
+def test_a_three_two_rival_is_reported_when_the_evidence_is_split() -> None:
+    # Equal-strength pulse trains at 90 and 135 (a 3:2 polyrhythm): either could be the beat.
+    env = pulses(30.0, (90.0, 1.0, 0.1), (135.0, 1.0, 0.1))
+    estimate = estimate_tempo(env, FPS)
+    assert estimate is not None
+    found = [estimate.bpm, *estimate.alternatives]
+    assert any(b == pytest.approx(90.0, rel=0.03) for b in found)
+    assert any(b == pytest.approx(135.0, rel=0.03) for b in found)
+    assert estimate.confidence < 0.5
+
+
+def test_no_pulse_no_tempo() -> None:
+    assert estimate_tempo(np.zeros(int(30 * FPS)), FPS) is None
+    assert estimate_tempo(pulses(2.0, (120.0, 1.0, 0.0)), FPS) is None  # under 4 s
