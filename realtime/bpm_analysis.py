@@ -83,7 +83,8 @@ def _band_flux(x: np.ndarray, rate: float) -> np.ndarray:
         power = np.add.reduceat(spec**2, edges[:-1], axis=1)[:, : len(edges) - 1]
         band_db[start : start + len(spec)] = 10.0 * np.log10(np.maximum(power, 1e-10))
     band_db = np.maximum(band_db, band_db.max() - 80.0)
-    return np.maximum(np.diff(band_db, axis=0, prepend=band_db[:1]), 0.0)
+    flux: np.ndarray = np.maximum(np.diff(band_db, axis=0, prepend=band_db[:1]), 0.0)
+    return flux
 
 
 def onset_envelope(mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
@@ -106,7 +107,8 @@ def _detrend(env: np.ndarray, fps: float) -> np.ndarray:
     noise floor that a coarse band spectrum keeps (the full analyser's envelope is sparse)."""
     width = max(1, int(fps * 0.5))
     kernel = np.ones(width) / width
-    return np.maximum(env - np.convolve(env, kernel, mode="same"), 0.0)
+    detrended: np.ndarray = np.maximum(env - np.convolve(env, kernel, mode="same"), 0.0)
+    return detrended
 
 
 def _tempogram_profile(env: np.ndarray, fps: float) -> np.ndarray:
