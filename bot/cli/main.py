@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "bot.cli.analysis_cmd",
     "bot.cli.chat_cmd",
     "bot.cli.serve_cmd",
+    "bot.cli.tokens_cmd",
 )
 
 

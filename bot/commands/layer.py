@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.commands import validate as v
 from bot.commands.api import Command, CommandContext, CommandSpec, Progress, Reply, Update
+from bot.commands.api_token import token_reply
 from bot.commands.keys import link_key, token_cipher
 from bot.commands.links import sign_path
 from bot.commands.parse import parse
@@ -214,6 +215,8 @@ class CommandLayer:
             return Reply(text=help_text(args.get("topic")), title="CrateBot help")
         if name == "jobs":
             return await self._jobs(ctx)
+        if name == "token":
+            return await token_reply(ctx, self.db, self.settings.public_url)
         if name == "cancel":
             return await self._cancel(ctx, str(v.require(args, "job_id", spec.usage)).strip())
         if name == "bpm":

@@ -131,6 +131,12 @@ SPECS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("jobs", "/jobs", "/jobs", "your recent jobs and their state"),
     CommandSpec(
+        "token",
+        "/token",
+        "/token",
+        "a personal token for the HTTP API (in a private chat with the bot)",
+    ),
+    CommandSpec(
         "cancel",
         "/cancel",
         "/cancel JOB_ID",

@@ -162,6 +162,11 @@ def register(
     async def jobs(interaction: discord.Interaction) -> None:
         await skin.run(interaction, Command("jobs"))
 
+    @tree.command(name="token", description=spec.description("token"))
+    async def token(interaction: discord.Interaction) -> None:
+        # Ephemeral as well: only the user ever sees the token.
+        await skin.run(interaction, Command("token"), ephemeral=True)
+
     @tree.command(name="cancel", description=spec.description("cancel"))
     @spec("cancel")
     async def cancel(interaction: discord.Interaction, job_id: str) -> None:

@@ -1,8 +1,14 @@
-"""The HTTP side of ``cratebot serve``: ``/health`` and signed ``/dl/`` download links."""
+"""The HTTP side of ``cratebot serve``: ``/health``, signed ``/dl/`` download links, and
+whatever features are plugged in (the ``/api/v1/`` API; later ones add their own).
+
+A feature is a function taking the application before it starts: it adds its routes,
+middlewares and hooks. Middlewares a feature adds must pass through requests outside
+its own path prefix untouched.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +19,10 @@ from bot.commands.links import LinkError, verify
 from core.settings import Settings
 
 HealthFn = Callable[[], dict[str, Any]]
+Feature = Callable[[web.Application], None]
+# Bounded request heads: aiohttp's parser refuses longer lines and fields (400/431).
+MAX_LINE_SIZE = 8190
+MAX_FIELD_SIZE = 8190
 
 
 def _inside(root: Path, job_id: str, name: str) -> Path | None:
@@ -24,7 +34,12 @@ def _inside(root: Path, job_id: str, name: str) -> Path | None:
     return target
 
 
-def build_app(settings: Settings, key: bytes, health: HealthFn | None = None) -> web.Application:
+def build_app(
+    settings: Settings,
+    key: bytes,
+    health: HealthFn | None = None,
+    features: Iterable[Feature] = (),
+) -> web.Application:
     results = Path(settings.results_dir)
 
     async def health_view(request: web.Request) -> web.Response:
@@ -58,7 +73,11 @@ def build_app(settings: Settings, key: bytes, health: HealthFn | None = None) ->
             },
         )
 
-    app = web.Application()
+    # client_max_size bounds bodies read whole (JSON, urlencoded forms); uploads are
+    # streamed by their handlers under their own caps.
+    app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/health", health_view)
     app.router.add_get("/dl/{job_id}/{name:.+}", download)
+    for feature in features:
+        feature(app)
     return app

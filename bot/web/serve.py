@@ -89,7 +89,8 @@ class Server:
     async def run(self, install_signals: bool = True) -> int:
         from bot.commands.keys import link_key
         from bot.commands.layer import CommandLayer
-        from bot.web.app import build_app
+        from bot.web.api import api_feature
+        from bot.web.app import MAX_FIELD_SIZE, MAX_LINE_SIZE, build_app
         from core.jobs.runner import JobRunner
         from storage.db import open_database
 
@@ -107,13 +108,14 @@ class Server:
                 loop.add_signal_handler(sig, self.request_stop)
         db = await open_database(settings.database_url)
         runner = JobRunner(settings, db, self.kinds)
+        layer = self.layer = CommandLayer(settings, runner, db)
+        app = build_app(settings, link_key(settings), self.health, [api_feature(layer)])
         web_runner = web.AppRunner(
-            build_app(settings, link_key(settings), self.health), access_log=None
+            app, access_log=None, max_line_size=MAX_LINE_SIZE, max_field_size=MAX_FIELD_SIZE
         )
         code = 0
         try:
             await runner.start()
-            layer = self.layer = CommandLayer(settings, runner, db)
             if self.stop.is_set():
                 layer.stop_accepting()
             await web_runner.setup()
