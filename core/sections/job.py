@@ -194,5 +194,6 @@ def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
             "csv": "sections.csv",
             "zip": "sections.zip",
         },
-        files=[zip_path.relative_to(workdir).as_posix(), csv_path.relative_to(workdir).as_posix()],
+        # The parts are published too, so a result page can play each one.
+        files=[p.relative_to(workdir).as_posix() for p in [zip_path, *files]],
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,17 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["clock"] = clock
-    env.filters["mb"] = lambda n: f"{(n or 0) / 1e6:.1f} MB"
+    env.filters["mb"] = human_size
     return env
+
+
+def human_size(n: int | None) -> str:
+    n = int(n or 0)
+    if n < 1000:
+        return f"{n} B"
+    if n < 1_000_000:
+        return f"{n / 1e3:.0f} kB"
+    return f"{n / 1e6:.1f} MB"
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,8 @@ def identify_view(result: dict[str, Any]) -> dict[str, Any]:
                 "left": 100.0 * float(entry.get("start") or 0.0) / duration,
                 "width": max(
                     0.4,
-                    100.0 * (float(entry.get("end") or 0.0) - float(entry.get("start") or 0.0))
+                    100.0
+                    * (float(entry.get("end") or 0.0) - float(entry.get("start") or 0.0))
                     / duration,
                 ),
             }
@@ -151,7 +160,9 @@ def sections_view(result: dict[str, Any], links: list[FileLink]) -> dict[str, An
     }
 
 
-def render_page(settings: Settings, key: bytes, job: Any, files: list[Any]) -> str:
+def render_page(
+    settings: Settings, key: bytes, job: Any, files: list[Any], page_query: str = ""
+) -> str:
     links = _links(settings, key, job.id, files)
     result = job.result or {}
     context: dict[str, Any] = {
@@ -165,6 +176,7 @@ def render_page(settings: Settings, key: bytes, job: Any, files: list[Any]) -> s
             "created": job.created_at.strftime("%Y-%m-%d %H:%M UTC") if job.created_at else "",
         },
         "files": links,
+        "csv_url": f"/p/{job.id}/tracklist.csv?{page_query}",
         "kind_view": None,
     }
     template = "job.html"
