@@ -93,6 +93,7 @@ class Server:
         from bot.commands.layer import CommandLayer
         from bot.web.api import api_feature
         from bot.web.app import MAX_FIELD_SIZE, MAX_LINE_SIZE, build_app
+        from bot.web.pages import pages_feature
         from core.jobs.celery_backend import make_runner
         from storage.db import open_database
 
@@ -111,7 +112,10 @@ class Server:
         db = await open_database(settings.database_url)
         runner = make_runner(settings, db, self.kinds)
         layer = self.layer = CommandLayer(settings, runner, db)
-        app = build_app(settings, link_key(settings), self.health, [api_feature(layer)])
+        key = link_key(settings)
+        app = build_app(
+            settings, key, self.health, [api_feature(layer), pages_feature(settings, key, db)]
+        )
         web_runner = web.AppRunner(
             app, access_log=None, max_line_size=MAX_LINE_SIZE, max_field_size=MAX_FIELD_SIZE
         )

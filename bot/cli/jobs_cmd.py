@@ -1,4 +1,4 @@
-"""``cratebot jobs list|show ID|cancel ID|sweep``: inspect and manage the shared job queue."""
+"""``cratebot jobs list|show ID|link ID|cancel ID|sweep``: inspect and manage the shared job queue."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def register(sub: Any) -> None:
     add_home(p)
     p.add_argument("id")
     p.set_defaults(func=guarded(_cancel))
+
+    p = actions.add_parser("link", help="print the signed link of a job's result page")
+    add_home(p)
+    p.add_argument("id")
+    p.set_defaults(func=guarded(_link))
 
     p = actions.add_parser("sweep", help="delete result files past their retention")
     add_home(p)
@@ -89,6 +94,23 @@ def _list(args: argparse.Namespace) -> int:
             f"{job.id}  {job.kind:<9} {job.state:<9} {job.progress * 100:5.1f}%  "
             f"{job.created_at:%Y-%m-%d %H:%M}  {extra or ''}"
         )
+    return 0
+
+
+def _link(args: argparse.Namespace) -> int:
+    from bot.commands.keys import link_key
+    from bot.commands.links import sign_page
+
+    settings = settings_from_args(args)
+
+    async def action(db: Any, repo: JobRepository) -> Any:
+        return await repo.get(args.id)
+
+    if _run(settings, action) is None:
+        print(f"cratebot: no job {args.id}", file=sys.stderr)
+        return 1
+    path = sign_page(link_key(settings), args.id, settings.link_ttl_s)
+    print(settings.public_url.rstrip("/") + path)
     return 0
 
 

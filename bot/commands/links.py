@@ -63,3 +63,34 @@ def verify(
         raise LinkError("the link signature is invalid")
     if (time.time() if now is None else now) > expires:
         raise LinkError("the link has expired")
+
+
+# A file name can never contain NUL (check_name refuses it), so a page signature can
+# never be replayed as a download signature or the other way round.
+_PAGE = "\x00page"
+
+
+def sign_page(key: bytes, job_id: str, ttl_s: float, now: float | None = None) -> str:
+    """The path and query (``/p/...``) of a job's result page, valid for ``ttl_s`` seconds."""
+    if not JOB_ID.match(job_id):
+        raise LinkError(f"bad job id {job_id!r}")
+    expires = int((time.time() if now is None else now) + ttl_s)
+    return f"/p/{job_id}?exp={expires}&sig={_mac(key, job_id, _PAGE, expires)}"
+
+
+def verify_page(
+    key: bytes, job_id: str, exp: str | None, sig: str | None, now: float | None = None
+) -> None:
+    """Raise :class:`LinkError` unless the page link is intact and not expired."""
+    if not JOB_ID.match(job_id):
+        raise LinkError(f"bad job id {job_id!r}")
+    if not exp or not sig:
+        raise LinkError("the link is incomplete")
+    try:
+        expires = int(exp)
+    except ValueError:
+        raise LinkError("the link is malformed") from None
+    if not hmac.compare_digest(_mac(key, job_id, _PAGE, expires), sig):
+        raise LinkError("the link signature is invalid")
+    if (time.time() if now is None else now) > expires:
+        raise LinkError("the link has expired")

@@ -37,6 +37,23 @@ def format_text(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+CSV_COLUMNS = ("start", "end", "artist", "title", "speed", "confidence", "recognizer")
+
+
+def tracklist_csv(result: dict[str, Any]) -> str:
+    """The tracklist as CSV text (times in seconds), for spreadsheets and DJ tools."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*CSV_COLUMNS, "start_clock"], lineterminator="\n")
+    writer.writeheader()
+    for entry in result.get("tracks") or []:
+        row = {column: entry.get(column) for column in CSV_COLUMNS}
+        writer.writerow({**row, "start_clock": clock(float(entry.get("start") or 0.0))})
+    return out.getvalue()
+
+
 def _cue_text(value: str) -> str:
     return value.replace('"', "'").replace("\n", " ")
 

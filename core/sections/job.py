@@ -79,7 +79,8 @@ def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
             "csv": "sections.csv",
             "zip": "sections.zip",
         },
-        files=[zip_path.relative_to(workdir).as_posix(), csv_path.relative_to(workdir).as_posix()],
+        # The parts are published too, so a result page can play each one.
+        files=[p.relative_to(workdir).as_posix() for p in [zip_path, *files]],
     )
 
 

@@ -54,8 +54,12 @@ def test_sections_job(settings, crate: Path, tmp_path: Path) -> None:
         settings, work, sources=[str(crate)], bpm=123.0, delta=3.5, target_bpm=122.5, bars=8
     )
     result = output.result
-    assert sorted(output.files) == ["sections.csv", "sections.zip"]
     assert result["count"] == 2
+    parts = sorted(
+        name for s in result["selected"] for name in (s["part_file"], s["part_file_orig"])
+    )
+    assert sorted(output.files) == sorted(["sections.csv", "sections.zip", *parts])
+    assert all(name.startswith("parts/") for name in parts)
     assert [Path(s["path"]).name for s in result["skipped"]] == ["ballad.wav"]
     assert "outside 119.5-126.5" in result["skipped"][0]["reason"]
     assert seen[-1][0] == 1.0 and any("exporting" in t for _f, t in seen)
