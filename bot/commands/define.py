@@ -156,6 +156,9 @@ class NoArgs:
 WordReader = Callable[[dict[str, Any], list[str], "CommandDef"], dict[str, Any]]
 # An instant command: (layer, who asks, its arguments) -> the reply.
 Runner = Callable[["CommandLayer", CommandContext, Any], Awaitable[Reply]]
+# A job command's last word on its params: (layer, who asks, params) -> params
+# (e.g. the chat's crate, which the arguments alone cannot name).
+Preparer = Callable[["CommandLayer", CommandContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,9 @@ class CommandDef:
     run:         the instant command's logic; exactly one of ``run`` and ``job_kind``.
     job_kind:    the runner job kind it starts, with ``render`` for the finished job.
     private:     front-ends answer only the asking user where they can (Discord).
+    prepare:     completes a job's params from who asks (the chat's crate, ...).
+    sources_optional_if: an option that, when set, lets the sources be empty
+                 (``/sections crate``: the crate supplies them in ``prepare``).
     """
 
     name: str
@@ -191,6 +197,8 @@ class CommandDef:
     job_kind: str | None = None
     render: Renderer | None = None
     private: bool = False
+    prepare: Preparer | None = None
+    sources_optional_if: str | None = None
 
     def __post_init__(self) -> None:
         if (self.run is None) == (self.job_kind is None):

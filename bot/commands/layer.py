@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from bot.commands import validate as v
 from bot.commands.api import (
     Command,
     CommandContext,
@@ -152,15 +153,23 @@ class CommandLayer:
         assert definition.job_kind is not None
         kind = self.runner.kind(definition.job_kind)  # NotAvailable before any download
 
+        optional = definition.sources_optional_if
+        may_be_empty = optional is not None and v.is_set(cmd.args.get(optional))
+
         async def sources(option: Option, given: list[str]) -> list[str]:
             many = option.many
             usage = definition.usage
             folders = many and ctx.allow_local_paths
+            if may_be_empty and not given and not ctx.attachments:
+                return []
             return await resolve(ctx, given, self.settings, many=many, usage=usage, folders=folders)
 
         args = await bind(definition, cmd.args, sources)
+        params = job_params(definition, args)
+        if definition.prepare is not None:
+            params = await definition.prepare(self, ctx, params)
         owner = OwnerRef(ctx.platform, ctx.user_id, ctx.display_name)
-        submission = await self.runner.submit(kind, job_params(definition, args), owner)
+        submission = await self.runner.submit(kind, params, owner)
         async for update in self._stream(submission.id, submission.reused):
             yield update
 

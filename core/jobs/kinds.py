@@ -70,6 +70,15 @@ def builtin_kinds(settings: Settings) -> dict[str, JobKind]:
             description="tempo-aligned sections",
         ),
         JobKind(
+            "crate_add",
+            "core.crates.add:crate_add_job",
+            concurrency=settings.concurrency_sections,
+            timeout_s=settings.timeout_sections_s,
+            max_attempts=settings.job_max_attempts,
+            input_params=("sources",),
+            description="tracks into a chat's crate",
+        ),
+        JobKind(
             "probe",
             "core.audio.job:probe_job",
             concurrency=2,

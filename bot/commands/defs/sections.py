@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.commands.crates import sections_params
 from bot.commands.define import CommandDef, option
 from bot.commands.render import render_sections
 from bot.commands.validate import MAX_BPM, MIN_BPM
@@ -40,6 +41,7 @@ class SectionsArgs:
     mix_bars: int | None = option(
         "bars of mix-in/out room (default bars/4)", min_value=0, max_value=256, aliases=("mix",)
     )
+    crate: bool | None = option("use this chat's crate (/crate add) as the sources")
 
 
 def read_words(args: dict[str, Any], words: list[str], command: CommandDef) -> dict[str, Any]:
@@ -49,6 +51,8 @@ def read_words(args: dict[str, Any], words: list[str], command: CommandDef) -> d
     for word in words:
         if word.lower() == "harmonic":
             args["harmonic"] = True
+        elif word.lower() == "crate":
+            args["crate"] = True
         elif NUMBER.match(word) and "bpm" not in args:
             args["bpm"] = word
         elif looks_like_source(word):
@@ -65,7 +69,7 @@ def read_words(args: dict[str, Any], words: list[str], command: CommandDef) -> d
 COMMAND = CommandDef(
     "sections",
     "/sections",
-    "/sections SOURCE... bpm=BPM [delta=2] [key=Am,Cm] [harmonic] [target=BPM] "
+    "/sections SOURCE...|crate bpm=BPM [delta=2] [key=Am,Cm] [harmonic] [target=BPM] "
     "[bars=16] [mix_bars=N]",
     "cut tempo-aligned sections from tracks near a BPM (and key), as a zip with a CSV",
     order=30,
@@ -75,4 +79,6 @@ COMMAND = CommandDef(
     words=read_words,
     job_kind="sections",
     render=render_sections,
+    prepare=sections_params,
+    sources_optional_if="crate",
 )
