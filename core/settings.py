@@ -170,6 +170,11 @@ class Settings(BaseSettings):
         return self.home / "crates"
 
     @property
+    def models_dir(self) -> Path:
+        """The Demucs model folder ``cratebot models`` fills and stems read first."""
+        return Path(self.demucs_repo).expanduser() if self.demucs_repo else self.home / "models"
+
+    @property
     def max_download_bytes(self) -> int:
         return int(self.max_download_mb * 1024 * 1024)
 

@@ -10,6 +10,7 @@ turns the finished job into the :class:`Reply`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import time
@@ -141,7 +142,7 @@ class CommandLayer:
     async def follow(self, ctx: CommandContext, job_id: str) -> AsyncIterator[Update]:
         try:
             await own_job(self, ctx, job_id)
-            async for update in self._stream(job_id, reused=True):
+            async for update in self._stream(job_id, reused=True, mark_reused=False):
                 yield update
         except CrateBotError as exc:
             yield Reply(text=str(exc), error=True)
@@ -177,7 +178,9 @@ class CommandLayer:
     async def _no_sources(option: Option, given: list[str]) -> list[str]:
         raise TypeError(f"instant commands take no sources ({option.name})")
 
-    async def _stream(self, job_id: str, reused: bool) -> AsyncIterator[Update]:
+    async def _stream(
+        self, job_id: str, reused: bool, mark_reused: bool = True
+    ) -> AsyncIterator[Update]:
         last = None
         async for view in self.runner.subscribe(job_id):
             if last is None or not view.state.terminal:
@@ -192,7 +195,13 @@ class CommandLayer:
             last = view
         if last is None:
             raise BadInput(f"no job {job_id}")
-        yield render(last, self.settings.results_dir, self._url_for, self._renderers.get(last.kind))
+        reply = render(
+            last, self.settings.results_dir, self._url_for, self._renderers.get(last.kind)
+        )
+        if reused and mark_reused and not reply.error:
+            note = "(an earlier result for the same input and options; nothing was run again)"
+            reply = dataclasses.replace(reply, reused=True, text=f"{reply.text}\n{note}")
+        yield reply
 
 
 def _holds_token(command: str | Command) -> bool:

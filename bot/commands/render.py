@@ -68,6 +68,7 @@ def _tracks(result: dict[str, Any]) -> tuple[TrackRow, ...]:
                 entry.get("title"),
                 entry.get("confidence"),
                 tuple(r for r in recognizer.split("+") if r),
+                entry.get("speed"),
             )
         )
     return tuple(rows)
@@ -82,7 +83,12 @@ def _listed(lines: list[str]) -> list[str]:
 def render_identify(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     tracks = _tracks(result)
     known = sum(1 for t in tracks if t.title)
-    lines = _listed([f"{clock(t.start_s)}  {t.label}" for t in tracks])
+    lines = _listed(
+        [
+            f"{clock(t.start_s)}  {t.label}" + (f"  [{t.speed_text}]" if t.speed_text else "")
+            for t in tracks
+        ]
+    )
     lines += [f"note: {n}" for n in result.get("notes") or []]
     if not tracks:
         lines.append("no tracks found")
