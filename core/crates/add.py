@@ -43,6 +43,20 @@ def _describe(analysis: Any) -> dict[str, Any]:
     }
 
 
+def _expand(sources: list[str]) -> list[str]:
+    """Folders (terminal only: the layer lets no chat user name one) become their audio files."""
+    from core.audio.fetch import is_url
+    from core.identify.library import find_audio_files
+
+    out: list[str] = []
+    for source in sources:
+        if not is_url(source) and Path(source).is_dir():
+            out.extend(str(p) for p in find_audio_files([source]))
+        else:
+            out.append(source)
+    return out
+
+
 def crate_add_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     from core.identify.library import index_paths
     from core.sections.sources import analysis_for_file
@@ -52,7 +66,7 @@ def crate_add_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
 
     settings, progress = ctx.settings, ctx.progress
     crate = str(params.get("crate") or "")
-    sources = [str(s) for s in params.get("sources") or []]
+    sources = _expand([str(s) for s in params.get("sources") or []])
     if not crate:
         raise BadInput("crate_add needs a crate")
     if not sources:
