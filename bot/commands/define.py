@@ -24,8 +24,9 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.commands import validate as v
@@ -161,6 +162,9 @@ Runner = Callable[["CommandLayer", CommandContext, Any], Awaitable[Reply]]
 Preparer = Callable[["CommandLayer", CommandContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+UploadReader = Callable[[Sequence[Path]], tuple[list[Path], dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class CommandDef:
     """One command, declared once.
@@ -178,6 +182,9 @@ class CommandDef:
     run:         the instant command's logic; exactly one of ``run`` and ``job_kind``.
     job_kind:    the runner job kind it starts, with ``render`` for the finished job.
     private:     front-ends answer only the asking user where they can (Discord).
+    uploads:     takes some attachments as job params (``/sections``' DJ collection);
+                 returns the attachments left for the source options and the params.
+    upload_options: the attachment options ``uploads`` reads (Discord shows them).
     prepare:     completes a job's params from who asks (the chat's crate, ...).
     sources_optional_if: an option that, when set, lets the sources be empty
                  (``/sections crate``: the crate supplies them in ``prepare``).
@@ -197,6 +204,8 @@ class CommandDef:
     job_kind: str | None = None
     render: Renderer | None = None
     private: bool = False
+    uploads: UploadReader | None = None
+    upload_options: tuple[OptionSpec, ...] = ()
     prepare: Preparer | None = None
     sources_optional_if: str | None = None
 
@@ -226,6 +235,7 @@ class CommandDef:
             specs.append(opt.spec())
             if opt.meta.source and self.attachments:
                 specs.append(OptionSpec("file", "attachment", "an audio file instead of a link"))
+        specs.extend(self.upload_options)
         return CommandSpec(
             self.name,
             self.text,

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from bot.commands import validate as v
 from bot.commands.api import (
@@ -165,8 +166,12 @@ class CommandLayer:
                 return []
             return await resolve(ctx, given, self.settings, many=many, usage=usage, folders=folders)
 
+        uploaded: dict[str, Any] = {}
+        if definition.uploads is not None:
+            left, uploaded = definition.uploads(tuple(ctx.attachments))
+            ctx = dataclasses.replace(ctx, attachments=tuple(left))
         args = await bind(definition, cmd.args, sources)
-        params = job_params(definition, args)
+        params = {**job_params(definition, args), **uploaded}
         if definition.prepare is not None:
             params = await definition.prepare(self, ctx, params)
         owner = OwnerRef(ctx.platform, ctx.user_id, ctx.display_name)

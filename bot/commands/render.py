@@ -123,12 +123,20 @@ def render_stems(view: JobView, result: dict[str, Any], files: dict[str, ResultF
     )
 
 
+def _library_note(row: dict[str, Any]) -> str:
+    """Which of the DJ's library values were used: " (rekordbox: bpm, key, grid)"."""
+    if not row.get("dj_library"):
+        return ""
+    return f" ({row['dj_library']}: {', '.join(str(f) for f in row.get('rekordbox') or [])})"
+
+
 def render_sections(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     selected = result.get("selected") or []
     skipped = result.get("skipped") or []
     lines = [
         f"{Path(s.get('path', '?')).name}: {float(s.get('bpm') or 0):.1f} BPM"
         f"{' ' + s['key'] if s.get('key') else ''} -> {float(s.get('target_bpm') or 0):.1f}"
+        f"{_library_note(s)}"
         for s in selected
     ]
     lines += [f"skipped {Path(s.get('path', '?')).name}: {s.get('reason')}" for s in skipped]

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.commands.crates import sections_params
 from bot.commands.define import CommandDef, option
+from bot.commands.dj_upload import COLLECTION_OPTION, collection_upload
 from bot.commands.render import render_sections
 from bot.commands.validate import MAX_BPM, MIN_BPM
 from bot.commands.words import NUMBER, cannot_tell, looks_like_source
@@ -69,8 +70,8 @@ def read_words(args: dict[str, Any], words: list[str], command: CommandDef) -> d
 COMMAND = CommandDef(
     "sections",
     "/sections",
-    "/sections SOURCE...|crate bpm=BPM [delta=2] [key=Am,Cm] [harmonic] [target=BPM] "
-    "[bars=16] [mix_bars=N]",
+    "/sections SOURCE... bpm=BPM [delta=2] [key=Am,Cm] [harmonic] [target=BPM] "
+    "[bars=16] [mix_bars=N] [crate] [attach a Rekordbox xml or Traktor nml]",
     "cut tempo-aligned sections from tracks near a BPM (and key), as a zip with a CSV",
     order=30,
     args=SectionsArgs,
@@ -79,6 +80,8 @@ COMMAND = CommandDef(
     words=read_words,
     job_kind="sections",
     render=render_sections,
+    uploads=collection_upload,
+    upload_options=(COLLECTION_OPTION,),
     prepare=sections_params,
     sources_optional_if="crate",
 )
