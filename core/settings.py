@@ -119,6 +119,15 @@ class Settings(BaseSettings):
     )
     pi_timeout_s: float = Field(default=3.0, gt=0, description="Wait for a Pi's reply")
 
+    # -- crates (per chat) -----------------------------------------------------
+    crate_max_tracks: int = Field(default=500, ge=1, description="Tracks one chat's crate may hold")
+    crate_max_hours: float = Field(
+        default=40.0, gt=0, description="Hours of music one chat's crate may hold"
+    )
+    crate_max_mb: float = Field(
+        default=4096.0, gt=0, description="Megabytes of audio one chat's crate may hold"
+    )
+
     @field_validator("admin_user_ids", "admin_roles", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
@@ -167,6 +176,11 @@ class Settings(BaseSettings):
     def library_dir(self) -> Path:
         """Folder storage owns for bulky library data (fingerprint index, ...)."""
         return self.home / "library"
+
+    @property
+    def crates_dir(self) -> Path:
+        """Crates' copies of their audio (kept for /sections and /next)."""
+        return self.home / "crates"
 
     @property
     def models_dir(self) -> Path:

@@ -12,6 +12,7 @@ for _name in (
     "storage.pi_links",
     "storage.workers",
     "storage.api_tokens",
+    "storage.crates",
 ):
     with contextlib.suppress(ModuleNotFoundError):
         importlib.import_module(_name)

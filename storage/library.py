@@ -17,12 +17,16 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    ColumnElement,
     Float,
     Index,
     Integer,
     String,
     delete,
+    or_,
     select,
+    true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -47,6 +51,9 @@ class LibraryTrack(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     hashes: Mapped[int] = mapped_column(Integer, default=0)
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # False for tracks that are only in chats' crates (storage.crates), not in the
+    # operator's library: `cratebot id` and `library list` leave them out.
+    in_library: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class RecognizerCache(Base):
@@ -116,6 +123,7 @@ class LibraryStore:
         title: str | None,
         duration_s: float,
         hashes: int,
+        in_library: bool = True,
     ) -> int:
         with self.session() as s:
             row = LibraryTrack(
@@ -125,6 +133,7 @@ class LibraryStore:
                 title=title,
                 duration_s=duration_s,
                 hashes=hashes,
+                in_library=in_library,
             )
             s.add(row)
             s.flush()
@@ -146,10 +155,10 @@ class LibraryStore:
             return int(getattr(result, "rowcount", 0) or 0)
 
     def all(self) -> list[TrackInfo]:
+        """The operator's library (crate-only tracks are left out)."""
         with self.session() as s:
-            return [
-                TrackInfo.of(r) for r in s.scalars(select(LibraryTrack).order_by(LibraryTrack.id))
-            ]
+            query = select(LibraryTrack).where(LibraryTrack.in_library.is_(True))
+            return [TrackInfo.of(r) for r in s.scalars(query.order_by(LibraryTrack.id))]
 
     def get_many(self, ids: Iterable[int]) -> dict[int, TrackInfo]:
         ids = sorted(set(int(i) for i in ids))
@@ -161,9 +170,43 @@ class LibraryStore:
                     out[row.id] = TrackInfo.of(row)
         return out
 
-    def live_ids(self) -> list[int]:
+    def live_ids(self, crate: str | None = None) -> list[int]:
+        """Fingerprinted tracks of the operator's library, plus those of ``crate``."""
+        from storage.crates import CrateTrack
+
+        visible: ColumnElement[bool] = LibraryTrack.in_library.is_(True)
+        if crate is not None:
+            in_crate = select(CrateTrack.track_id).where(CrateTrack.crate == crate)
+            visible = or_(visible, LibraryTrack.id.in_(in_crate))
+        with self.session() as s:
+            query = select(LibraryTrack.id).where(LibraryTrack.hashes > 0, visible)
+            return list(s.scalars(query))
+
+    def indexed_ids(self) -> list[int]:
+        """Every fingerprinted track, crates' included: what the index must keep."""
         with self.session() as s:
             return list(s.scalars(select(LibraryTrack.id).where(LibraryTrack.hashes > 0)))
+
+    def is_in_library(self, track_id: int) -> bool:
+        with self.session() as s:
+            row = s.get(LibraryTrack, track_id)
+            return bool(row is not None and row.in_library)
+
+    def held_by_crates(self, ids: Iterable[int]) -> set[int]:
+        from storage.crates import CrateTrack
+
+        wanted = {int(i) for i in ids}
+        if not wanted:
+            return set()
+        with self.session() as s:
+            query = select(CrateTrack.track_id).where(CrateTrack.track_id.in_(wanted))
+            return set(s.scalars(query))
+
+    def set_in_library(self, track_id: int, value: bool) -> None:
+        with self.session() as s:
+            row = s.get(LibraryTrack, track_id)
+            if row is not None:
+                row.in_library = value
 
     # -- recognizer cache ----------------------------------------------------------
     def cache_get(self, service: str, window_hash: str) -> dict[str, Any] | None:

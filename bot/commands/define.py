@@ -157,6 +157,9 @@ class NoArgs:
 WordReader = Callable[[dict[str, Any], list[str], "CommandDef"], dict[str, Any]]
 # An instant command: (layer, who asks, its arguments) -> the reply.
 Runner = Callable[["CommandLayer", CommandContext, Any], Awaitable[Reply]]
+# A job command's last word on its params: (layer, who asks, params) -> params
+# (e.g. the chat's crate, which the arguments alone cannot name).
+Preparer = Callable[["CommandLayer", CommandContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 UploadReader = Callable[[Sequence[Path]], tuple[list[Path], dict[str, Any]]]
@@ -182,6 +185,9 @@ class CommandDef:
     uploads:     takes some attachments as job params (``/sections``' DJ collection);
                  returns the attachments left for the source options and the params.
     upload_options: the attachment options ``uploads`` reads (Discord shows them).
+    prepare:     completes a job's params from who asks (the chat's crate, ...).
+    sources_optional_if: an option that, when set, lets the sources be empty
+                 (``/sections crate``: the crate supplies them in ``prepare``).
     """
 
     name: str
@@ -200,6 +206,8 @@ class CommandDef:
     private: bool = False
     uploads: UploadReader | None = None
     upload_options: tuple[OptionSpec, ...] = ()
+    prepare: Preparer | None = None
+    sources_optional_if: str | None = None
 
     def __post_init__(self) -> None:
         if (self.run is None) == (self.job_kind is None):

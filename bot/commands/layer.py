@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from bot.commands import validate as v
 from bot.commands.api import (
     Command,
     CommandContext,
@@ -153,10 +154,15 @@ class CommandLayer:
         assert definition.job_kind is not None
         kind = self.runner.kind(definition.job_kind)  # NotAvailable before any download
 
+        optional = definition.sources_optional_if
+        may_be_empty = optional is not None and v.is_set(cmd.args.get(optional))
+
         async def sources(option: Option, given: list[str]) -> list[str]:
             many = option.many
             usage = definition.usage
             folders = many and ctx.allow_local_paths
+            if may_be_empty and not given and not ctx.attachments:
+                return []
             return await resolve(ctx, given, self.settings, many=many, usage=usage, folders=folders)
 
         uploaded: dict[str, Any] = {}
@@ -164,8 +170,10 @@ class CommandLayer:
             left, uploaded = definition.uploads(tuple(ctx.attachments))
             ctx = dataclasses.replace(ctx, attachments=tuple(left))
         args = await bind(definition, cmd.args, sources)
-        owner = OwnerRef(ctx.platform, ctx.user_id, ctx.display_name)
         params = {**job_params(definition, args), **uploaded}
+        if definition.prepare is not None:
+            params = await definition.prepare(self, ctx, params)
+        owner = OwnerRef(ctx.platform, ctx.user_id, ctx.display_name)
         submission = await self.runner.submit(kind, params, owner)
         async for update in self._stream(submission.id, submission.reused):
             yield update

@@ -83,12 +83,16 @@ def _listed(lines: list[str]) -> list[str]:
 def render_identify(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     tracks = _tracks(result)
     known = sum(1 for t in tracks if t.title)
-    lines = _listed(
-        [
-            f"{clock(t.start_s)}  {t.label}" + (f"  [{t.speed_text}]" if t.speed_text else "")
-            for t in tracks
-        ]
-    )
+    origins = [entry.get("matched_in") for entry in result.get("tracks") or []]
+    lines = []
+    for t, origin in zip(tracks, origins, strict=True):
+        line = f"{clock(t.start_s)}  {t.label}"
+        if t.speed_text:
+            line += f"  [{t.speed_text}]"
+        if origin and t.title:
+            line += f"  ({origin})"
+        lines.append(line)
+    lines = _listed(lines)
     lines += [f"note: {n}" for n in result.get("notes") or []]
     if not tracks:
         lines.append("no tracks found")

@@ -89,3 +89,10 @@ def choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
 
 def missing(key: str, usage: str) -> BadInput:
     return BadInput(f"{key} is missing; usage: {usage}")
+
+
+def is_set(value: Any) -> bool:
+    """A flag's raw (unchecked) value means "on"."""
+    if isinstance(value, bool):
+        return value
+    return value is not None and str(value).strip().lower() in _TRUE

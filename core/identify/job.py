@@ -46,15 +46,21 @@ def parse_recognizers(value: Any, settings: Settings) -> list[str]:
 
 
 def identify_local(
-    path: Path, duration_s: float, settings: Settings, progress: Callable[[float, str], None]
+    path: Path,
+    duration_s: float,
+    settings: Settings,
+    progress: Callable[[float, str], None],
+    crate: str | None = None,
+    origins: dict[str, str] | None = None,
 ) -> tuple[list[Play], list[str]]:
-    """Stream-decode the mix, fingerprint it and match it against the local library."""
+    """Stream-decode the mix, fingerprint it and match it against the local library
+    (and ``crate``'s tracks; ``origins`` then learns which of the two each play is from)."""
     from core.identify.memory import limit_heap_growth
     from storage.library import LibraryStore
 
     limit_heap_growth()
     store = LibraryStore(settings.database_url)
-    live = store.live_ids()
+    live = store.live_ids(crate)
     if not live:
         return [], ["the local library is empty: add tracks with `cratebot index PATH`"]
     index = open_index(settings)
@@ -78,9 +84,11 @@ def identify_local(
         info = tracks.get(p.track_id)
         if info is None:  # removed while we were matching
             continue
-        plays.append(
-            Play(p.start_s, p.end_s, info.artist, info.title, p.confidence, {"local"}, p.speed)
-        )
+        play = Play(p.start_s, p.end_s, info.artist, info.title, p.confidence, {"local"}, p.speed)
+        plays.append(play)
+        if origins is not None:
+            in_library = store.is_in_library(p.track_id)
+            origins[play.identity] = "library" if in_library else "crate"
     return plays, []
 
 
@@ -146,15 +154,26 @@ def identify(
     workdir: Path,
     recognizers: list[str],
     progress: Callable[[float, str], None],
+    crate: str | None = None,
 ) -> tuple[dict[str, Any], list[str], Path]:
-    """The whole identification; returns the result, notes, and the local audio path."""
+    """The whole identification; returns the result, notes, and the local audio path.
+
+    With ``crate`` the local search covers that chat's crate besides the library, and
+    each locally found track says which one it came from (``matched_in``).
+    """
     progress(0.0, "fetching")
     info = resolve_source(source, workdir, settings, lambda f, t: progress(0.1 * f, t))
     plays: list[Play] = []
     notes: list[str] = []
+    origins: dict[str, str] = {}
     if "local" in recognizers:
         local, n = identify_local(
-            info.path, info.duration_s, settings, lambda f, t: progress(0.1 + 0.7 * f, t)
+            info.path,
+            info.duration_s,
+            settings,
+            lambda f, t: progress(0.1 + 0.7 * f, t),
+            crate,
+            origins,
         )
         plays += local
         notes += n
@@ -167,10 +186,16 @@ def identify(
         )
         plays += found
         notes += n
+    tracks = build_tracklist(plays, info.duration_s)
+    if crate is not None:
+        for entry in tracks:
+            if "local" in (entry.get("recognizer") or "").split("+"):
+                identity = Play(0, 0, entry["artist"], entry["title"], 0).identity
+                entry["matched_in"] = origins.get(identity, "library")
     result = {
         "source": source,
         "duration_s": round(info.duration_s, 2),
-        "tracks": build_tracklist(plays, info.duration_s),
+        "tracks": tracks,
     }
     return result, notes, info.path
 
@@ -181,7 +206,8 @@ def identify_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     if not source:
         raise BadInput("identify needs a source (a link or a file)")
     recognizers = parse_recognizers(params.get("recognizers"), settings)
-    result, notes, audio = identify(str(source), settings, workdir, recognizers, progress)
+    crate = str(params["crate"]) if params.get("crate") else None
+    result, notes, audio = identify(str(source), settings, workdir, recognizers, progress, crate)
     progress(0.98, "writing tracklist")
     (workdir / "tracklist.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     write_cue(result, workdir / "tracklist.cue", Path(audio).name)

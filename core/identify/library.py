@@ -6,7 +6,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ class IndexReport:
     added: list[tuple[int, str, str | None, str | None]]
     skipped: list[tuple[str, str]]  # (path, reason)
     failed: list[tuple[str, str]]
+    # (track id, path) of files whose content was already indexed (skipped or re-listed)
+    known: list[tuple[int, str]] = field(default_factory=list)
 
 
 def index_folder(settings: Settings) -> Path:
@@ -150,8 +152,13 @@ def index_paths(
     paths: Iterable[str | Path],
     metadata_file: Path | None = None,
     progress: Callable[[float, str], None] | None = None,
+    in_library: bool = True,
 ) -> IndexReport:
-    """Add audio files to the library; files already there (same content) are skipped."""
+    """Add audio files to the library; files already there (same content) are skipped.
+
+    ``in_library=False`` fingerprints for a chat's crate only (``core.crates``): the
+    tracks stay out of the operator's library.
+    """
     from storage.library import LibraryStore
 
     settings.ensure_dirs()
@@ -176,7 +183,13 @@ def index_paths(
             sha = sha256_file(path)
             existing = store.by_sha256(sha)
             if existing is not None and existing.hashes > 0:
-                report.skipped.append((str(path), f"already indexed as #{existing.id}"))
+                report.known.append((existing.id, str(path)))
+                if in_library and not store.is_in_library(existing.id):
+                    # Known from a chat's crate: now the operator's too, same fingerprints.
+                    store.set_in_library(existing.id, True)
+                    report.added.append((existing.id, str(path), existing.artist, existing.title))
+                else:
+                    report.skipped.append((str(path), f"already indexed as #{existing.id}"))
                 continue
             if existing is not None:  # an earlier run died before its index was written
                 store.remove([existing.id])
@@ -194,13 +207,13 @@ def index_paths(
         if stale:
             store.remove(stale)
         artist, title = describe(path, metadata)
-        track_id = store.add(str(path), sha, artist, title, print_.duration_s, 0)
+        track_id = store.add(str(path), sha, artist, title, print_.duration_s, 0, in_library)
         batch.append((track_id, print_))
         report.added.append((track_id, str(path), artist, title))
         if len(batch) >= SEGMENT_TRACKS:
             flush()
     flush()
-    index.compact(set(store.live_ids()))
+    index.compact(set(store.indexed_ids()))
     if progress:
         progress(1.0, f"indexed {len(report.added)} file(s)")
     return report
@@ -210,10 +223,15 @@ def remove_tracks(settings: Settings, ids: Iterable[int]) -> int:
     from storage.library import LibraryStore
 
     store = LibraryStore(settings.database_url)
-    removed = store.remove(ids)
-    if removed:
+    ids = list(ids)
+    # A track a chat's crate still holds only leaves the operator's library.
+    kept = store.held_by_crates(ids)
+    for track_id in kept:
+        store.set_in_library(track_id, False)
+    removed = store.remove([i for i in ids if i not in kept]) + len(kept)
+    if removed > len(kept):
         index = open_index(settings)
-        live = set(store.live_ids())
+        live = set(store.indexed_ids())
         all_ids = len(live) + removed
         # Rewrite the index once a quarter of it belongs to removed tracks.
         if not live or removed / max(all_ids, 1) > 0.25:

@@ -69,5 +69,14 @@ def builtin_kinds(settings: Settings) -> dict[str, JobKind]:
             input_params=("sources", "source"),
             description="tempo-aligned sections",
         ),
+        JobKind(
+            "crate_add",
+            "core.crates.add:crate_add_job",
+            concurrency=settings.concurrency_sections,
+            timeout_s=settings.timeout_sections_s,
+            max_attempts=settings.job_max_attempts,
+            input_params=("sources",),
+            description="tracks into a chat's crate",
+        ),
     ]
     return {kind.name: kind for kind in kinds}

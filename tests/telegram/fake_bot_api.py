@@ -182,6 +182,7 @@ class FakeBotApi:
         *,
         as_document: bool = False,
         mime_type: str = "audio/mpeg",
+        caption: str | None = None,
     ) -> None:
         name = stored.path.rsplit("/", 1)[-1].split("_", 1)[-1]
         media = {
@@ -194,7 +195,15 @@ class FakeBotApi:
         key = "document" if as_document else "audio"
         if not as_document:
             media["duration"] = 10
-        self._push({"message": self._incoming(chat_id, user_id) | {key: media}})
+        message = self._incoming(chat_id, user_id) | {key: media}
+        if caption is not None:
+            message["caption"] = caption
+            if caption.startswith("/"):
+                length = len(caption.split()[0])
+                message["caption_entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": length}
+                ]
+        self._push({"message": message})
 
     def press_button(self, chat_id: int, user_id: int, message_id: int, data: str) -> str:
         shown = self.messages[message_id]

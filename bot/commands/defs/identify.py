@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.commands import validate as v
+from bot.commands.crates import identify_params
 from bot.commands.define import CommandDef, option
 from bot.commands.render import render_identify
 from core.identify.names import RECOGNIZERS
@@ -42,4 +43,5 @@ COMMAND = CommandDef(
     attachments=True,
     job_kind="identify",
     render=render_identify,
+    prepare=identify_params,
 )

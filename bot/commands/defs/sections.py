@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.commands.crates import sections_params
 from bot.commands.define import CommandDef, option
 from bot.commands.dj_upload import COLLECTION_OPTION, collection_upload
 from bot.commands.render import render_sections
@@ -41,6 +42,7 @@ class SectionsArgs:
     mix_bars: int | None = option(
         "bars of mix-in/out room (default bars/4)", min_value=0, max_value=256, aliases=("mix",)
     )
+    crate: bool | None = option("use this chat's crate (/crate add) as the sources")
 
 
 def read_words(args: dict[str, Any], words: list[str], command: CommandDef) -> dict[str, Any]:
@@ -50,6 +52,8 @@ def read_words(args: dict[str, Any], words: list[str], command: CommandDef) -> d
     for word in words:
         if word.lower() == "harmonic":
             args["harmonic"] = True
+        elif word.lower() == "crate":
+            args["crate"] = True
         elif NUMBER.match(word) and "bpm" not in args:
             args["bpm"] = word
         elif looks_like_source(word):
@@ -67,7 +71,7 @@ COMMAND = CommandDef(
     "sections",
     "/sections",
     "/sections SOURCE... bpm=BPM [delta=2] [key=Am,Cm] [harmonic] [target=BPM] "
-    "[bars=16] [mix_bars=N] [attach a Rekordbox xml or Traktor nml]",
+    "[bars=16] [mix_bars=N] [crate] [attach a Rekordbox xml or Traktor nml]",
     "cut tempo-aligned sections from tracks near a BPM (and key), as a zip with a CSV",
     order=30,
     args=SectionsArgs,
@@ -78,4 +82,6 @@ COMMAND = CommandDef(
     render=render_sections,
     uploads=collection_upload,
     upload_options=(COLLECTION_OPTION,),
+    prepare=sections_params,
+    sources_optional_if="crate",
 )
