@@ -128,6 +128,15 @@ class Server:
             site = web.TCPSite(web_runner, settings.http_host, settings.http_port)
             await site.start()
             self.port = _bound_port(web_runner)
+            from core.settings import default_public_url
+
+            derived = default_public_url(settings.http_host, 0)
+            if settings.http_port == 0 and settings.public_url.rstrip("/") == derived:
+                # `--port 0` picks a free port only now: links must name that one.
+                settings = settings.model_copy(
+                    update={"public_url": default_public_url(settings.http_host, self.port or 0)}
+                )
+                self.settings = layer.settings = settings
             log.info(
                 "listening on http://%s:%s (links: %s)",
                 settings.http_host,

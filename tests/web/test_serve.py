@@ -49,6 +49,8 @@ def test_serve_process_health_and_sigterm(home: Path) -> None:
             if match := LISTENING.search(line):
                 port = int(match.group(1))
         assert port, "".join(seen)
+        # --port 0: links name the port actually bound, not 0.
+        assert f"(links: http://127.0.0.1:{port})" in seen[-1], seen[-1]
         assert any("no chat front-end configured" in line for line in seen)
 
         async def health() -> tuple[int, dict]:
