@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(
         default=False, description="Allow URLs whose host resolves to a private address"
     )
+    private_url_allowlist: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated host[:port] entries allowed although private "
+        "(a NAS in a private deployment); everything else private stays refused",
+    )
 
     # -- results and jobs -----------------------------------------------------
     result_retention_days: float = Field(default=7.0, gt=0)
@@ -106,7 +111,7 @@ class Settings(BaseSettings):
     )
     pi_timeout_s: float = Field(default=3.0, gt=0, description="Wait for a Pi's reply")
 
-    @field_validator("admin_user_ids", "admin_roles", mode="before")
+    @field_validator("admin_user_ids", "admin_roles", "private_url_allowlist", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         # Environment variables hold "a,b"; TOML and keywords may give lists.
