@@ -38,6 +38,8 @@ def is_url(source: str) -> bool:
 
 def _parse(url: str) -> tuple[str, str, int | None]:
     """``(scheme, host, port)`` of a link, or ``BadInput`` naming what is wrong with it."""
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in url.strip()):
+        raise BadInput("that link contains control characters")
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -74,9 +76,8 @@ def check_url(
     for info in infos:
         address = str(info[4][0])
         if not policy.permits(address, port):
-            raise BadInput(
-                f"{host} resolves to {address}, a private/internal address; such links are refused"
-            )
+            where = f"{host} is" if host == address else f"{host} resolves to {address},"
+            raise BadInput(f"{where} a private/internal address; such links are refused")
 
 
 class _Logger:
@@ -300,6 +301,11 @@ def fetch_url(url: str, dest: Path, settings: Settings, progress: ProgressFn | N
         except Exception as exc:  # yt-dlp lets some errors of its extractors escape
             if policy.refused:
                 raise BadInput(_inward_message(policy)) from None
+            detail = str(exc).lower()
+            if "connection adapters" in detail or "scheme" in detail:
+                raise BadInput(
+                    "that link redirects to something other than http(s); refused"
+                ) from None
             raise BadInput(f"cannot download that link ({type(exc).__name__})") from exc
         if policy.refused:
             raise BadInput(_inward_message(policy))
