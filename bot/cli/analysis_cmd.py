@@ -26,10 +26,26 @@ def _describe(struct: dict[str, Any]) -> str:
     )
 
 
+def _analyse_one(source: str, force: bool, settings: Any, store: Any, sink: Any) -> Any:
+    """A local file (stored analysis) or a link (downloaded to a scratch folder, not stored)."""
+    import tempfile
+
+    from core.audio.fetch import is_url, resolve_source
+    from core.sections.sources import analysis_for_file
+
+    if is_url(source):
+        with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="analyze-") as scratch:
+            info = resolve_source(source, Path(scratch), settings, sink)
+            return analysis_for_file(info.path, settings, None, sink)
+    if force:
+        store.delete(source)
+    return analysis_for_file(Path(source), settings, store, sink)
+
+
 @guarded
 def analyze_command(args: argparse.Namespace) -> int:
     from core.analysis.model import TrackAnalysis, write_struct_file
-    from core.sections.sources import analysis_for_file, expand_paths
+    from core.sections.sources import expand_paths
     from storage.analysis import AnalysisStore
 
     settings = settings_from_args(args)
@@ -40,9 +56,7 @@ def analyze_command(args: argparse.Namespace) -> int:
         for path in paths:
             try:
                 with progress_bar(Path(path).name) as sink:
-                    if args.force:
-                        store.delete(path)
-                    analysis: TrackAnalysis = analysis_for_file(Path(path), settings, store, sink)
+                    analysis: TrackAnalysis = _analyse_one(path, args.force, settings, store, sink)
             except CrateBotError as exc:
                 failures += 1
                 fail(str(exc))

@@ -177,8 +177,18 @@ def decode_blocks(
                     )
             usable = got - got % frame_bytes
             if usable:
+                block = np.frombuffer(buf, dtype=np.float32, count=usable // 4)
+                if not np.isfinite(block).all():
+                    # Float WAV/AIFF can hold NaN or infinity; every analysis downstream
+                    # would fail on them in its own obscure way.
+                    first_bad = int(np.argmin(np.isfinite(block)))
+                    at = (produced + first_bad * 4) / bytes_per_second
+                    raise BadInput(
+                        f"{name}: the audio holds invalid samples (NaN or infinity) "
+                        f"near {at:.0f} s"
+                    )
                 produced += usable
-                yield np.frombuffer(buf, dtype=np.float32, count=usable // 4).reshape(-1, channels)
+                yield block.reshape(-1, channels)
         # stdout is closed: collect the rest of stderr (bounded by the same budget).
         deadline = time.monotonic() + max(5.0, STALL_BASE_S - waited)
         while err_fd in selector.get_map() and time.monotonic() < deadline:

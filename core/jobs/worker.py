@@ -20,7 +20,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from core.errors import BadInput, NotAvailable, TransientError
+from core.errors import (
+    BadInput,
+    NotAvailable,
+    TransientError,
+    new_error_id,
+    unexpected_error_message,
+)
 from core.jobs.types import JobOutput
 
 _PR_SET_PDEATHSIG = 1
@@ -59,6 +65,13 @@ class PipeProgress:
         self._conn.send(("progress", fraction, text))
 
 
+def _send_unexpected(conn: Connection) -> None:
+    # Users get an error id; the runner logs the trace, which names the same id.
+    error_id = new_error_id()
+    trace = f"error id {error_id}\n{traceback.format_exc()}"
+    conn.send(("error", "crash", unexpected_error_message(error_id), trace))
+
+
 def worker_main(
     func_path: str, params: dict[str, Any], workdir: str, conn: Connection, parent_pid: int
 ) -> None:
@@ -88,8 +101,8 @@ def worker_main(
         if exc.errno == 28:  # ENOSPC: say so plainly, the job can run again later
             conn.send(("error", "transient", "the disk is full", traceback.format_exc()))
         else:
-            conn.send(("error", "crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-    except BaseException as exc:  # noqa: BLE001 - everything must reach the runner
-        conn.send(("error", "crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            _send_unexpected(conn)
+    except BaseException:  # noqa: BLE001 - everything must reach the runner
+        _send_unexpected(conn)
     finally:
         conn.close()
