@@ -184,8 +184,7 @@ def decode_blocks(
                     first_bad = int(np.argmin(np.isfinite(block)))
                     at = (produced + first_bad * 4) / bytes_per_second
                     raise BadInput(
-                        f"{name}: the audio holds invalid samples (NaN or infinity) "
-                        f"near {at:.0f} s"
+                        f"{name}: the audio holds invalid samples (NaN or infinity) near {at:.0f} s"
                     )
                 produced += usable
                 yield block.reshape(-1, channels)

@@ -76,7 +76,9 @@ def _mime(name: str) -> str:
     return "application/octet-stream"
 
 
-def send_bytes(handler: BaseHTTPRequestHandler, data: bytes, mime: str, length: bool = True) -> None:
+def send_bytes(
+    handler: BaseHTTPRequestHandler, data: bytes, mime: str, length: bool = True
+) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", mime)
     if length:
@@ -109,7 +111,9 @@ def text(body: str, mime: str) -> Route:
     return lambda handler: send_bytes(handler, body.encode(), mime)
 
 
-def stream(chunk: bytes, total: int | None, delay_s: float = 0.0, mime: str = "audio/mpeg") -> Route:
+def stream(
+    chunk: bytes, total: int | None, delay_s: float = 0.0, mime: str = "audio/mpeg"
+) -> Route:
     """``chunk`` repeated without Content-Length, up to ``total`` bytes (None: endless,
     until the client hangs up)."""
 

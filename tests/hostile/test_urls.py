@@ -98,7 +98,10 @@ INWARD_REDIRECTS = [
     ("127.1", lambda inner: redirect(inner.replace("127.0.0.1", "127.1") + "/song.mp3")),
     ("decimal-ip", lambda inner: redirect(inner.replace("127.0.0.1", "2130706433") + "/song.mp3")),
     ("zero-host", lambda inner: redirect(inner.replace("127.0.0.1", "0.0.0.0") + "/song.mp3")),
-    ("mapped-v6", lambda inner: redirect(inner.replace("127.0.0.1", "[::ffff:127.0.0.1]") + "/song.mp3")),
+    (
+        "mapped-v6",
+        lambda inner: redirect(inner.replace("127.0.0.1", "[::ffff:127.0.0.1]") + "/song.mp3"),
+    ),
     ("metadata", lambda inner: redirect("http://169.254.169.254/latest/meta-data/")),
     ("private-10", lambda inner: redirect("http://10.0.0.1/x.mp3")),
 ]
@@ -157,7 +160,7 @@ def test_hls_segments_inward_refused(sites, home, tmp_path):
 
 def test_hls_master_pointing_inward_refused(sites, home, tmp_path):
     master = (
-        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS=\"mp4a.40.2\"\n"
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"\n'
         f"{sites.inner.base}/hls/list.m3u8\n"
     )
     sites.outer.routes["/master.m3u8"] = text(master, "application/vnd.apple.mpegurl")
@@ -188,7 +191,9 @@ def test_dns_rebinding_caught_at_connect(sites, home, tmp_path, monkeypatch):
         if host == "rebind.example":
             calls["n"] += 1
             target = sites.outer.port if calls["n"] == 1 else sites.inner.port
-            return real("127.0.0.1", target if port in (80, sites.outer.port) else port, *args, **kwargs)
+            return real(
+                "127.0.0.1", target if port in (80, sites.outer.port) else port, *args, **kwargs
+            )
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
@@ -247,7 +252,9 @@ def test_finite_stream_without_length_over_the_cap(sites, home, tmp_path):
     sites.outer.routes["/big"] = stream(chunk, total=40 * 1024 * 1024)
     with pytest.raises(BadInput, match="MB limit"):
         fetch_url(
-            f"{sites.outer.base}/big", tmp_path / "w", _settings(home, sites.outer, max_download_mb=2)
+            f"{sites.outer.base}/big",
+            tmp_path / "w",
+            _settings(home, sites.outer, max_download_mb=2),
         )
     assert not (tmp_path / "w").exists()
 
@@ -279,7 +286,9 @@ def test_endless_slow_stream_cut_at_max_duration(sites, home, tmp_path):
 
 def test_http_404(sites, home, tmp_path):
     with pytest.raises(BadInput, match="404|cannot download"):
-        resolve_source(f"{sites.outer.base}/nothing.mp3", tmp_path / "w", _settings(home, sites.outer))
+        resolve_source(
+            f"{sites.outer.base}/nothing.mp3", tmp_path / "w", _settings(home, sites.outer)
+        )
     assert not (tmp_path / "w" / "download").exists()
 
 
@@ -301,13 +310,17 @@ def test_page_without_media(sites, home, tmp_path):
 def test_garbage_served_as_audio(sites, home, tmp_path):
     sites.outer.routes["/noise.mp3"] = lambda h: send_bytes(h, bytes(range(256)) * 64, "audio/mpeg")
     with pytest.raises(BadInput, match="not an audio file|no audio|cannot decode"):
-        resolve_source(f"{sites.outer.base}/noise.mp3", tmp_path / "w", _settings(home, sites.outer))
+        resolve_source(
+            f"{sites.outer.base}/noise.mp3", tmp_path / "w", _settings(home, sites.outer)
+        )
 
 
 def test_empty_body(sites, home, tmp_path):
     sites.outer.routes["/empty.mp3"] = lambda h: send_bytes(h, b"", "audio/mpeg")
     with pytest.raises(BadInput):
-        resolve_source(f"{sites.outer.base}/empty.mp3", tmp_path / "w", _settings(home, sites.outer))
+        resolve_source(
+            f"{sites.outer.base}/empty.mp3", tmp_path / "w", _settings(home, sites.outer)
+        )
 
 
 def test_redirect_loop(sites, home, tmp_path):
