@@ -35,7 +35,15 @@ SLOWEST_FRACTION = 0.5
 # is damaged throughout, not a glitch or two in an otherwise good mix.
 ERRORS_BASE = 100
 ERRORS_PER_SECOND = 2.0
-_STDERR_KEEP = 20  # last lines kept for the message; the rest is counted and dropped
+_STDERR_KEEP = 20
+# Full scale is 1.0; float files may run hot, but not 80 dB over.
+MAX_SAMPLE = 1e4
+_GENERIC = (
+    "Terminating thread",
+    "Error number",
+    "Conversion failed",
+    "Nothing was written",
+)  # last lines kept for the message; the rest is counted and dropped
 
 
 def _command(
@@ -91,7 +99,11 @@ class _ErrorLines:
             self.feed(b"\n")
 
     def last(self) -> str:
-        return self.tail[-1] if self.tail else ""
+        """The most telling recent line: ffmpeg ends with generic ones worth skipping."""
+        for line in reversed(self.tail):
+            if not any(noise in line for noise in _GENERIC):
+                return line
+        return "the data is damaged"
 
 
 def _clean_detail(line: str) -> str:
@@ -172,19 +184,21 @@ def decode_blocks(
                 if errors.count > ERRORS_BASE + ERRORS_PER_SECOND * seconds:
                     raise BadInput(
                         f"{name}: the audio is damaged throughout (ffmpeg reported "
-                        f"{errors.count} decoding errors in the first {seconds:.0f} s: "
+                        f"{errors.count} decoding errors in the first {max(seconds, 1):.0f} s: "
                         f"{_clean_detail(errors.last())})"
                     )
             usable = got - got % frame_bytes
             if usable:
                 block = np.frombuffer(buf, dtype=np.float32, count=usable // 4)
-                if not np.isfinite(block).all():
-                    # Float WAV/AIFF can hold NaN or infinity; every analysis downstream
-                    # would fail on them in its own obscure way.
-                    first_bad = int(np.argmin(np.isfinite(block)))
+                sane = np.abs(block) <= MAX_SAMPLE  # False for NaN too
+                if not sane.all():
+                    # Float WAV/AIFF can hold NaN, infinity or absurd values; every analysis
+                    # downstream would fail on them in its own obscure way.
+                    first_bad = int(np.argmin(sane))
                     at = (produced + first_bad * 4) / bytes_per_second
                     raise BadInput(
-                        f"{name}: the audio holds invalid samples (NaN or infinity) near {at:.0f} s"
+                        f"{name}: the audio holds invalid samples (NaN, infinity or absurdly loud) "
+                        f"near {at:.0f} s"
                     )
                 produced += usable
                 yield block.reshape(-1, channels)
@@ -210,7 +224,7 @@ def decode_blocks(
         proc.wait()
     errors.close()
     if code != 0 and produced == 0:
-        detail = _clean_detail(errors.last()) or f"exit code {code}"
+        detail = _clean_detail(errors.last()) if errors.tail else f"exit code {code}"
         raise BadInput(f"{name}: cannot decode audio ({detail})")
 
 

@@ -190,6 +190,12 @@ class JobRunner:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # -- submission -----------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """``state`` ("ok" while the scheduling loop lives, else "down") and running jobs."""
+        main = getattr(self, "_main", None)
+        alive = main is not None and not main.done()
+        return {"state": "ok" if alive else "down", "running_jobs": len(self._tasks)}
+
     def kind(self, name: str) -> JobKind:
         kind = self.kinds.get(name)
         if kind is None:
