@@ -21,7 +21,7 @@ import soundfile as sf
 from core.audio.ffmpeg import ffmpeg_exe
 
 RATE = 44100
-SECONDS = 6.0
+SECONDS = 5.0
 FORMATS = {
     "mp3": ["-c:a", "libmp3lame", "-b:a", "96k"],
     "flac": ["-c:a", "flac"],
@@ -236,6 +236,29 @@ def _special(kind: str) -> Build:
     return build
 
 
+def _long_corrupt_mp3(folder: Path, base: dict[str, Path]) -> str:
+    """The report's case: a 90-second MP3 with a few bytes overwritten every 300 bytes
+    (ffmpeg writes hundreds of kilobytes of warnings decoding it)."""
+    src = folder / "long.wav"
+    sf.write(src, np.tile(music(), (18, 1)), RATE, subtype="PCM_16")
+    mp3 = folder / "long-good.mp3"
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(src)]
+        + ["-b:a", "128k", str(mp3)],
+        check=True,
+        timeout=60,
+    )
+    data = bytearray(mp3.read_bytes())
+    rng = np.random.default_rng(5)
+    for i in range(2000, len(data), 300):
+        data[i : i + 8] = rng.integers(0, 256, 8, dtype=np.uint8).tobytes()
+    path = folder / "damaged mix.mp3"
+    path.write_bytes(bytes(data))
+    src.unlink()
+    mp3.unlink()
+    return str(path)
+
+
 def _video_only(folder: Path, base: dict[str, Path]) -> str:
     path = folder / "video-only.mp4"
     subprocess.run(
@@ -351,6 +374,7 @@ def cases() -> list[Case]:
         Case("missing", "bad", _special("missing")),
         Case("path-under-a-file", "bad", _special("under-file")),
         Case("video-only", "bad", _video_only),
+        Case("corrupt-throughout-90s-mp3", "bad", _long_corrupt_mp3),
         Case("nan-start", "bad", _float_wav("nan1.wav", _nan_at(slice(0, 10)))),
         Case("nan-middle", "bad", _float_wav("nan2.wav", _nan_at(slice(100_000, 100_003)))),
         Case("nan-all", "bad", _float_wav("nan3.wav", _nan_at(slice(None)))),
@@ -364,7 +388,7 @@ def cases() -> list[Case]:
             _bytes_case("lie.wav", _wav_bytes(RATE, 2, 16, RATE * 5, 0xFFFFFFF0)),
         ),
         Case("wav-zero-channels", "bad", _bytes_case("c0.wav", _wav_bytes(RATE, 0, 16, 1000))),
-        Case("wav-rate-1hz", "odd", _bytes_case("r1.wav", _wav_bytes(1, 1, 16, 100))),
+        Case("wav-rate-1hz", "odd", _bytes_case("r1.wav", _wav_bytes(1, 1, 16, 6))),
         Case("wav-rate-0", "bad", _bytes_case("r0.wav", _wav_bytes(0, 1, 16, 1000))),
         Case("wav-8bit", "odd", _bytes_case("u8.wav", _wav_bytes(22050, 1, 8, 22050 * 5))),
         Case("wav-huge-list-chunk", "odd", _bytes_case("list.wav", _wav_with_chunk(2_000_000))),

@@ -98,9 +98,7 @@ def test_decode_path(case, base, settings, tmp_path, monkeypatch):
         for _ in decode_blocks(info.path, 22050, 1):
             pass
 
-    message = _outcome(run)
-    print("OUTCOME", case.id, "->", message)
-    _check(case, message)
+    _check(case, _outcome(run))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -131,7 +129,9 @@ def test_stems(case, base, settings, tmp_path, monkeypatch, model_repo):
     from core.stems.job import stems_job
 
     source = _build(case, tmp_path, base, monkeypatch)
-    params = {"source": source, "model": "tinyht", "model_repo": str(model_repo), "format": "wav"}
+    # ``summix`` (the tiny pass-through model) keeps the odd-but-valid files fast; every
+    # other step of the stems pipeline (decode, windows, writers, zip) runs for real.
+    params = {"source": source, "model": "summix", "model_repo": str(model_repo), "format": "wav"}
     message = _outcome(lambda: run_in_process(stems_job, params, tmp_path / "job", settings))
     _check(case, message)
 
@@ -139,13 +139,10 @@ def test_stems(case, base, settings, tmp_path, monkeypatch, model_repo):
 # -- a representative subset through the real CLI ------------------------------------
 
 CLI_CASES = [
-    "corrupt-every300-mp3",
-    "trunc-100b-flac",
+    "corrupt-throughout-90s-mp3",
     "nan-middle",
     "symlink-loop",
     "name-300-bytes",
-    "name-tilde-nosuchuser",
-    "name-colon",
     "fifo",
 ]
 
@@ -179,13 +176,23 @@ def test_cli_subset(case_id, base, hostile_home, tmp_path, monkeypatch, model_re
     commands = [
         ["id", source, "--recognizers", "local"],
         ["analyze", source],
-        ["stems", source, "--model", "tinyht", "--model-repo", str(model_repo), "--out", "o"],
+        ["stems", source, "--model", "summix", "--model-repo", str(model_repo), "--out", "o"],
     ]
-    for command in commands:
-        run = _cli(command, home, cwd)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(commands)) as pool:
+        runs = list(pool.map(lambda command: _cli(command, home, cwd), commands))
+    for run in runs:
         assert "Traceback" not in run.stderr, run.stderr
-        if case.kind == "bad" or case_id.startswith(("corrupt", "nan")):
-            assert run.returncode != 0
-            lines = [line for line in run.stderr.splitlines() if line.startswith("cratebot:")]
-            assert len(lines) == 1, run.stderr
-        assert _empty(home / "work"), list((home / "work").iterdir())
+        assert run.returncode != 0
+        lines = [line for line in run.stderr.splitlines() if line.startswith("cratebot:")]
+        assert len(lines) == 1, run.stderr
+    assert _empty(home / "work"), list((home / "work").iterdir())
+
+
+def test_cli_relative_name_with_colon_is_a_file(base, tmp_path, monkeypatch, hostile_home):
+    """``Live:Set.wav`` is a file in the working folder, not an ffmpeg protocol."""
+    source = _build(BY_ID["name-colon"], tmp_path, base, monkeypatch)
+    run = _cli(["analyze", source, "--json"], tmp_path / "clihome", tmp_path / "in")
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
