@@ -19,6 +19,15 @@ from storage.models import Job, JobEvent, Owner, ResultFile
 ACTIVE = ("queued", "running")
 
 
+class ActiveLimitReached(Exception):
+    """The owner already has ``active`` unfinished jobs, ``limit`` or more."""
+
+    def __init__(self, active: int, limit: int) -> None:
+        super().__init__(f"{active} unfinished jobs (limit {limit})")
+        self.active = active
+        self.limit = limit
+
+
 class JobRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -45,8 +54,25 @@ class JobRepository:
         owner_id: int | None,
         dedupe_key: str | None,
         max_attempts: int,
+        active_limit: int | None = None,
     ) -> None:
+        """Insert a queued job. With ``active_limit``, the owner's unfinished jobs are
+        counted and the job inserted in one transaction that holds the owner's row lock
+        (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
+        serialises writers), so concurrent submissions cannot overshoot the limit."""
         async with self.db.session() as s:
+            if active_limit is not None and owner_id is not None:
+                await s.execute(select(Owner.id).where(Owner.id == owner_id).with_for_update())
+                active = int(
+                    await s.scalar(
+                        select(func.count())
+                        .select_from(Job)
+                        .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
+                    )
+                    or 0
+                )
+                if active >= active_limit:
+                    raise ActiveLimitReached(active, active_limit)
             s.add(
                 Job(
                     id=job_id,
@@ -159,6 +185,8 @@ class JobRepository:
                 )
             ).all()
             for job in candidates:
+                # Read before the UPDATE: the ORM applies "attempts + 1" to this object too.
+                attempt = job.attempts + 1
                 claimed = await s.execute(
                     update(Job)
                     .where(Job.id == job.id, Job.state == "queued")
@@ -179,7 +207,7 @@ class JobRepository:
                             job_id=job.id,
                             type="state",
                             state="running",
-                            message=f"attempt {job.attempts + 1} of {job.max_attempts}",
+                            message=f"attempt {attempt} of {job.max_attempts}",
                         )
                     )
                     await s.flush()

@@ -18,6 +18,7 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import re
 import shutil
 import signal
 import time
@@ -35,7 +36,7 @@ from core.settings import Settings
 from storage.base import utcnow
 from storage.db import Database
 from storage.files import sha256_file
-from storage.jobs_repo import JobRepository
+from storage.jobs_repo import ActiveLimitReached, JobRepository
 from storage.models import Job
 from storage.results import ResultStore
 
@@ -100,6 +101,28 @@ class _Running:
 
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+_JOB_ID = re.compile(r"[0-9a-f]{12}")
+
+
+async def sweep_work_folders(work: Path, repo: Any, running: set[str] | None = None) -> int:
+    """Remove ``work/<job id>`` folders (every attempt inside) of jobs that are finished,
+    failed, cancelled or unknown; returns how many went."""
+    removed = 0
+    if not work.is_dir():
+        return 0
+    for folder in list(work.iterdir()):
+        # Only job folders: the CLI's scratch folders (``stems-…``, ``id-…``) live here too.
+        if not folder.is_dir() or not _JOB_ID.fullmatch(folder.name):
+            continue
+        if folder.name in (running or set()):
+            continue
+        job = await repo.get(folder.name)
+        if job is None or JobState(job.state).terminal:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def dedupe_key(kind: JobKind, params: dict[str, Any]) -> str:
@@ -223,7 +246,16 @@ class JobRunner:
                     "wait for one to finish or cancel one"
                 )
         job_id = uuid.uuid4().hex[:12]
-        await self.repo.create(job_id, kind, params, owner_id, key, spec.max_attempts)
+        limit_now = self.settings.max_queued_jobs_per_owner if owner_id is not None else None
+        try:
+            await self.repo.create(
+                job_id, kind, params, owner_id, key, spec.max_attempts, active_limit=limit_now
+            )
+        except ActiveLimitReached as exc:  # a concurrent submission took the last place
+            raise QuotaExceeded(
+                f"you already have {exc.active} unfinished jobs (the limit is {exc.limit}); "
+                "wait for one to finish or cancel one"
+            ) from None
         self._wake.set()
         return job_id
 
@@ -317,6 +349,7 @@ class JobRunner:
                     "failed",
                     error=f"the runner stopped during this job {job.attempts} times; giving up",
                 )
+                shutil.rmtree(self.settings.work_dir / job.id, ignore_errors=True)
             if ok:
                 touched.append(job.id)
                 log.warning("recovered job %s", job.id)
@@ -324,13 +357,7 @@ class JobRunner:
 
     async def sweep(self) -> Any:
         report = await self.results.sweep()
-        work = self.settings.work_dir
-        if work.is_dir():
-            for folder in work.iterdir():
-                if folder.name not in self._running:
-                    job = await self.repo.get(folder.name)
-                    if job is None or JobState(job.state).terminal:
-                        shutil.rmtree(folder, ignore_errors=True)
+        await sweep_work_folders(self.settings.work_dir, self.repo, set(self._running))
         return report
 
     # -- the loop -------------------------------------------------------------
