@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import time
@@ -20,7 +21,7 @@ from bot.commands.quota import check_daily
 from bot.commands.render import render
 from bot.commands.sources import resolve
 from bot.commands.specs import BY_NAME, RECOGNIZERS, SPECS, STEM_FORMATS, STEM_NAMES, help_text
-from core.errors import BadInput, CrateBotError
+from core.errors import BadInput, CrateBotError, new_error_id, unexpected_error_message
 from core.jobs.runner import JobRunner, OwnerRef
 from core.settings import Settings
 from storage.base import utcnow
@@ -28,6 +29,8 @@ from storage.db import Database
 from storage.jobs_repo import JobRepository
 from storage.models import Job
 from storage.pi_links import PiLinkStore
+
+log = logging.getLogger("cratebot.commands")
 
 UPLOADS = "uploads"
 _UNSAFE = re.compile(r"[^\w.\-]+")
@@ -117,6 +120,14 @@ class CommandLayer:
         except CrateBotError as exc:
             # A refused /pi link still carried a token: the front-end should delete it too.
             yield Reply(text=str(exc), error=True, sensitive_input=_holds_token(command))
+        except Exception:  # noqa: BLE001 - no traceback reaches a chat: an id, the trace logged
+            error_id = new_error_id()
+            log.exception("error id %s: command %r failed", error_id, _loggable(command))
+            yield Reply(
+                text=unexpected_error_message(error_id),
+                error=True,
+                sensitive_input=_holds_token(command),
+            )
 
     async def follow(self, ctx: CommandContext, job_id: str) -> AsyncIterator[Update]:
         try:
@@ -125,6 +136,10 @@ class CommandLayer:
                 yield update
         except CrateBotError as exc:
             yield Reply(text=str(exc), error=True)
+        except Exception:  # noqa: BLE001 - as in handle()
+            error_id = new_error_id()
+            log.exception("error id %s: following job %s failed", error_id, job_id)
+            yield Reply(text=unexpected_error_message(error_id), error=True)
 
     # -- jobs -----------------------------------------------------------------------
     async def _job(
@@ -273,6 +288,13 @@ class CommandLayer:
         if state == "cancelling":
             return Reply(text=f"job {job_id} is being stopped", job_id=job_id)
         return Reply(text=f"job {job_id} already {state}", job_id=job_id, error=True)
+
+
+def _loggable(command: str | Command) -> str:
+    """The command for the log, without a /pi link's token."""
+    if _holds_token(command):
+        return "/pi link <token withheld>"
+    return command if isinstance(command, str) else command.name
 
 
 def _holds_token(command: str | Command) -> bool:

@@ -27,13 +27,10 @@ ProgressFn = Callable[[float, str], None]
 
 
 def is_url(source: str) -> bool:
-    """Does ``source`` look like a link (any scheme://), as opposed to a local path?
-
-    Links with a scheme other than http(s) count as links so they are refused as
-    such instead of being looked up as a file name.
-    """
-    head = source.strip().split("/", 1)[0]
-    return "://" in source and head.endswith(":") and head[:-1].isascii() and head[:-1].isalpha()
+    try:
+        return urlsplit(source.strip()).scheme.lower() in {"http", "https"}
+    except ValueError:
+        return False
 
 
 def _parse(url: str) -> tuple[str, str, int | None]:
@@ -346,8 +343,8 @@ def local_path(source: str) -> Path:
     """A local path as typed (``~`` expanded); ``BadInput`` when it cannot be one."""
     if "\x00" in source:
         raise BadInput("that file name contains a NUL character")
-    if is_url(source):
-        _parse(source)  # raises: only http(s) links are fetched
+    if "://" in source or is_url(source):
+        _parse(source)  # raises: a malformed link, or a scheme other than http(s)
     try:
         return Path(source).expanduser()
     except RuntimeError:
