@@ -36,7 +36,7 @@ SLOWEST_FRACTION = 0.5
 ERRORS_BASE = 100
 ERRORS_PER_SECOND = 2.0
 _STDERR_KEEP = 20
-# Full scale is 1.0; float files may run hot, but not 80 dB over.
+# Full scale is 1.0; float files may run hot, but not 80 dB over: beyond that, clipped.
 MAX_SAMPLE = 1e4
 _GENERIC = (
     "Terminating thread",
@@ -190,16 +190,18 @@ def decode_blocks(
             usable = got - got % frame_bytes
             if usable:
                 block = np.frombuffer(buf, dtype=np.float32, count=usable // 4)
-                sane = np.abs(block) <= MAX_SAMPLE  # False for NaN too
-                if not sane.all():
-                    # Float WAV/AIFF can hold NaN, infinity or absurd values; every analysis
-                    # downstream would fail on them in its own obscure way.
-                    first_bad = int(np.argmin(sane))
+                finite = np.isfinite(block)
+                if not finite.all():
+                    # Float WAV/AIFF can hold NaN or infinity; every analysis downstream
+                    # would fail on them in its own obscure way.
+                    first_bad = int(np.argmin(finite))
                     at = (produced + first_bad * 4) / bytes_per_second
                     raise BadInput(
-                        f"{name}: the audio holds invalid samples (NaN, infinity or absurdly loud) "
-                        f"near {at:.0f} s"
+                        f"{name}: the audio holds invalid samples (NaN or infinity) near {at:.0f} s"
                     )
+                # Absurd but finite values (a float file, a decoder fed garbage) are clipped
+                # so that no later square or sum overflows.
+                np.clip(block, -MAX_SAMPLE, MAX_SAMPLE, out=block)
                 produced += usable
                 yield block.reshape(-1, channels)
         # stdout is closed: collect the rest of stderr (bounded by the same budget).
