@@ -92,7 +92,7 @@ def _write_absolute_csv(job_csv: Path, target: Path) -> None:
 
 @guarded
 def sections_command(args: argparse.Namespace) -> int:
-    from core.jobs.types import LocalProgress, run_in_process
+    from core.jobs import LocalProgress, run_in_process
     from core.sections.job import sections_job
 
     if not (args.paths or args.library or args.struct_dir):

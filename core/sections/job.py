@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
-from core.jobs.types import JobOutput, Progress, settings_of
+from core.jobs.context import JobContext
+from core.jobs.types import JobOutput
 from core.sections.cues import Unsuitable, section_cues
 from core.sections.export import export_section
 from core.sections.rekordbox import RekordboxCollection, apply_override
@@ -52,8 +53,8 @@ def _safe_stem(path: str, taken: set[str]) -> str:
     return name
 
 
-def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
-    settings = settings_of(params)
+def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
+    settings, progress, workdir = ctx.settings, ctx.progress, ctx.workdir
     bpm = _number(params, "bpm")
     if bpm is None:
         raise BadInput("a sections request needs --bpm (the tempo to select around)")
