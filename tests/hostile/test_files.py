@@ -19,7 +19,7 @@ import pytest
 from core.audio.decode import decode_blocks
 from core.audio.fetch import resolve_source
 from core.errors import CrateBotError
-from core.jobs.types import run_in_process
+from core.jobs import run_in_process
 from core.settings import Settings, load_settings
 from tests.hostile.files import CASES, Case, make_base, music
 
