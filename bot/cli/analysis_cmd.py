@@ -90,6 +90,21 @@ def _write_absolute_csv(job_csv: Path, target: Path) -> None:
             writer.writerow(row)
 
 
+def _absolute(source: str) -> str:
+    """A typed path made absolute, or the specific reason it cannot be (loop, long name...)."""
+    from core.audio.fetch import is_url, local_path
+    from core.audio.probe import check_local_file
+
+    if is_url(source):
+        return source
+    typed = local_path(source)
+    try:
+        return str(typed.resolve())
+    except (OSError, RuntimeError):
+        check_local_file(typed)  # raises the specific reason
+        raise
+
+
 @guarded
 def sections_command(args: argparse.Namespace) -> int:
     from core.jobs import LocalProgress, run_in_process
@@ -99,7 +114,7 @@ def sections_command(args: argparse.Namespace) -> int:
         raise BadInput("give audio files or folders, --library or --struct-dir")
     settings = settings_from_args(args)
     params: dict[str, Any] = {
-        "sources": [str(Path(p).expanduser().resolve()) for p in args.paths],
+        "sources": [_absolute(p) for p in args.paths],
         "library": args.library,
         "struct_dir": args.struct_dir,
         "audio_dir": args.audio_dir,
