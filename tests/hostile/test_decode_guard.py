@@ -14,12 +14,7 @@ from core.errors import BadInput
 # Stands in for an ffmpeg that writes 100 kB of warnings (more than a pipe holds) before
 # its audio, then hangs: the two ways a damaged file used to block a worker for hours.
 FAKE_FFMPEG = """#!/bin/sh
-i=0
-while [ $i -lt 50 ]; do
-  head -c 2000 /dev/zero | tr '\\0' 'w' >&2
-  echo >&2
-  i=$((i + 1))
-done
+head -c 100000 /dev/zero | tr '\\0' 'w' | fold -w 2000 >&2
 head -c 705600 /dev/zero
 exec sleep 600
 """
@@ -31,7 +26,7 @@ def hanging_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     script.write_text(FAKE_FFMPEG)
     script.chmod(0o755)
     monkeypatch.setattr(decode, "ffmpeg_exe", lambda: str(script))
-    monkeypatch.setattr(decode, "STALL_BASE_S", 1.5)
+    monkeypatch.setattr(decode, "STALL_BASE_S", 4.0)
     return script
 
 
