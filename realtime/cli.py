@@ -139,8 +139,37 @@ def _send_parser() -> argparse.ArgumentParser:
     ap.add_argument("--token", default=None, help=f"shared secret (default: ${TOKEN_ENV})")
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the reply")
     ap.add_argument("address", help="OSC address, e.g. /status or /bpm")
-    ap.add_argument("args", nargs=argparse.REMAINDER, help="arguments (numbers become ints/floats)")
+    ap.add_argument("args", nargs="*", help="arguments (numbers become ints/floats)")
     return ap
+
+
+_SEND_OPTIONS = ("--host", "--port", "--token", "--timeout")
+
+
+def split_send_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(options, address and arguments): options may come before or after the address.
+
+    Done by hand because argparse reads OSC arguments such as ``-inf`` or ``-6`` as
+    unknown options once options may follow them; ``--`` ends the options.
+    """
+    options: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            rest.extend(argv[i + 1 :])
+            break
+        name = word.split("=", 1)[0]
+        if name in _SEND_OPTIONS or word in ("-h", "--help"):
+            options.append(word)
+            if "=" not in word and word not in ("-h", "--help") and i + 1 < len(argv):
+                options.append(argv[i + 1])
+                i += 1
+        else:
+            rest.append(word)
+        i += 1
+    return options, rest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def send_main(argv: list[str]) -> int:
-    ns = _send_parser().parse_args(argv)
+    options, rest = split_send_argv(argv)
+    ns = _send_parser().parse_args([*options, "--", *rest])
     token = ns.token if ns.token is not None else os.environ.get(TOKEN_ENV, "")
     client = PiClient(ns.host, ns.port, token, timeout=ns.timeout)
     try:
@@ -276,6 +306,12 @@ async def _serve(ns: argparse.Namespace, engine: Engine, token: str) -> int:
                 stream = open_stream(engine, ns.device)
         except (AudioOutputError, OSError, RuntimeError) as exc:
             print(f"cratebot-pi: {exc}", file=sys.stderr)
+            if renderer is None:
+                print(
+                    "cratebot-pi: no sound card here? --offline-render out.wav plays into a "
+                    "file instead (add --offline-speed 10 to render faster than real time)",
+                    file=sys.stderr,
+                )
             return 2
         assert server.transport is not None
         host, port = server.transport.get_extra_info("sockname")[:2]

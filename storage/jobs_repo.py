@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
@@ -50,16 +51,22 @@ class JobRepository:
 
     # -- owners ---------------------------------------------------------------
     async def owner_id(self, platform: str, user_id: str, display_name: str | None = None) -> int:
-        async with self.db.session() as s:
-            found = await s.scalar(
-                select(Owner.id).where(Owner.platform == platform, Owner.user_id == user_id)
-            )
-            if found is not None:
-                return found
-            owner = Owner(platform=platform, user_id=user_id, display_name=display_name)
-            s.add(owner)
-            await s.flush()
-            return owner.id
+        query = select(Owner.id).where(Owner.platform == platform, Owner.user_id == user_id)
+        try:
+            async with self.db.session() as s:
+                found = await s.scalar(query)
+                if found is not None:
+                    return found
+                owner = Owner(platform=platform, user_id=user_id, display_name=display_name)
+                s.add(owner)
+                await s.flush()
+                return owner.id
+        except IntegrityError:  # another process added this owner at the same moment
+            async with self.db.session() as s:
+                found = await s.scalar(query)
+            if found is None:
+                raise
+            return found
 
     # -- creation and lookup --------------------------------------------------
     async def create(

@@ -198,12 +198,20 @@ class TrackRow:
     title: str | None
     confidence: float | None = None
     sources: tuple[str, ...] = ()
+    speed: float | None = None  # 1.06 = played 6 % fast; None when unknown
 
     @property
     def label(self) -> str:
         if not self.title:
             return "unknown"
         return f"{self.artist} — {self.title}" if self.artist else self.title
+
+    @property
+    def speed_text(self) -> str:
+        """``+6.0%`` when the DJ changed the speed noticeably, else empty."""
+        if self.speed is None or abs(self.speed - 1.0) < 0.005:
+            return ""
+        return f"{(self.speed - 1) * 100:+.1f}%"
 
 
 @dataclass(frozen=True)
@@ -236,6 +244,7 @@ class Reply:
     tracks:   the tracklist rows of an ``/id`` result (empty otherwise).
     sensitive_input: the user's message held a secret; delete it if you can.
     data:     the raw JSON-safe result for front-ends wanting more (may be empty).
+    reused:   the job was not run again: an earlier result of the same input and options.
     """
 
     text: str
@@ -248,6 +257,7 @@ class Reply:
     tracks: tuple[TrackRow, ...] = ()
     sensitive_input: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    reused: bool = False
 
 
 Update = Progress | Reply

@@ -24,8 +24,9 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.commands import validate as v
@@ -158,6 +159,9 @@ WordReader = Callable[[dict[str, Any], list[str], "CommandDef"], dict[str, Any]]
 Runner = Callable[["CommandLayer", CommandContext, Any], Awaitable[Reply]]
 
 
+UploadReader = Callable[[Sequence[Path]], tuple[list[Path], dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class CommandDef:
     """One command, declared once.
@@ -175,6 +179,9 @@ class CommandDef:
     run:         the instant command's logic; exactly one of ``run`` and ``job_kind``.
     job_kind:    the runner job kind it starts, with ``render`` for the finished job.
     private:     front-ends answer only the asking user where they can (Discord).
+    uploads:     takes some attachments as job params (``/sections``' DJ collection);
+                 returns the attachments left for the source options and the params.
+    upload_options: the attachment options ``uploads`` reads (Discord shows them).
     """
 
     name: str
@@ -191,6 +198,8 @@ class CommandDef:
     job_kind: str | None = None
     render: Renderer | None = None
     private: bool = False
+    uploads: UploadReader | None = None
+    upload_options: tuple[OptionSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.run is None) == (self.job_kind is None):
@@ -218,6 +227,7 @@ class CommandDef:
             specs.append(opt.spec())
             if opt.meta.source and self.attachments:
                 specs.append(OptionSpec("file", "attachment", "an audio file instead of a link"))
+        specs.extend(self.upload_options)
         return CommandSpec(
             self.name,
             self.text,

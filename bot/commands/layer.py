@@ -10,6 +10,7 @@ turns the finished job into the :class:`Reply`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import shutil
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from bot.commands.api import (
     Command,
@@ -151,7 +153,7 @@ class CommandLayer:
     async def follow(self, ctx: CommandContext, job_id: str) -> AsyncIterator[Update]:
         try:
             await own_job(self, ctx, job_id)
-            async for update in self._stream(job_id, reused=True):
+            async for update in self._stream(job_id, reused=True, mark_reused=False):
                 yield update
         except CrateBotError as exc:
             yield Reply(text=str(exc), error=True)
@@ -173,9 +175,14 @@ class CommandLayer:
             folders = many and ctx.allow_local_paths
             return await resolve(ctx, given, self.settings, many=many, usage=usage, folders=folders)
 
+        uploaded: dict[str, Any] = {}
+        if definition.uploads is not None:
+            left, uploaded = definition.uploads(tuple(ctx.attachments))
+            ctx = dataclasses.replace(ctx, attachments=tuple(left))
         args = await bind(definition, cmd.args, sources)
         owner = OwnerRef(ctx.platform, ctx.user_id, ctx.display_name)
-        submission = await self.runner.submit(kind, job_params(definition, args), owner)
+        params = {**job_params(definition, args), **uploaded}
+        submission = await self.runner.submit(kind, params, owner)
         async for update in self._stream(submission.id, submission.reused):
             yield update
 
@@ -183,7 +190,9 @@ class CommandLayer:
     async def _no_sources(option: Option, given: list[str]) -> list[str]:
         raise TypeError(f"instant commands take no sources ({option.name})")
 
-    async def _stream(self, job_id: str, reused: bool) -> AsyncIterator[Update]:
+    async def _stream(
+        self, job_id: str, reused: bool, mark_reused: bool = True
+    ) -> AsyncIterator[Update]:
         last = None
         async for view in self.runner.subscribe(job_id):
             if last is None or not view.state.terminal:
@@ -198,7 +207,13 @@ class CommandLayer:
             last = view
         if last is None:
             raise BadInput(f"no job {job_id}")
-        yield render(last, self.settings.results_dir, self._url_for, self._renderers.get(last.kind))
+        reply = render(
+            last, self.settings.results_dir, self._url_for, self._renderers.get(last.kind)
+        )
+        if reused and mark_reused and not reply.error:
+            note = "(an earlier result for the same input and options; nothing was run again)"
+            reply = dataclasses.replace(reply, reused=True, text=f"{reply.text}\n{note}")
+        yield reply
 
 
 def _loggable(command: str | Command) -> str:

@@ -68,6 +68,7 @@ def _tracks(result: dict[str, Any]) -> tuple[TrackRow, ...]:
                 entry.get("title"),
                 entry.get("confidence"),
                 tuple(r for r in recognizer.split("+") if r),
+                entry.get("speed"),
             )
         )
     return tuple(rows)
@@ -82,7 +83,12 @@ def _listed(lines: list[str]) -> list[str]:
 def render_identify(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     tracks = _tracks(result)
     known = sum(1 for t in tracks if t.title)
-    lines = _listed([f"{clock(t.start_s)}  {t.label}" for t in tracks])
+    lines = _listed(
+        [
+            f"{clock(t.start_s)}  {t.label}" + (f"  [{t.speed_text}]" if t.speed_text else "")
+            for t in tracks
+        ]
+    )
     lines += [f"note: {n}" for n in result.get("notes") or []]
     if not tracks:
         lines.append("no tracks found")
@@ -113,12 +119,20 @@ def render_stems(view: JobView, result: dict[str, Any], files: dict[str, ResultF
     )
 
 
+def _library_note(row: dict[str, Any]) -> str:
+    """Which of the DJ's library values were used: " (rekordbox: bpm, key, grid)"."""
+    if not row.get("dj_library"):
+        return ""
+    return f" ({row['dj_library']}: {', '.join(str(f) for f in row.get('rekordbox') or [])})"
+
+
 def render_sections(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     selected = result.get("selected") or []
     skipped = result.get("skipped") or []
     lines = [
         f"{Path(s.get('path', '?')).name}: {float(s.get('bpm') or 0):.1f} BPM"
         f"{' ' + s['key'] if s.get('key') else ''} -> {float(s.get('target_bpm') or 0):.1f}"
+        f"{_library_note(s)}"
         for s in selected
     ]
     lines += [f"skipped {Path(s.get('path', '?')).name}: {s.get('reason')}" for s in skipped]

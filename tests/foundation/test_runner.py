@@ -84,7 +84,7 @@ async def test_concurrency_limit_per_kind(settings, db, tmp_path):
     kinds = runner_kinds(concurrency=2)
     async with make_runner(settings, db, kinds=kinds) as runner:
         ids = [
-            (await runner.submit("sleepy", {"seconds": 0.8, "n": i, "log_dir": str(tmp_path)})).id
+            (await runner.submit("sleepy", {"seconds": 2.0, "n": i, "log_dir": str(tmp_path)})).id
             for i in range(5)
         ]
         views = await asyncio.gather(*(runner.wait(i, timeout=60) for i in ids))

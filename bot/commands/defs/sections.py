@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.commands.define import CommandDef, option
+from bot.commands.dj_upload import COLLECTION_OPTION, collection_upload
 from bot.commands.render import render_sections
 from bot.commands.validate import MAX_BPM, MIN_BPM
 from bot.commands.words import NUMBER, cannot_tell, looks_like_source
@@ -66,7 +67,7 @@ COMMAND = CommandDef(
     "sections",
     "/sections",
     "/sections SOURCE... bpm=BPM [delta=2] [key=Am,Cm] [harmonic] [target=BPM] "
-    "[bars=16] [mix_bars=N]",
+    "[bars=16] [mix_bars=N] [attach a Rekordbox xml or Traktor nml]",
     "cut tempo-aligned sections from tracks near a BPM (and key), as a zip with a CSV",
     order=30,
     args=SectionsArgs,
@@ -75,4 +76,6 @@ COMMAND = CommandDef(
     words=read_words,
     job_kind="sections",
     render=render_sections,
+    uploads=collection_upload,
+    upload_options=(COLLECTION_OPTION,),
 )
