@@ -13,15 +13,18 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import random
 import signal
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from bot import frontend_status
 from bot.commands.api import CommandLayerAPI
-from core.errors import CrateBotError
+from core.errors import CrateBotError, NotAvailable
 from core.settings import Settings
 
 log = logging.getLogger("cratebot.serve")
@@ -31,6 +34,25 @@ FRONTENDS = {
     "discord": ("discord_token", "bot.discord.frontend", "run_discord"),
 }
 FRONTEND_STOP_S = 20.0
+#: Reconnect delays: doubling from BACKOFF_BASE_S up to BACKOFF_CAP_S, each drawn at random
+#: from its upper half so that many bots cut off together do not return in lockstep.
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 60.0
+#: A front-end that ran this long before failing starts its backoff afresh.
+HEALTHY_RUN_S = 300.0
+#: Errors no retry can fix (a wrong token, a missing library): the front-end is "down".
+FATAL_ERRORS = frozenset({"InvalidToken", "LoginFailure", "PrivilegedIntentsRequired"})
+
+
+def backoff_delay(failures: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait before reconnect number ``failures`` (1, 2, ...): capped, jittered."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, failures - 1))
+    jitter: float = (rng or random).uniform(0, ceiling / 2)
+    return ceiling / 2 + jitter
+
+
+def _is_fatal(exc: BaseException) -> bool:
+    return isinstance(exc, NotAvailable | FrontendMissing) or type(exc).__name__ in FATAL_ERRORS
 
 
 class FrontendMissing(CrateBotError):
@@ -73,6 +95,8 @@ class Server:
     kinds: dict[str, Any] | None = None
     frontends: dict[str, FrontendFn] | None = None
     layer: CommandLayerAPI | None = None
+    runner: Any = None
+    rng: random.Random = field(default_factory=random.Random)
 
     def request_stop(self) -> None:
         """What SIGTERM does: refuse new commands at once, then wind everything down."""
@@ -81,10 +105,21 @@ class Server:
         self.stop.set()
 
     def health(self) -> dict[str, Any]:
-        failed = [n for n, state in self.frontend_state.items() if state == "failed"]
+        """``status``: ``ok`` when the runner and every front-end are fine, ``degraded``
+        when a front-end is reconnecting or down (jobs and links still work), ``down``
+        when the job runner is not running."""
+        runner = self.runner.health() if self.runner is not None else {"state": "starting"}
+        states = set(self.frontend_state.values())
+        if runner["state"] != "ok":
+            status = "down" if self.ready.is_set() else "starting"
+        elif states - {frontend_status.OK}:
+            status = "degraded"
+        else:
+            status = "ok"
         return {
-            "status": "degraded" if failed else "ok",
+            "status": status,
             "frontends": dict(self.frontend_state),
+            "runner": runner,
             "accepting": not self.stop.is_set(),
         }
 
@@ -110,7 +145,7 @@ class Server:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
         db = await open_database(settings.database_url)
-        runner = make_runner(settings, db, self.kinds)
+        runner = self.runner = make_runner(settings, db, self.kinds)
         layer = self.layer = CommandLayer(settings, runner, db)
         key = link_key(settings)
         app = build_app(
@@ -144,11 +179,9 @@ class Server:
                 settings.public_url,
             )
             tasks = {
-                name: asyncio.create_task(func(settings, layer, self.stop), name=name)
+                name: asyncio.create_task(self._supervise(name, func, layer), name=name)
                 for name, func in frontends.items()
             }
-            for name in tasks:
-                self.frontend_state[name] = "running"
             self.ready.set()
             code = await self._watch(tasks)
             layer.stop_accepting()
@@ -164,23 +197,60 @@ class Server:
         log.info("stopped")
         return code
 
+    async def _supervise(self, name: str, func: FrontendFn, layer: Any) -> None:
+        """Run one front-end until stop, reconnecting after every failure with capped,
+        jittered backoff; only an error no retry can fix leaves it ``down``."""
+        failures = 0
+
+        def reporter(state: str, detail: str = "") -> None:
+            nonlocal failures
+            previous = self.frontend_state.get(name)
+            self.frontend_state[name] = state
+            if state == frontend_status.OK:
+                failures = 0
+                if previous == frontend_status.RECONNECTING:
+                    log.info("the %s front-end is connected again", name)
+
+        frontend_status.set_reporter(reporter)  # this task's own context
+        while not self.stop.is_set():
+            if name not in self.frontend_state or failures == 0:
+                self.frontend_state[name] = frontend_status.STARTING
+            began = time.monotonic()
+            try:
+                await func(self.settings, layer, self.stop)
+                if self.stop.is_set():
+                    return
+                reason = "it returned"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect, never exit
+                if self.stop.is_set():
+                    return
+                if _is_fatal(exc):
+                    self.frontend_state[name] = frontend_status.DOWN
+                    log.error("the %s front-end cannot run: %s", name, exc)
+                    return
+                reason = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() - began > HEALTHY_RUN_S:
+                failures = 0
+            failures += 1
+            delay = backoff_delay(failures, self.rng)
+            self.frontend_state[name] = frontend_status.RECONNECTING
+            log.warning(
+                "the %s front-end stopped (%s); reconnecting in %.1f s (attempt %d)",
+                name,
+                reason,
+                delay,
+                failures,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), delay)
+
     async def _watch(self, tasks: dict[str, asyncio.Task[None]]) -> int:
-        """Wait for the stop signal; a front-end that ends on its own stops the server
-        (exit status 1), so a supervisor restarts the whole process."""
-        stopper = asyncio.create_task(self.stop.wait())
-        try:
-            pending = {stopper, *tasks.values()}
-            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-        if self.stop.is_set():
-            return 0
-        for name, task in tasks.items():
-            if task in done:
-                exc = task.exception()
-                self.frontend_state[name] = "failed"
-                log.error("the %s front-end ended unexpectedly: %s", name, exc or "returned")
-        return 1
+        """Wait for the stop signal. Front-ends reconnect on their own (``_supervise``);
+        one that is ``down`` stays down while jobs and links keep working."""
+        await self.stop.wait()
+        return 0
 
     async def _stop_frontends(self, tasks: dict[str, asyncio.Task[None]]) -> None:
         self.stop.set()
@@ -196,11 +266,11 @@ class Server:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
             name = task.get_name()
-            if self.frontend_state.get(name) == "failed":
-                continue  # already reported by _watch
+            if self.frontend_state.get(name) == frontend_status.DOWN:
+                continue  # already reported by _supervise
             if task in done and not task.cancelled() and task.exception() is not None:
                 log.error("front-end %s failed while stopping: %s", name, task.exception())
-                self.frontend_state[name] = "failed"
+                self.frontend_state[name] = frontend_status.DOWN
             else:
                 self.frontend_state[name] = "stopped"
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(
         default=False, description="Allow URLs whose host resolves to a private address"
     )
+    private_url_allowlist: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated host[:port] entries allowed although private "
+        "(a NAS in a private deployment); everything else private stays refused",
+    )
 
     # -- results and jobs -----------------------------------------------------
     result_retention_days: float = Field(default=7.0, gt=0)
@@ -128,7 +133,7 @@ class Settings(BaseSettings):
         default=4096.0, gt=0, description="Megabytes of audio one chat's crate may hold"
     )
 
-    @field_validator("admin_user_ids", "admin_roles", mode="before")
+    @field_validator("admin_user_ids", "admin_roles", "private_url_allowlist", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         # Environment variables hold "a,b"; TOML and keywords may give lists.

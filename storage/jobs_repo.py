@@ -221,6 +221,8 @@ class JobRepository:
                 )
             ).all()
             for job in candidates:
+                # Read before the UPDATE: the ORM applies "attempts + 1" to this object too.
+                attempt = job.attempts + 1
                 claimed = await s.execute(
                     update(Job)
                     .where(Job.id == job.id, Job.state == "queued")
@@ -241,7 +243,7 @@ class JobRepository:
                             job_id=job.id,
                             type="state",
                             state="running",
-                            message=f"attempt {job.attempts + 1} of {job.max_attempts}",
+                            message=f"attempt {attempt} of {job.max_attempts}",
                         )
                     )
                     await s.flush()

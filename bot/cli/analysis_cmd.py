@@ -32,10 +32,26 @@ def _describe(struct: dict[str, Any]) -> str:
     )
 
 
+def _analyse_one(source: str, force: bool, settings: Any, store: Any, sink: Any) -> Any:
+    """A local file (stored analysis) or a link (downloaded to a scratch folder, not stored)."""
+    import tempfile
+
+    from core.audio.fetch import is_url, resolve_source
+    from core.sections.sources import analysis_for_file
+
+    if is_url(source):
+        with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="analyze-") as scratch:
+            info = resolve_source(source, Path(scratch), settings, sink)
+            return analysis_for_file(info.path, settings, None, sink)
+    if force:
+        store.delete(source)
+    return analysis_for_file(Path(source), settings, store, sink)
+
+
 @guarded
 def analyze_command(args: argparse.Namespace) -> int:
     from core.analysis.model import TrackAnalysis, write_struct_file
-    from core.sections.sources import analysis_for_file, expand_paths
+    from core.sections.sources import expand_paths
     from storage.analysis import AnalysisStore
 
     settings = settings_from_args(args)
@@ -46,9 +62,7 @@ def analyze_command(args: argparse.Namespace) -> int:
         for path in paths:
             try:
                 with progress_bar(Path(path).name) as sink:
-                    if args.force:
-                        store.delete(path)
-                    analysis: TrackAnalysis = analysis_for_file(Path(path), settings, store, sink)
+                    analysis: TrackAnalysis = _analyse_one(path, args.force, settings, store, sink)
             except CrateBotError as exc:
                 failures += 1
                 fail(str(exc))
@@ -82,6 +96,21 @@ def _write_absolute_csv(job_csv: Path, target: Path) -> None:
             writer.writerow(row)
 
 
+def _absolute(source: str) -> str:
+    """A typed path made absolute, or the specific reason it cannot be (loop, long name...)."""
+    from core.audio.fetch import is_url, local_path
+    from core.audio.probe import check_local_file
+
+    if is_url(source):
+        return source
+    typed = local_path(source)
+    try:
+        return str(typed.resolve())
+    except (OSError, RuntimeError):
+        check_local_file(typed)  # raises the specific reason
+        raise
+
+
 @guarded
 def sections_command(args: argparse.Namespace) -> int:
     from core.jobs import LocalProgress, run_in_process
@@ -91,7 +120,7 @@ def sections_command(args: argparse.Namespace) -> int:
         raise BadInput("give audio files or folders, --library or --struct-dir")
     settings = settings_from_args(args)
     params: dict[str, Any] = {
-        "sources": [str(Path(p).expanduser().resolve()) for p in args.paths],
+        "sources": [_absolute(p) for p in args.paths],
         "library": args.library,
         "struct_dir": args.struct_dir,
         "audio_dir": args.audio_dir,

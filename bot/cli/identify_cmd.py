@@ -8,7 +8,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.cli.common import add_home, guarded, print_json, progress_bar, settings_from_args
+from bot.cli.common import (
+    add_home,
+    guarded,
+    output_file,
+    print_json,
+    progress_bar,
+    settings_from_args,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,6 +46,8 @@ def _identify(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     recognizers = parse_recognizers(args.recognizers, settings)
+    cue = output_file(args.cue, "--cue")  # checked before the (long) identification
+    png = output_file(args.png, "--png")
     with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="id-") as tmp:
         with progress_bar() as sink:
             output = run_in_process(
@@ -52,10 +61,10 @@ def _identify(args: argparse.Namespace) -> int:
         notes = result.pop("notes", [])
         for note in notes:
             sys.stderr.write(f"cratebot: note: {note}\n")
-        if args.cue:
-            shutil.copyfile(Path(tmp) / "tracklist.cue", args.cue)
-        if args.png:
-            shutil.copyfile(Path(tmp) / "timeline.png", args.png)
+        if cue:
+            shutil.copyfile(Path(tmp) / "tracklist.cue", cue)
+        if png:
+            shutil.copyfile(Path(tmp) / "timeline.png", png)
     if args.json:
         print_json(result)
     else:

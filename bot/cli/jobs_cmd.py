@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from bot.cli.common import add_home, guarded, print_json, settings_from_args
+from core.errors import CrateBotError
 from core.settings import Settings
 from storage.db import open_database
 from storage.jobs_repo import JobRepository
@@ -57,7 +58,16 @@ async def _with_repo(settings: Settings, action: Any) -> Any:
 def _run(settings: Settings, action: Any) -> Any:
     import asyncio
 
-    return asyncio.run(_with_repo(settings, action))
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return asyncio.run(_with_repo(settings, action))
+    except OperationalError as exc:
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            raise CrateBotError(
+                "the job database stayed busy for 30 s (another process holds it); try again"
+            ) from None
+        raise
 
 
 def _row(job: Any) -> dict[str, Any]:
@@ -188,11 +198,15 @@ def _sweep(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
 
     async def action(db: Any, repo: JobRepository) -> Any:
-        return await ResultStore(db, settings.results_dir, settings.result_retention_days).sweep()
+        from core.jobs.runner import sweep_work_folders
 
-    report = _run(settings, action)
+        store = ResultStore(db, settings.results_dir, settings.result_retention_days)
+        report = await store.sweep()
+        return report, await sweep_work_folders(settings.work_dir, repo)
+
+    report, work_folders = _run(settings, action)
     print(
         f"removed {report.files_removed} files ({report.bytes_freed / 1e6:.1f} MB) and "
-        f"{report.folders_removed} folders"
+        f"{report.folders_removed + work_folders} folders"
     )
     return 0

@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from bot.cli.common import add_home
+from bot.cli.common import add_home, guarded
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parsers.
 COMMAND_MODULES = (
@@ -67,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    return int(func(args) or 0)
+    # Every subcommand is wrapped by ``guarded``; this is the net under the net.
+    return int(guarded(func)(args) or 0)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -88,6 +89,29 @@ def _default_out(source: str) -> Path:
     return Path.cwd() / name
 
 
+def _checked_out_dir(value: str | None, source: str) -> Path:
+    from core.errors import BadInput
+
+    try:
+        out_dir = Path(value).expanduser() if value else _default_out(source)
+    except RuntimeError:
+        raise BadInput(f"--out {value}: cannot expand '~' (no such user)") from None
+    flag = f"--out {value}" if value else f"output folder {out_dir}"
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise BadInput(f"{flag}: a file of that name exists; give a folder")
+        existing = next(
+            (p for p in [out_dir, *out_dir.parents] if p.exists()), Path(out_dir.anchor)
+        )
+    except OSError as exc:
+        raise BadInput(f"{flag}: {exc.strerror or exc}") from None
+    if not existing.is_dir():
+        raise BadInput(f"{flag}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK):
+        raise BadInput(f"{flag}: cannot write in {existing} (permission denied)")
+    return out_dir
+
+
 def run_stems_command(args: argparse.Namespace) -> int:
     # Imported here: torch and demucs cost ~300 MB and seconds, which other commands must not pay.
     from core.stems.job import stems_job
@@ -107,7 +131,7 @@ def run_stems_command(args: argparse.Namespace) -> int:
         "hpss": args.hpss,
     }
     StemsOptions.from_params(params)  # refuse bad flags before any work
-    out_dir = Path(args.out).expanduser() if args.out else _default_out(args.source)
+    out_dir = _checked_out_dir(args.out, args.source)  # before minutes of separation
     workdir = Path(tempfile.mkdtemp(prefix="stems-", dir=settings.work_dir))
     try:
         with progress_bar() as sink:

@@ -11,6 +11,7 @@ turns the finished job into the :class:`Reply`.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 import time
 import uuid
@@ -37,13 +38,15 @@ from bot.commands.pi import PiCommands
 from bot.commands.render import Renderer, render
 from bot.commands.sources import resolve
 from bot.commands.specs import SPECS, help_text
-from core.errors import BadInput, CrateBotError
+from core.errors import BadInput, CrateBotError, new_error_id, unexpected_error_message
 from core.jobs.runner import JobRunner, OwnerRef
 from core.settings import Settings
 from storage.db import Database
 from storage.files import safe_name
 from storage.jobs_repo import JobRepository
 from storage.pi_links import PiLinkStore
+
+log = logging.getLogger("cratebot.commands")
 
 UPLOADS = "uploads"
 _UPLOAD_SWEEP_S = 3600.0
@@ -138,6 +141,14 @@ class CommandLayer:
         except CrateBotError as exc:
             # A refused /pi link still carried a token: the front-end should delete it too.
             yield Reply(text=str(exc), error=True, sensitive_input=_holds_token(command))
+        except Exception:  # noqa: BLE001 - no traceback reaches a chat: an id, the trace logged
+            error_id = new_error_id()
+            log.exception("error id %s: command %r failed", error_id, _loggable(command))
+            yield Reply(
+                text=unexpected_error_message(error_id),
+                error=True,
+                sensitive_input=_holds_token(command),
+            )
 
     async def follow(self, ctx: CommandContext, job_id: str) -> AsyncIterator[Update]:
         try:
@@ -146,6 +157,10 @@ class CommandLayer:
                 yield update
         except CrateBotError as exc:
             yield Reply(text=str(exc), error=True)
+        except Exception:  # noqa: BLE001 - as in handle()
+            error_id = new_error_id()
+            log.exception("error id %s: following job %s failed", error_id, job_id)
+            yield Reply(text=unexpected_error_message(error_id), error=True)
 
     # -- jobs -----------------------------------------------------------------------
     async def _job(
@@ -206,6 +221,13 @@ class CommandLayer:
             note = "(an earlier result for the same input and options; nothing was run again)"
             reply = dataclasses.replace(reply, reused=True, text=f"{reply.text}\n{note}")
         yield reply
+
+
+def _loggable(command: str | Command) -> str:
+    """The command for the log, without a /pi link's token."""
+    if _holds_token(command):
+        return "/pi link <token withheld>"
+    return command if isinstance(command, str) else command.name
 
 
 def _holds_token(command: str | Command) -> bool:

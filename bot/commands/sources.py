@@ -8,7 +8,9 @@ from pathlib import Path
 
 from bot.commands.api import CommandContext
 from core.audio import probe_audio
-from core.audio.fetch import check_url, is_url
+from core.audio.fetch import check_url, is_url, local_path
+from core.audio.netguard import parse_allowlist
+from core.audio.probe import check_local_file
 from core.errors import BadInput
 from core.settings import Settings
 
@@ -18,9 +20,11 @@ URL_CHECK_TIMEOUT_S = 5.0
 async def _check_link(url: str, settings: Settings) -> None:
     # Refuse private addresses before queueing; the job checks again when it fetches.
     # A slow or failing DNS lookup is left to the job, which retries network trouble.
+    allowlist = parse_allowlist(settings.private_url_allowlist)
     with contextlib.suppress(TimeoutError, OSError):
         await asyncio.wait_for(
-            asyncio.to_thread(check_url, url, settings.allow_private_urls), URL_CHECK_TIMEOUT_S
+            asyncio.to_thread(check_url, url, settings.allow_private_urls, allowlist),
+            URL_CHECK_TIMEOUT_S,
         )
 
 
@@ -41,19 +45,25 @@ async def resolve(
     out: list[str] = []
     for source in given:
         source = source.strip()
-        if is_url(source):
-            await _check_link(source, settings)
+        if is_url(source) or source.lower().startswith(("http://", "https://")):
+            await _check_link(source, settings)  # malformed links are refused here
             out.append(source)
         elif "://" in source:
             raise BadInput(f"only http and https links are accepted, not {source!r}")
         elif not ctx.allow_local_paths:
             raise BadInput(f"{source!r} is not a link: send an http(s) link or attach a file")
         else:
-            path = Path(source).expanduser().resolve()
-            if folders and path.is_dir():
+            typed = local_path(source)
+            try:
+                path = typed.resolve()
+                is_dir, is_file = path.is_dir(), path.is_file()
+            except (OSError, RuntimeError):  # a symlink loop, a name too long, ...
+                check_local_file(typed)  # raises the specific reason
+                raise
+            if folders and is_dir:
                 out.append(str(path))
                 continue
-            if not path.is_file():
+            if not is_file:
                 raise BadInput(f"no such file: {source}")
             await _check_file(path, settings)
             out.append(str(path))

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import discord
 from discord import app_commands
 
+from bot import frontend_status
 from bot.commands.api import CommandLayerAPI, CommandSpec
 from bot.discord.skin import EDIT_INTERVAL_S, TOKEN_WINDOW_S, DiscordSkin
 from bot.discord.slash import register
@@ -26,6 +27,17 @@ class CrateBotClient(discord.Client):
         self.skin = skin
         self.tree = app_commands.CommandTree(self)
         register(self.tree, skin, tuple(specs))
+
+    # discord.py reconnects the gateway itself (reconnect=True, with backoff); these events
+    # only tell `serve` (and /health) how that is going.
+    async def on_ready(self) -> None:
+        frontend_status.report(frontend_status.OK)
+
+    async def on_resumed(self) -> None:
+        frontend_status.report(frontend_status.OK)
+
+    async def on_disconnect(self) -> None:
+        frontend_status.report(frontend_status.RECONNECTING)
 
     async def setup_hook(self) -> None:
         # Global commands: Discord shows changes within about an hour of a sync.

@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import frontend_status
 from bot.commands.api import CommandLayerAPI
 from bot.telegram.skin import TelegramSkin
 from core.errors import NotAvailable
@@ -27,6 +28,9 @@ log = logging.getLogger("cratebot.telegram")
 POLL_TIMEOUT_S = 20
 #: Retries after a 429 "retry after N"; the limiter waits N seconds before each.
 RATE_LIMIT_RETRIES = 3
+#: While polling fails, check this often whether Telegram answers again (python-telegram-bot
+#: keeps retrying getUpdates itself, but says nothing when it succeeds).
+RECHECK_S = 5.0
 
 
 def build_application(
@@ -82,14 +86,52 @@ async def run_telegram(
             log.warning("could not set the command menu: %s", exc)
         await app.start()
         assert app.updater is not None
+        lost = asyncio.Event()
+
+        def on_poll_error(exc: Exception) -> None:
+            if not lost.is_set():
+                log.warning("telegram: polling failed (%s); retrying", exc)
+            lost.set()
+            frontend_status.report(frontend_status.RECONNECTING)
+
         await app.updater.start_polling(
-            timeout=POLL_TIMEOUT_S, allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY]
+            timeout=POLL_TIMEOUT_S,
+            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
+            error_callback=on_poll_error,
         )
         log.info("telegram: polling as @%s", app.bot.username)
+        frontend_status.report(frontend_status.OK)
         try:
-            await stop.wait()
+            await _watch_connection(app, stop, lost)
         finally:
             skin.accepting = False
             await app.updater.stop()
             await skin.abandon()
             await app.stop()
+
+
+async def _watch_connection(
+    app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event, lost: asyncio.Event
+) -> None:
+    """Until ``stop``: after a polling failure, probe with getMe until Telegram answers."""
+    while not stop.is_set():
+        waiters = {asyncio.create_task(stop.wait()), asyncio.create_task(lost.wait())}
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if stop.is_set():
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), RECHECK_S)
+            return
+        except TimeoutError:
+            pass
+        try:
+            await app.bot.get_me()
+        except Exception:  # noqa: BLE001 - still unreachable: keep probing
+            continue
+        lost.clear()
+        log.info("telegram: connected again")
+        frontend_status.report(frontend_status.OK)

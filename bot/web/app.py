@@ -47,7 +47,9 @@ def build_app(
         body: dict[str, Any] = {"status": "ok"}
         if health is not None:
             body.update(health())
-        status = 200 if body.get("status") == "ok" else 503
+        # 200 while the process does its job (a chat front-end that is reconnecting is
+        # "degraded", not a reason for a supervisor to restart everything); 503 when down.
+        status = 503 if body.get("status") in {"down", "starting"} else 200
         return web.json_response(body, status=status)
 
     async def download(request: web.Request) -> web.StreamResponse:

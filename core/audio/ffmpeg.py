@@ -19,3 +19,12 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def ffmpeg_input(path: str | os.PathLike[str]) -> str:
+    """``path`` as an ffmpeg argument that is always read as a local file.
+
+    A relative name such as ``Live:Set.wav`` would otherwise be taken for a protocol
+    (``Live:``); the ``file:`` prefix on the absolute path rules that out.
+    """
+    return "file:" + os.path.abspath(os.fspath(path))

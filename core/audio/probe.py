@@ -7,12 +7,15 @@ duration the stream is decoded to a null sink to measure it.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat as stat_module
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.audio.ffmpeg import ffmpeg_exe
+from core.audio.ffmpeg import ffmpeg_exe, ffmpeg_input
 from core.errors import BadInput
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -51,15 +54,54 @@ def _hms(match: re.Match[str]) -> float:
     return int(match.group(1)) * 3600 + int(match.group(2)) * 60 + float(match.group(3))
 
 
-def _measure_by_decoding(path: Path) -> float:
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-vn", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        timeout=_PROBE_TIMEOUT_S * 10,
-    )
+def _measure_by_decoding(path: Path, size: int) -> float:
+    # No stated duration: decode to a null sink. The time allowed grows with the file's
+    # size (at least 1 MB/s, far below ffmpeg's real pace) so a stalled decode ends.
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", ffmpeg_input(path)]
+    cmd += ["-vn", "-f", "null", "-"]
+    try:
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=_PROBE_TIMEOUT_S + size / 1e6,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BadInput(
+            f"{path.name}: could not be read (measuring its length took too long)"
+        ) from exc
     times = list(_TIME.finditer(proc.stderr))
     return _hms(times[-1]) if times else 0.0
+
+
+def check_local_file(path: Path) -> int:
+    """``path`` is a readable regular file: return its size, else raise a specific ``BadInput``."""
+    name = path.name
+    try:
+        st = path.stat()
+    except OSError as exc:
+        reason = {
+            errno.ENOENT: "no such file",
+            errno.ENOTDIR: "no such file (a part of the path is not a folder)",
+            errno.ENAMETOOLONG: "the file name is too long",
+            errno.ELOOP: "the path is a symbolic link loop",
+            errno.EACCES: "permission denied",
+            errno.EPERM: "permission denied",
+        }.get(exc.errno or 0, f"cannot be opened ({os.strerror(exc.errno or 0)})")
+        raise BadInput(f"{_short(name)}: {reason}") from None
+    if stat_module.S_ISDIR(st.st_mode):
+        raise BadInput(f"{_short(name)}: is a folder, not a file")
+    if not stat_module.S_ISREG(st.st_mode):
+        raise BadInput(f"{_short(name)}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise BadInput(f"{_short(name)}: permission denied")
+    return st.st_size
+
+
+def _short(name: str) -> str:
+    """File names in messages stay readable (names can be up to 255 bytes, or longer)."""
+    return name if len(name) <= 80 else name[:60] + "…" + name[-15:]
 
 
 def probe_audio(
@@ -67,12 +109,8 @@ def probe_audio(
 ) -> AudioInfo:
     """Validate ``path`` as an audio file; raise ``BadInput`` with a specific reason."""
     path = Path(path)
-    name = path.name
-    if not path.exists():
-        raise BadInput(f"{name}: no such file")
-    if not path.is_file():
-        raise BadInput(f"{name}: not a file")
-    size = path.stat().st_size
+    size = check_local_file(path)
+    name = _short(path.name)
     if size == 0:
         raise BadInput(f"{name}: the file is empty")
     if max_bytes is not None and size > max_bytes:
@@ -81,7 +119,7 @@ def probe_audio(
         )
     try:
         proc = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", ffmpeg_input(path)],
             capture_output=True,
             text=True,
             errors="replace",
@@ -102,7 +140,7 @@ def probe_audio(
     duration_match = _DURATION.search(err)
     duration = _hms(duration_match) if duration_match else 0.0
     if duration <= 0:
-        duration = _measure_by_decoding(path)
+        duration = _measure_by_decoding(path, size)
     if duration <= 0:
         raise BadInput(f"{name}: contains no decodable audio")
     if max_duration_s is not None and duration > max_duration_s:

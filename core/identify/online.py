@@ -43,6 +43,36 @@ class Refused(Exception):
     """The service refuses us for good (bad token, quota): stop asking it in this run."""
 
 
+class CircuitOpen(Exception):
+    """The service could not be reached several times in a row: skip it for this job."""
+
+
+#: Consecutive connection failures (refused, reset, DNS, timeout) that open the breaker.
+BREAKER_THRESHOLD = 3
+
+
+@dataclass
+class Breaker:
+    """Counts connection failures in a row across all windows of one job; once open, the
+    service is skipped for the rest of the job instead of costing every window its
+    retries and timeouts."""
+
+    threshold: int = BREAKER_THRESHOLD
+    failures: int = 0
+    last_error: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.failures >= self.threshold
+
+    def failed(self, exc: BaseException) -> None:
+        self.failures += 1
+        self.last_error = str(exc) or type(exc).__name__
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
 @dataclass
 class Window:
     start: float
@@ -130,14 +160,27 @@ async def _ask(
     limiter: Any,
     attempts: int,
     backoff_s: float,
+    breaker: Breaker | None = None,
 ) -> Answer:
+    breaker = breaker if breaker is not None else Breaker()
     for attempt in range(attempts):
+        if breaker.open:
+            raise CircuitOpen(breaker.last_error)
         async with limiter:
             try:
-                return await service.query(http, window)
+                answer = await service.query(http, window)
+                breaker.succeeded()
+                return answer
+            except TimeoutError as exc:  # a miss for this window, as before; counted
+                breaker.failed(exc)
+                raise
+            except aiohttp.ClientConnectionError as exc:
+                breaker.failed(exc)
+                log.info("%s: %s (attempt %d)", service.name, exc, attempt + 1)
+                wait = backoff_s * 2**attempt
             except RateLimited as exc:
                 wait = exc.retry_after if exc.retry_after is not None else backoff_s * 2**attempt
-            except (ServiceDown, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            except (ServiceDown, aiohttp.ClientPayloadError) as exc:
                 log.info("%s: %s (attempt %d)", service.name, exc, attempt + 1)
                 wait = backoff_s * 2**attempt
         if attempt + 1 < attempts:
@@ -166,13 +209,18 @@ async def recognize(
     limiter = AsyncLimiter(max(service.rate_per_s, 0.01), 1.0)
     semaphore = asyncio.Semaphore(concurrency)
     refused: list[str] = []
+    breaker = Breaker()
+    skipped = 0
     answers: dict[float, Answer] = {}
     done = 0
 
     async def one(http: aiohttp.ClientSession, start: float, duration: float) -> None:
-        nonlocal done
+        nonlocal done, skipped
         async with semaphore:
             if refused:
+                return
+            if breaker.open:
+                skipped += 1
                 return
             samples = await asyncio.to_thread(
                 decode_array, source, service.sample_rate, 1, start, duration
@@ -188,11 +236,14 @@ async def recognize(
             else:
                 try:
                     answer = await asyncio.wait_for(
-                        _ask(service, http, window, limiter, attempts, backoff_s),
+                        _ask(service, http, window, limiter, attempts, backoff_s, breaker),
                         timeout=timeout_s * attempts + 5,
                     )
                 except Refused as exc:
                     refused.append(str(exc))
+                    return
+                except CircuitOpen:
+                    skipped += 1
                     return
                 except (TimeoutError, ServiceDown, aiohttp.ClientError) as exc:
                     result.failed += 1
@@ -211,6 +262,11 @@ async def recognize(
         await asyncio.gather(*(one(http, s, d) for s, d in planned))
     if refused:
         result.notes.append(f"{service.name} refused the request: {refused[0]}")
+    if breaker.open:
+        result.notes.append(
+            f"{service.name} was unreachable ({breaker.failures} connection failures in a "
+            f"row: {breaker.last_error}); skipped it for the remaining {skipped} window(s)"
+        )
     if result.failed:
         result.notes.append(
             f"{service.name}: {result.failed} window(s) got no answer (timeout or service error)"

@@ -18,6 +18,7 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import re
 import shutil
 import signal
 import time
@@ -116,6 +117,28 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
+_JOB_ID = re.compile(r"[0-9a-f]{12}")
+
+
+async def sweep_work_folders(work: Path, repo: Any, running: set[str] | None = None) -> int:
+    """Remove ``work/<job id>`` folders (every attempt inside) of jobs that are finished,
+    failed, cancelled or unknown; returns how many went."""
+    removed = 0
+    if not work.is_dir():
+        return 0
+    for folder in list(work.iterdir()):
+        # Only job folders: the CLI's scratch folders (``stems-…``, ``id-…``) live here too.
+        if not folder.is_dir() or not _JOB_ID.fullmatch(folder.name):
+            continue
+        if folder.name in (running or set()):
+            continue
+        job = await repo.get(folder.name)
+        if job is None or JobState(job.state).terminal:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def dedupe_key(kind: JobKind, params: dict[str, Any]) -> str:
     """Same kind, same parameters and same input *content* give the same key."""
     keyed: dict[str, Any] = {"kind": kind.name, "params": params}
@@ -204,6 +227,12 @@ class JobRunner:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # -- submission -----------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """``state`` ("ok" while the scheduling loop lives, else "down") and running jobs."""
+        main = getattr(self, "_main", None)
+        alive = main is not None and not main.done()
+        return {"state": "ok" if alive else "down", "running_jobs": len(self._tasks)}
+
     def kind(self, name: str) -> JobKind:
         kind = self.kinds.get(name)
         if kind is None:
@@ -346,6 +375,7 @@ class JobRunner:
                     "failed",
                     error=f"the runner stopped during this job {job.attempts} times; giving up",
                 )
+                shutil.rmtree(self.settings.work_dir / job.id, ignore_errors=True)
             if ok:
                 touched.append(job.id)
                 log.warning("recovered job %s", job.id)
@@ -353,13 +383,7 @@ class JobRunner:
 
     async def sweep(self) -> Any:
         report = await self.results.sweep()
-        work = self.settings.work_dir
-        if work.is_dir():
-            for folder in work.iterdir():
-                if folder.name not in self._running:
-                    job = await self.repo.get(folder.name)
-                    if job is None or JobState(job.state).terminal:
-                        shutil.rmtree(folder, ignore_errors=True)
+        await sweep_work_folders(self.settings.work_dir, self.repo, set(self._running))
         return report
 
     # -- the loop -------------------------------------------------------------

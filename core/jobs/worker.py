@@ -21,7 +21,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from core.errors import BadInput, NotAvailable, TransientError
+from core.errors import (
+    BadInput,
+    NotAvailable,
+    TransientError,
+    new_error_id,
+    unexpected_error_message,
+)
 from core.jobs.context import JobContext
 from core.jobs.kinds import JobKind
 from core.jobs.messages import Done, Failed, ProgressReport, WorkerMessage
@@ -95,9 +101,16 @@ def run_task(task: WorkerTask, conn: Connection) -> WorkerMessage:
     except OSError as exc:
         if exc.errno == 28:  # ENOSPC: say so plainly, the job can run again later
             return Failed("transient", "the disk is full", traceback.format_exc())
-        return Failed("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc())
-    except BaseException as exc:  # noqa: BLE001 - everything must reach the runner
-        return Failed("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        return _unexpected()
+    except BaseException:  # noqa: BLE001 - everything must reach the runner
+        return _unexpected()
+
+
+def _unexpected() -> Failed:
+    # Users get an error id; the runner logs the trace, which names the same id.
+    error_id = new_error_id()
+    trace = f"error id {error_id}\n{traceback.format_exc()}"
+    return Failed("crash", unexpected_error_message(error_id), trace)
 
 
 def worker_main(task: WorkerTask, conn: Connection, parent_pid: int) -> None:

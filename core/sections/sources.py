@@ -12,7 +12,8 @@ from pathlib import Path
 
 from core.analysis.analyze import analyze_track
 from core.analysis.model import ANALYZER_VERSION, TrackAnalysis, load_struct_dir
-from core.audio.fetch import is_url, resolve_source
+from core.audio.fetch import is_url, local_path, resolve_source
+from core.audio.probe import check_local_file
 from core.errors import BadInput
 from core.settings import Settings
 from storage.files import sha256_file
@@ -53,8 +54,12 @@ def expand_paths(sources: Iterable[str]) -> list[str]:
         if is_url(source):
             out.append(source)
             continue
-        path = Path(source).expanduser()
-        if path.is_dir():
+        path = local_path(source)
+        try:
+            is_dir = path.is_dir()
+        except OSError:
+            is_dir = False  # the file check later names what is wrong with the path
+        if is_dir:
             found = sorted(
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
             )
@@ -70,6 +75,7 @@ def analysis_for_file(
     path: Path, settings: Settings, store: object | None, progress: ProgressFn | None = None
 ) -> TrackAnalysis:
     """The stored analysis of ``path`` if its content is unchanged, else a fresh (stored) one."""
+    check_local_file(path.expanduser())  # a specific message for loops, long names, ...
     path = path.expanduser().resolve()
     sha = None
     if store is not None and path.is_file():

@@ -63,7 +63,8 @@ class StemsOptions:
         if fmt not in FORMATS:
             raise BadInput(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
         try:
-            bitrate = int(params.get("bitrate") or 320)
+            raw = params.get("bitrate")
+            bitrate = 320 if raw is None or raw == "" else int(raw)
         except (TypeError, ValueError) as exc:
             raise BadInput(f"--bitrate {params.get('bitrate')}: not a number") from exc
         if bitrate not in MP3_BITRATES:

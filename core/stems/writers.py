@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from core.audio.ffmpeg import ffmpeg_exe
+from core.audio.ffmpeg import ffmpeg_exe, ffmpeg_input
 from core.stems.formats import FORMATS, MP3_BITRATES  # noqa: F401 (re-exported)
 from core.stems.loudness import LoudnessMeter, LoudnessReport
 
@@ -127,7 +127,7 @@ def _encode_mp3(track: ScratchTrack, gain: float, out_path: Path, spec: EncodeSp
     ]
     if spec.title:
         cmd += ["-metadata", f"title={spec.title}"]
-    cmd.append(str(out_path))
+    cmd.append(ffmpeg_input(out_path))
     # stderr goes to a file: a pipe nobody reads could fill and stall the encoder.
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(

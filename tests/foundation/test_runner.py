@@ -125,7 +125,10 @@ async def test_cancel_from_another_process_reaches_running_job(settings, db, tmp
         job_id = (await runner.submit("child", {"pid_file": str(pid_file)})).id
         await _wait_for(lambda: asyncio.sleep(0, pid_file.exists()))
         env = {**os.environ, "CRATEBOT_HOME": str(settings.home)}
-        out = subprocess.run(
+        # In a thread: a blocking call here would freeze the runner's event loop, possibly
+        # inside a write transaction, and the CLI would wait out SQLite's busy timeout.
+        out = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "bot.cli.main", "jobs", "cancel", job_id],
             env=env,
             cwd=ROOT,

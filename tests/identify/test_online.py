@@ -249,3 +249,25 @@ def test_answers_far_apart_are_separate_plays() -> None:
     same = Answer("A", "T")
     plays = group_answers("shazam", planned, {10.0: same, 40.0: same, 300.0: same}, 30.0)
     assert [(p.start, p.end) for p in plays] == [(10.0, 50.0), (300.0, 310.0)]
+
+
+async def test_circuit_breaker_skips_an_unreachable_service(clip: Path) -> None:
+    """Connections refused in a row open the breaker: the rest of the job skips the
+    service (said once) instead of paying retries for every window."""
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on: connection refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = await _run(
+        ShazamService(f"http://127.0.0.1:{port}", rate_per_s=50),
+        clip,
+        [(0.0, 200.0)],  # 7 windows
+        backoff_s=0.01,
+        attempts=4,
+        concurrency=1,
+    )
+    breaker_notes = [n for n in result.notes if "unreachable" in n]
+    assert len(breaker_notes) == 1 and "skipped it for the remaining" in breaker_notes[0]
+    assert result.plays == [] and result.queried == 0
+    assert result.failed <= 1  # the window that hit the third failure; the rest skipped

@@ -106,7 +106,7 @@ async def test_stop_requeues_running_jobs(home: Path, tmp_path: Path) -> None:
     )
     task = asyncio.create_task(server.run(install_signals=False))
     await asyncio.wait_for(started.wait(), 30)
-    assert server.health()["frontends"] == {"test": "running"}
+    assert server.health()["frontends"] == {"test": "starting"}  # it never reports "ok"
     server.request_stop()
     assert await asyncio.wait_for(task, 30) == 0
     assert "shutting down" in seen[-1].text and seen[-1].error
@@ -119,10 +119,26 @@ async def test_stop_requeues_running_jobs(home: Path, tmp_path: Path) -> None:
         await db.dispose()
 
 
-async def test_frontend_crash_stops_the_server(home: Path) -> None:
+async def test_frontend_crash_does_not_stop_the_server(home: Path, monkeypatch) -> None:
+    """A front-end that keeps failing is restarted with backoff; jobs and /health go on."""
+    import bot.web.serve as serve_module
+
+    monkeypatch.setattr(serve_module, "BACKOFF_BASE_S", 0.05)
+    calls = []
+
     async def broken(settings, layer, stop) -> None:
+        calls.append(1)
         raise RuntimeError("lost the gateway")
 
     server = Server(load_settings(home=home, secret="s", http_port=0), frontends={"broken": broken})
-    assert await asyncio.wait_for(server.run(install_signals=False), 30) == 1
-    assert server.frontend_state["broken"] == "failed"
+    task = asyncio.create_task(server.run(install_signals=False))
+    for _ in range(200):
+        if len(calls) >= 3:
+            break
+        await asyncio.sleep(0.05)
+    assert len(calls) >= 3 and not task.done()
+    health = server.health()
+    assert health["frontends"]["broken"] in {"reconnecting", "starting"}
+    assert health["status"] == "degraded" and health["runner"]["state"] == "ok"
+    server.request_stop()
+    assert await asyncio.wait_for(task, 30) == 0

@@ -1,0 +1,3 @@
+"""The stems tests' tiny Demucs models are reused for hostile files through ``stems``."""
+
+from tests.stems.conftest import model_repo  # noqa: F401
