@@ -46,7 +46,7 @@ FATAL_ERRORS = frozenset({"InvalidToken", "LoginFailure", "PrivilegedIntentsRequ
 
 def backoff_delay(failures: int, rng: random.Random | None = None) -> float:
     """Seconds to wait before reconnect number ``failures`` (1, 2, ...): capped, jittered."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, failures - 1))
+    ceiling: float = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0 ** max(0, failures - 1))
     jitter: float = (rng or random).uniform(0, ceiling / 2)
     return ceiling / 2 + jitter
 
