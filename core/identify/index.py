@@ -199,33 +199,111 @@ class FingerprintIndex:
         manifest["segments"].append({"name": name, "entries": int(len(keys))})
 
     def compact(self, live_ids: set[int] | None, force: bool = False) -> None:
-        """Merge small segments (and drop dead tracks' entries) when there are too many."""
+        """Merge small segments (and drop dead tracks' entries) when there are too many.
+
+        Size-tiered, as in an LSM tree: only the smallest segments are merged, so
+        adding tracks to a big library rewrites a small part of it; ``force``
+        merges everything (after many removals). The merge streams: memory stays
+        at ``MERGE_CHUNK`` entries whatever the size of the segments.
+        """
         with self._locked():
             manifest = self._read_manifest()
             segments = sorted(manifest["segments"], key=lambda s: s["entries"])
             if not force and len(segments) <= MAX_SEGMENTS:
                 return
-            # Merge the smallest ones, keeping the biggest untouched unless forced.
-            take = segments if force else segments[: len(segments) - MAX_SEGMENTS + 2]
-            keys_parts, vals_parts = [], []
-            for entry in take:
-                keys = np.load(self.folder / f"{entry['name']}.keys.npy")
-                vals = np.load(self.folder / f"{entry['name']}.vals.npy")
-                if live_ids is not None:
-                    tid = unpack_values(vals).track
-                    keep = np.isin(tid, np.fromiter(live_ids, dtype=np.int64))
-                    keys, vals = keys[keep], vals[keep]
-                keys_parts.append(keys)
-                vals_parts.append(vals)
+            take = segments if force else _tier_to_merge(segments)
+            if len(take) < 2 and not force:
+                return
+            names = [entry["name"] for entry in take]
+            new = f"seg-{manifest['next']:06d}"
+            manifest["next"] += 1
+            entries = merge_segments(self.folder, names, new, live_ids)
             manifest["segments"] = [s for s in manifest["segments"] if s not in take]
-            keys = np.concatenate(keys_parts) if keys_parts else np.zeros(0, np.uint32)
-            if len(keys):
-                self._write_segment(manifest, keys, np.concatenate(vals_parts))
+            if entries:
+                manifest["segments"].append({"name": new, "entries": entries})
             self._write_manifest(manifest)
-            for entry in take:
+            for name in names:
                 for suffix in (".keys.npy", ".vals.npy"):
-                    (self.folder / f"{entry['name']}{suffix}").unlink(missing_ok=True)
+                    (self.folder / f"{name}{suffix}").unlink(missing_ok=True)
             self.close()
+
+
+# Entries a streaming merge holds in memory at once (16 bytes each with the sort).
+MERGE_CHUNK = 1 << 21
+
+
+def _tier_to_merge(by_size: list[dict]) -> list[dict]:
+    """The smallest segments, enough of them to get back under ``MAX_SEGMENTS``.
+
+    Segments of similar size are merged together (a new small segment joins the
+    small ones, not the biggest), so an entry is rewritten about log(library /
+    batch) times over the library's life instead of once per added batch.
+    """
+    take = by_size[: len(by_size) - MAX_SEGMENTS + 2]
+    total = sum(s["entries"] for s in take)
+    # Pull in the next segment while it is no bigger than what is merged so far.
+    for s in by_size[len(take) :]:
+        if s["entries"] > total:
+            break
+        take.append(s)
+        total += s["entries"]
+    return take
+
+
+def merge_segments(
+    folder: Path, names: list[str], out_name: str, live_ids: set[int] | None
+) -> int:
+    """K-way merge of sorted segments into ``out_name`` in bounded memory; entry count.
+
+    Works in key ranges: each range's slice of every input (memory-mapped) is
+    read, filtered and sorted, then appended to the output. Two passes, because
+    a ``.npy`` header states its length: the first counts the surviving entries,
+    the second writes them.
+    """
+    keys_in = [np.load(folder / f"{n}.keys.npy", mmap_mode="r") for n in names]
+    vals_in = [np.load(folder / f"{n}.vals.npy", mmap_mode="r") for n in names]
+    total = sum(len(k) for k in keys_in)
+    live = None if live_ids is None else np.fromiter(live_ids, dtype=np.int64)
+    # Range boundaries: keys that split the biggest input into equal chunks.
+    biggest = max(keys_in, key=len) if keys_in else np.zeros(0, np.uint32)
+    n_ranges = max(1, -(-total // MERGE_CHUNK))
+    step = max(1, len(biggest) // n_ranges)
+    bounds = np.unique(np.asarray(biggest[step::step], dtype=np.int64))
+    edges = np.concatenate([[0], bounds, [1 << 32]])
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for lo_key, hi_key in zip(edges[:-1], edges[1:], strict=True):
+            ks, vs = [], []
+            for keys, vals in zip(keys_in, vals_in, strict=True):
+                lo = int(np.searchsorted(keys, lo_key, side="left"))
+                hi = int(np.searchsorted(keys, hi_key, side="left"))
+                if hi > lo:
+                    ks.append(np.asarray(keys[lo:hi]))
+                    vs.append(np.asarray(vals[lo:hi]))
+            if not ks:
+                continue
+            k, v = np.concatenate(ks), np.concatenate(vs)
+            if live is not None:
+                keep = np.isin(unpack_values(v).track, live)
+                k, v = k[keep], v[keep]
+            order = np.argsort(k, kind="stable")
+            yield k[order], v[order]
+
+    count = sum(len(k) for k, _ in chunks())
+    if count == 0:
+        return 0
+    # Plain appends, not a writable memmap: written pages then never count as ours.
+    with (
+        open(folder / f"{out_name}.keys.npy", "wb") as fk,
+        open(folder / f"{out_name}.vals.npy", "wb") as fv,
+    ):
+        for f, dtype in ((fk, np.uint32), (fv, np.uint64)):
+            header = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": (count,)}
+            np.lib.format.write_array_header_1_0(f, header)
+        for k, v in chunks():
+            fk.write(k.astype(np.uint32).tobytes())
+            fv.write(v.astype(np.uint64).tobytes())
+    return count
 
 
 def _expand(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -38,8 +38,15 @@ CHAIN_DRIFT = 0.09
 PLAY_MIN_SCORE = 25
 FIT_TOL = 6  # frames: inlier distance from the fitted line
 EXTEND_FRAMES = 2 * WINDOW_FRAMES
-MIN_INLIERS = 30
-MIN_INLIER_RATE = 2.0  # per second of the play: true plays show 10-40, chance ~1
+MIN_INLIERS = 20
+# A play must stand out of its own track's chance matches around it: at least
+# SIGNIFICANCE standard deviations (Poisson) above the count expected on the
+# line from the density of that track's matches in a band either side of it.
+# This adapts to the library: a small one gives each track many chance
+# matches, a 1000-hour one few; a loud room or reverb lowers true plays' rates
+# (to ~1 inlier a second) without lowering them below a background that low.
+SIGNIFICANCE = 6.0
+BACKGROUND_BAND = 10 * OFFSET_BIN  # frames either side of the line
 SPEED_RANGE = (0.9, 1.1)
 
 
@@ -85,6 +92,7 @@ class LocalPlay:
     pitch_shift: float  # semitones; ~0 under keylock, 12*log2(speed) on vinyl
     inliers: int
     ref_start_s: float  # reference position played at start_s
+    expected: float = 0.0  # inliers chance alone would put on this line
 
     @property
     def confidence(self) -> float:
@@ -262,7 +270,12 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
         return None
     times = np.sort(qt[inl])
     start, end = _dense_edges(times)
-    if n / max((end - start) * fp.FRAME_S, 10.0) < MIN_INLIER_RATE:
+    inl &= (qt >= start) & (qt <= end)
+    n = int(inl.sum())
+    resid = np.abs(rt - (slope * qt + icpt))
+    around = (qt >= start) & (qt <= end) & (resid > FIT_TOL) & (resid <= BACKGROUND_BAND)
+    expected = around.sum() * (2 * FIT_TOL + 1) / (2 * (BACKGROUND_BAND - FIT_TOL))
+    if n < MIN_INLIERS or n < expected + SIGNIFICANCE * np.sqrt(expected + 1.0):
         return None
     pitch = float(np.median(m.pitch[inl].astype(np.float32))) * 12.0 / fp.BINS_PER_OCTAVE
     return LocalPlay(
@@ -273,6 +286,7 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
         pitch_shift=pitch,
         inliers=n,
         ref_start_s=float(slope * start + icpt) * fp.FRAME_S,
+        expected=float(expected),
     )
 
 
