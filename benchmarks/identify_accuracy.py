@@ -58,9 +58,7 @@ def main() -> int:
         missed_speeds: list[float] = []
         mix_hours = 0.0
         for seed in range(args.first_seed, args.first_seed + args.mixes):
-            mix, placed = make_mix(
-                library, args.minutes, seed=seed, unknown=held, club=args.club
-            )
+            mix, placed = make_mix(library, args.minutes, seed=seed, unknown=held, club=args.club)
             path = Path(tmp) / (f"mix{seed}.opus" if args.club else f"mix{seed}.mp3")
             write_mp3(mix, path, "64k" if args.club else "128k")
             mix_hours += len(mix) / 44100 / 3600
@@ -70,9 +68,7 @@ def main() -> int:
             truth = [asdict(p) for p in placed]
             s = score(truth, result)
             scores.append(s)
-            missed_speeds += [
-                round(t["speed"], 3) for t in s["missed"]
-            ]
+            missed_speeds += [round(t["speed"], 3) for t in s["missed"]]
             print(
                 f"mix {seed}: {args.minutes:.0f} min, {s['known']} known excerpts "
                 f"({len(truth) - s['known']} unknown): recall {s['recall']:.3f} "

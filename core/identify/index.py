@@ -250,9 +250,7 @@ def _tier_to_merge(by_size: list[dict]) -> list[dict]:
     return take
 
 
-def merge_segments(
-    folder: Path, names: list[str], out_name: str, live_ids: set[int] | None
-) -> int:
+def merge_segments(folder: Path, names: list[str], out_name: str, live_ids: set[int] | None) -> int:
     """K-way merge of sorted segments into ``out_name`` in bounded memory; entry count.
 
     Works in key ranges: each range's slice of every input (memory-mapped) is
