@@ -211,8 +211,8 @@ def _pick_peaks(spec: np.ndarray, spec_start: int, lo: int, hi: int) -> Peaks:
     )
 
 
-def _thin(peaks: Peaks) -> Peaks:
-    """Keep at most MAX_PEAKS_PER_S of the strongest peaks in each second."""
+def _thin(peaks: Peaks, per_s: int = MAX_PEAKS_PER_S) -> Peaks:
+    """Keep at most ``per_s`` of the strongest peaks in each second."""
     if len(peaks) == 0:
         return peaks
     per_s = int(round(1.0 / FRAME_S))
@@ -222,7 +222,7 @@ def _thin(peaks: Peaks) -> Peaks:
     sec_sorted = second[order]
     starts = np.searchsorted(sec_sorted, sec_sorted, side="left")
     rank = np.arange(len(order)) - starts
-    keep = np.sort(order[rank < MAX_PEAKS_PER_S])
+    keep = np.sort(order[rank < per_s])
     return Peaks(peaks.t[keep], peaks.f[keep], peaks.m[keep])
 
 
@@ -265,7 +265,7 @@ def triplets(peaks: Peaks, fanout: int) -> Triplets:
         return empty
     t, f = peaks.t, peaks.f
     # Enough look-ahead that the first ``fanout`` partners in the zone are found.
-    look = int(min(n - 1, MAX_PEAKS_PER_S * (DT_MAX * FRAME_S + 0.5) + 1))
+    look = int(min(n - 1, np.max(np.searchsorted(t, t + DT_MAX, side="right") - np.arange(n))))
     idx = np.arange(n)[:, None] + np.arange(1, look + 1)[None, :]
     inside = idx < n
     idx = np.where(inside, idx, n - 1)

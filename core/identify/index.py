@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import mmap
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -74,11 +75,55 @@ def unpack_values(vals: np.ndarray) -> Unpacked:
     )
 
 
+class _Mapped:
+    """A read-only ``.npy`` array mapped from disk whose pages can be handed back.
+
+    Mapped pages a lookup touched count in the process's RSS; against a
+    1000-hour index (2 GB) that would pass any memory budget. ``release`` drops
+    them from this process (they stay in the page cache, so touching them again
+    is cheap). Our own ``mmap`` rather than ``np.load(mmap_mode=...)`` because
+    numpy does not expose its mapping to ``madvise``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(f)
+            offset = f.tell()
+            count = int(np.prod(shape))
+            if fortran or len(shape) != 1:
+                raise BadInput(f"{path.name}: not a fingerprint segment")
+            self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if count else None
+        self.array: np.ndarray = (
+            np.frombuffer(self._mmap, dtype=dtype, count=count, offset=offset)
+            if self._mmap is not None
+            else np.zeros(0, dtype=dtype)
+        )
+
+    def release(self) -> None:
+        if self._mmap is not None and hasattr(mmap, "MADV_DONTNEED"):
+            self._mmap.madvise(mmap.MADV_DONTNEED)
+
+
 @dataclass
 class _Segment:
     name: str
     keys: np.ndarray
     vals: np.ndarray
+    maps: tuple[_Mapped, ...] = ()
+
+    def release(self) -> None:
+        for m in self.maps:
+            m.release()
+
+
+# Above this much mapped index, lookups hand touched pages back after each call.
+RELEASE_BYTES = 128 << 20
 
 
 class FingerprintIndex:
@@ -127,13 +172,9 @@ class FingerprintIndex:
             segments = []
             for entry in manifest["segments"]:
                 name = entry["name"]
-                segments.append(
-                    _Segment(
-                        name,
-                        np.load(self.folder / f"{name}.keys.npy", mmap_mode="r"),
-                        np.load(self.folder / f"{name}.vals.npy", mmap_mode="r"),
-                    )
-                )
+                keys = _Mapped(self.folder / f"{name}.keys.npy")
+                vals = _Mapped(self.folder / f"{name}.vals.npy")
+                segments.append(_Segment(name, keys.array, vals.array, (keys, vals)))
             self._segments = segments
         return self._segments
 
@@ -163,8 +204,11 @@ class FingerprintIndex:
             if len(hits) == 0:
                 continue
             cnt = cnt[hits]
-            out_vals.append(np.asarray(seg.vals[_expand(lo[hits], cnt)]))
+            out_vals.append(seg.vals[_expand(lo[hits], cnt)])
             out_probe.append(np.repeat(order[hits], cnt))
+        if self.size_bytes() > RELEASE_BYTES:
+            for seg in self._open():
+                seg.release()
         if not out_probe:
             return np.zeros(0, np.int64), np.zeros(0, np.uint64)
         return np.concatenate(out_probe), np.concatenate(out_vals)
@@ -258,8 +302,9 @@ def merge_segments(folder: Path, names: list[str], out_name: str, live_ids: set[
     a ``.npy`` header states its length: the first counts the surviving entries,
     the second writes them.
     """
-    keys_in = [np.load(folder / f"{n}.keys.npy", mmap_mode="r") for n in names]
-    vals_in = [np.load(folder / f"{n}.vals.npy", mmap_mode="r") for n in names]
+    maps = [_Mapped(folder / f"{n}.{part}.npy") for n in names for part in ("keys", "vals")]
+    keys_in = [m.array for m in maps[0::2]]
+    vals_in = [m.array for m in maps[1::2]]
     total = sum(len(k) for k in keys_in)
     live = None if live_ids is None else np.fromiter(live_ids, dtype=np.int64)
     # Range boundaries: keys that split the biggest input into equal chunks.
@@ -281,6 +326,8 @@ def merge_segments(folder: Path, names: list[str], out_name: str, live_ids: set[
             if not ks:
                 continue
             k, v = np.concatenate(ks), np.concatenate(vs)
+            for m in maps:
+                m.release()
             if live is not None:
                 keep = np.isin(unpack_values(v).track, live)
                 k, v = k[keep], v[keep]

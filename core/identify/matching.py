@@ -22,6 +22,7 @@ one line in the (q, r) plane. The steps:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,9 +51,18 @@ BACKGROUND_BAND = 10 * OFFSET_BIN  # frames either side of the line
 SPEED_RANGE = (0.9, 1.1)
 
 
+# Matches from several indexes (say a chat's crate and the operator's library)
+# carry the index's position in the high bits of their track code, so track ids
+# of different databases never mix; ``LocalPlay.source`` gives the position back.
+_SOURCE_SHIFT = 32
+
+
 @dataclass
 class Matches:
-    """Gated hash matches: mix frame, reference frame, track id, pitch shift (bins)."""
+    """Gated hash matches: mix frame, reference frame, track code, pitch shift (bins).
+
+    ``track`` is ``source << 32 | track id`` (source: the index's position).
+    """
 
     track: np.ndarray
     qt: np.ndarray
@@ -62,7 +72,7 @@ class Matches:
     @classmethod
     def empty(cls) -> Matches:
         z = np.zeros(0, np.int32)
-        return cls(z, z, z, np.zeros(0, np.float16))
+        return cls(np.zeros(0, np.int64), z, z, np.zeros(0, np.float16))
 
     @classmethod
     def concat(cls, parts: list[Matches]) -> Matches:
@@ -93,6 +103,7 @@ class LocalPlay:
     inliers: int
     ref_start_s: float  # reference position played at start_s
     expected: float = 0.0  # inliers chance alone would put on this line
+    source: int = 0  # position of the index the track is in (StreamingMatcher's list)
 
     @property
     def confidence(self) -> float:
@@ -101,12 +112,16 @@ class LocalPlay:
 
 
 def lookup_triplets(
-    index: FingerprintIndex, tr: fp.Triplets, live_ids: np.ndarray | None
+    index: FingerprintIndex,
+    tr: fp.Triplets,
+    live_ids: np.ndarray | None,
+    source: int = 0,
+    keys_owner: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Matches:
     """Look up the query triplets and keep only speed- and pitch-plausible matches."""
     if len(tr) == 0:
         return Matches.empty()
-    keys, owner = fp.query_keys(tr)
+    keys, owner = keys_owner if keys_owner is not None else fp.query_keys(tr)
     probe, vals = index.lookup(keys)
     if len(probe) == 0:
         return Matches.empty()
@@ -127,7 +142,7 @@ def lookup_triplets(
     keep &= (np.abs(pitch) <= 0.8) | (np.abs(pitch - vinyl) <= 1.2 + 36.0 / np.maximum(qdt, 1))
     keep &= np.abs(pitch) <= fp.F1_SHIFT
     return Matches(
-        ref.track[keep].astype(np.int32),
+        ref.track[keep].astype(np.int64) | (source << _SOURCE_SHIFT),
         tr.t1[q][keep].astype(np.int32),
         ref.t1[keep].astype(np.int32),
         pitch[keep].astype(np.float16),
@@ -135,13 +150,27 @@ def lookup_triplets(
 
 
 class StreamingMatcher:
-    """Consume peaks as the mix decodes; look triplets up in bounded batches."""
+    """Consume peaks as the mix decodes; look triplets up in bounded batches.
+
+    ``index`` may be a list of indexes (with ``live_ids`` a list of the same
+    length, an entry per index); every batch is looked up in each, and each
+    play says which one its track is in (``LocalPlay.source``).
+    """
 
     BATCH_FRAMES = int(30 / fp.FRAME_S)
 
-    def __init__(self, index: FingerprintIndex, live_ids: np.ndarray | None) -> None:
-        self.index = index
-        self.live_ids = live_ids
+    def __init__(
+        self,
+        index: FingerprintIndex | Sequence[FingerprintIndex],
+        live_ids: np.ndarray | None | Sequence[np.ndarray | None],
+    ) -> None:
+        self.indexes = [index] if isinstance(index, FingerprintIndex) else list(index)
+        if isinstance(index, FingerprintIndex):
+            self.live_ids: list[np.ndarray | None] = [live_ids]  # type: ignore[list-item]
+        else:
+            self.live_ids = list(live_ids) if live_ids is not None else [None] * len(self.indexes)  # type: ignore[arg-type]
+        if len(self.live_ids) != len(self.indexes):
+            raise ValueError("one live_ids entry per index")
         self._peaks = fp.concat_peaks([])
         self._parts: list[Matches] = []
         self.triplets = 0
@@ -167,7 +196,9 @@ class StreamingMatcher:
         done = tr.t1 < cutoff
         tr = fp.Triplets(*(getattr(tr, f)[done] for f in ("t1", "dt13", "f1", "r", "df12", "df13")))
         self.triplets += len(tr)
-        self._parts.append(lookup_triplets(self.index, tr, self.live_ids))
+        keys_owner = fp.query_keys(tr) if len(tr) else None
+        for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
+            self._parts.append(lookup_triplets(index, tr, live, source, keys_owner))
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 
@@ -179,7 +210,8 @@ def _seeds(m: Matches) -> np.ndarray:
     qt, rt = m.qt.astype(np.int64), m.rt.astype(np.int64)
     w = qt // WINDOW_FRAMES
     ob = np.floor_divide(rt - qt, OFFSET_BIN) + (1 << 21)
-    code = (m.track.astype(np.int64) << 40) | (w << 22) | ob
+    # One track per call (find_plays), so the code needs only window and offset.
+    code = (w << 22) | ob
     del qt, rt, w, ob
     uniq, counts = np.unique(code, return_counts=True)
 
@@ -198,9 +230,8 @@ def _seeds(m: Matches) -> np.ndarray:
     rank = np.arange(len(g)) - np.searchsorted(g, g, side="left")
     top = np.sort(order[rank < SEEDS_PER_WINDOW])
     u, sc = u[top], sc[top]
-    return np.stack(
-        [u >> 40, (u >> 22) & ((1 << 18) - 1), (u & ((1 << 22) - 1)) - (1 << 21), sc], axis=1
-    )
+    track = np.full(len(u), m.track[0], dtype=np.int64)
+    return np.stack([track, u >> 22, (u & ((1 << 22) - 1)) - (1 << 21), sc], axis=1)
 
 
 def _chains(seeds: np.ndarray) -> list[np.ndarray]:
@@ -274,7 +305,7 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
         return None
     pitch = float(np.median(m.pitch[inl].astype(np.float32))) * 12.0 / fp.BINS_PER_OCTAVE
     return LocalPlay(
-        track_id=track,
+        track_id=track & ((1 << _SOURCE_SHIFT) - 1),
         start_s=start * fp.FRAME_S,
         end_s=end * fp.FRAME_S,
         speed=float(slope),
@@ -282,6 +313,7 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
         inliers=n,
         ref_start_s=float(slope * start + icpt) * fp.FRAME_S,
         expected=float(expected),
+        source=track >> _SOURCE_SHIFT,
     )
 
 
@@ -362,7 +394,8 @@ def _drop_shadowed(plays: list[LocalPlay]) -> list[LocalPlay]:
             if overlap > 0.8 * length and other.inliers >= 3 * play.inliers:
                 shadowed = True
                 break
-            if other.track_id == play.track_id and overlap > 0.3 * length:
+            same = (other.source, other.track_id) == (play.source, play.track_id)
+            if same and overlap > 0.3 * length:
                 shadowed = True
                 break
         if not shadowed:
