@@ -76,15 +76,17 @@ class Matches:
 
     @classmethod
     def concat(cls, parts: list[Matches]) -> Matches:
+        """One Matches of all ``parts``, which are emptied field by field as it goes
+        (so the whole exists about once in memory, not twice)."""
         parts = [p for p in parts if len(p.qt)]
         if not parts:
             return cls.empty()
-        return cls(
-            *(
-                np.concatenate([getattr(p, f) for p in parts])
-                for f in ("track", "qt", "rt", "pitch")
-            )
-        )
+        fields = []
+        for f in ("track", "qt", "rt", "pitch"):
+            fields.append(np.concatenate([getattr(p, f) for p in parts]))
+            for p in parts:
+                setattr(p, f, getattr(p, f)[:0])
+        return cls(*fields)
 
     def select(self, mask: np.ndarray) -> Matches:
         return Matches(self.track[mask], self.qt[mask], self.rt[mask], self.pitch[mask])
@@ -158,6 +160,7 @@ class StreamingMatcher:
     """
 
     BATCH_FRAMES = int(30 / fp.FRAME_S)
+    LOOKUP_TRIPLETS = 1500
 
     def __init__(
         self,
@@ -196,9 +199,18 @@ class StreamingMatcher:
         done = tr.t1 < cutoff
         tr = fp.Triplets(*(getattr(tr, f)[done] for f in ("t1", "dt13", "f1", "r", "df12", "df13")))
         self.triplets += len(tr)
-        keys_owner = fp.query_keys(tr) if len(tr) else None
-        for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
-            self._parts.append(lookup_triplets(index, tr, live, source, keys_owner))
+        # Small lookups: raw hits before gating are ~60 bytes each and a big
+        # batch of them was the peak of a whole identification's memory.
+        for lo in range(0, len(tr), self.LOOKUP_TRIPLETS):
+            part = fp.Triplets(
+                *(
+                    getattr(tr, f)[lo : lo + self.LOOKUP_TRIPLETS]
+                    for f in ("t1", "dt13", "f1", "r", "df12", "df13")
+                )
+            )
+            keys_owner = fp.query_keys(part)
+            for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
+                self._parts.append(lookup_triplets(index, part, live, source, keys_owner))
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 
@@ -328,21 +340,23 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     chance matches of the same track around it, and then fits a wrong speed.
     """
     x0 = float(x.mean())
+    dx = (x - x0).astype(np.float32)
+    yf = y.astype(np.float32)
     slopes = np.arange(SPEED_RANGE[0], SPEED_RANGE[1] + SLOPE_STEP / 2, SLOPE_STEP)
-    c = y[None, :] - slopes[:, None] * (x - x0)[None, :]
-    q = np.floor(c / FIT_TOL).astype(np.int64)
-    q -= q.min()
-    width = int(q.max()) + 2
-    counts = np.bincount(
-        (np.arange(len(slopes))[:, None] * width + q).ravel(), minlength=len(slopes) * width
-    ).reshape(len(slopes), width)
-    # a window two bins wide, so a line on a bin edge is not split in half
-    pair = counts[:, :-1] + counts[:, 1:]
-    best = int(np.argmax(pair))
-    si, qi = divmod(best, width - 1)
-    centre = (qi + 1) * FIT_TOL + float(np.min(np.floor(c / FIT_TOL))) * FIT_TOL
-    inl = np.abs(c[si] - centre) <= FIT_TOL
-    slope, icpt = float(slopes[si]), float(centre - slopes[si] * x0)
+    best = (-1, 0.0, 0.0)  # (count, slope, centre)
+    for s in slopes:  # one row at a time: a chain's matches can be tens of thousands
+        c = yf - np.float32(s) * dx
+        q = np.floor(c / FIT_TOL).astype(np.int64)
+        q0 = int(q.min())
+        counts = np.bincount(q - q0)
+        # a window two bins wide, so a line on a bin edge is not split in half
+        pair = counts[:-1] + counts[1:] if len(counts) > 1 else counts
+        k = int(np.argmax(pair))
+        if pair[k] > best[0]:
+            best = (int(pair[k]), float(s), (q0 + k + 1) * FIT_TOL)
+    _, slope, centre = best
+    inl = np.abs(yf - np.float32(slope) * dx - centre) <= FIT_TOL
+    icpt = centre - slope * x0
     if inl.sum() >= 3 and np.ptp(x[inl]) >= 1:
         slope, icpt = (float(v) for v in np.polyfit(x[inl], y[inl], 1))
     return slope, icpt
@@ -363,17 +377,21 @@ def find_plays(m: Matches) -> list[LocalPlay]:
     """Every play in the matches, in mix order.
 
     Works one track at a time so that the temporary arrays stay the size of one
-    track's matches, not the whole mix's.
+    track's matches, not the whole mix's. Sorts ``m`` by track in place.
     """
     plays: list[LocalPlay] = []
+    # Sorted in place, one field at a time, so a long mix's matches exist once.
     by_track = np.argsort(m.track, kind="stable")
-    sorted_tracks = m.track[by_track]
-    tracks, starts, counts = np.unique(sorted_tracks, return_index=True, return_counts=True)
-    del sorted_tracks
-    for _track, lo, n in zip(tracks, starts, counts, strict=True):
+    for name in ("track", "qt", "rt", "pitch"):
+        setattr(m, name, getattr(m, name)[by_track])
+    del by_track
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(m.track)) + 1, [len(m.track)]])
+    for lo, n in zip(edges[:-1], np.diff(edges), strict=True):
         if n < MIN_INLIERS:
             continue
-        mine = m.select(by_track[lo : lo + n])
+        mine = Matches(
+            m.track[lo : lo + n], m.qt[lo : lo + n], m.rt[lo : lo + n], m.pitch[lo : lo + n]
+        )
         seeds = _seeds(mine)
         for chain in _chains(seeds) if len(seeds) else []:
             play = _fit(mine, chain)
