@@ -1,4 +1,5 @@
-# CrateBot: the chat bot, its job runner and the download server in one process.
+# CrateBot: the chat bot, its job runner and the download server in one process
+# (or, with CRATEBOT_BROKER_URL, the front-ends or `cratebot worker`: docker-compose.yml).
 #   docker build -t cratebot .
 #   docker run -v cratebot-data:/data -e CRATEBOT_TELEGRAM_TOKEN=... -e CRATEBOT_SECRET=... \
 #              -p 8080:8080 cratebot
@@ -15,8 +16,10 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg libsndfile1 libportaudio2 \
     && rm -rf /var/lib/apt/lists/*
 
-# CPU-only torch before demucs, or pip pulls the CUDA build (gigabytes).
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+# CPU-only torch before demucs, or pip pulls the CUDA build (gigabytes); the GPU worker
+# of docker-compose.yml builds with TORCH_INDEX_URL=https://download.pytorch.org/whl/cu126.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install torch==2.13.0 --index-url "$TORCH_INDEX_URL" \
     && pip install numpy
 
 WORKDIR /app

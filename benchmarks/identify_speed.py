@@ -91,7 +91,7 @@ def main() -> int:
         job = (
             "import json, sys, tempfile; from pathlib import Path; "
             "from core.identify.job import identify_job; "
-            "from core.jobs.types import run_in_process; from core.settings import load_settings; "
+            "from core.jobs import run_in_process; from core.settings import load_settings; "
             "t = tempfile.mkdtemp(); "
             "out = run_in_process(identify_job, {'source': sys.argv[1], 'recognizers': ['local']}, "
             "Path(t), load_settings()); out.result.pop('notes'); print(json.dumps(out.result))"

@@ -28,7 +28,7 @@ CHILD = r"""
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from core.jobs.types import LocalProgress, run_in_process
+from core.jobs import LocalProgress, run_in_process
 from core.settings import load_settings
 from core.stems.job import stems_job
 progress_file = Path({progress!r})

@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     timeout_stems_s: float = Field(default=6 * 3600, gt=0)
     timeout_sections_s: float = Field(default=2 * 3600, gt=0)
 
+    # -- scale-out (Celery workers on a Redis broker) -------------------------
+    broker_url: str = Field(
+        default="",
+        description="Celery broker, e.g. redis://127.0.0.1:6379/0; when set, front-ends "
+        "only submit and `cratebot worker` processes run the jobs",
+    )
+    worker_heartbeat_s: float = Field(
+        default=5.0, gt=0, description="How often a worker writes its heartbeat"
+    )
+    worker_dead_after_s: float = Field(
+        default=30.0, gt=0, description="A running job whose heartbeat is older is re-queued"
+    )
+
     # -- online recognizers ---------------------------------------------------
     audd_token: SecretStr | None = None
     audd_url: str = "https://api.audd.io/"
@@ -154,6 +167,11 @@ class Settings(BaseSettings):
     def library_dir(self) -> Path:
         """Folder storage owns for bulky library data (fingerprint index, ...)."""
         return self.home / "library"
+
+    @property
+    def models_dir(self) -> Path:
+        """The Demucs model folder ``cratebot models`` fills and stems read first."""
+        return Path(self.demucs_repo).expanduser() if self.demucs_repo else self.home / "models"
 
     @property
     def max_download_bytes(self) -> int:

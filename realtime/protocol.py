@@ -25,6 +25,10 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 MAX_AGE_S = 30.0
+# What /bpm accepts (the bot checks the same limits before sending).
+MIN_BPM = 40.0
+MAX_BPM = 250.0
+MAX_RAMP_S = 600.0
 
 LOAD = "/load"
 PLAY = "/play"
@@ -37,6 +41,7 @@ BPM = "/bpm"
 BPM_AUTO = "/bpm_auto"
 MOVEMENT = "/movement"
 METHOD = "/method"
+EQ = "/eq"
 STATUS = "/status"
 DONE = "/done"
 ERROR = "/error"
@@ -54,9 +59,43 @@ CONTROL_ADDRESSES: frozenset[str] = frozenset(
         BPM_AUTO,
         MOVEMENT,
         METHOD,
+        EQ,
         STATUS,
     }
 )
+
+# Crowdstream's audio server vocabulary (``cratebot-pi --compat crowdstream``).
+CS_CUE = "/cue"
+CS_PLAY = "/play"  # shared with ours; told apart by its arguments
+CS_START_GROUP = "/start_group"  # shared with ours; told apart by its arguments
+CS_FADE = "/fade"
+CS_DECK_LEVELS = "/deck_levels"
+CS_CROSSFADE_LEVELS = "/crossfade_levels"
+CS_DECK_EQ = "/deck_eq"
+CS_DECK_EQ_ALL = "/deck_eq_all"
+CS_SET_TEMPO = "/set_tempo"
+CS_GET_STATUS = "/get_status"
+CS_RESET = "/reset"
+CS_TOTAL_MOVEMENT = "/dance/total_movement"
+
+CROWDSTREAM_ADDRESSES: frozenset[str] = frozenset(
+    {
+        CS_CUE,
+        CS_PLAY,
+        CS_START_GROUP,
+        CS_FADE,
+        CS_DECK_LEVELS,
+        CS_CROSSFADE_LEVELS,
+        CS_DECK_EQ,
+        CS_DECK_EQ_ALL,
+        CS_SET_TEMPO,
+        CS_GET_STATUS,
+        CS_RESET,
+        CS_TOTAL_MOVEMENT,
+    }
+)
+# A movement detector cannot sign; these may come unsigned from --trust-movement-from hosts.
+MOVEMENT_ADDRESSES: frozenset[str] = frozenset({MOVEMENT, CS_TOTAL_MOVEMENT})
 
 OscArg = str | int | float | bool
 
@@ -121,6 +160,10 @@ class MessageVerifier:
 
     REASONS = ("unsigned", "stale", "replayed", "bad_signature", "malformed")
 
+    @staticmethod
+    def looks_signed(params: Sequence[Any]) -> bool:
+        return len(params) >= 2 and isinstance(params[0], str) and isinstance(params[1], str)
+
     def __init__(self, token: str, max_age_s: float = MAX_AGE_S, max_remembered: int = 100_000):
         self._key = token
         self._max_age = max_age_s
@@ -140,7 +183,8 @@ class MessageVerifier:
         if not math.isfinite(ts) or abs(now - ts) > self._max_age:
             return Verdict(False, "stale", [])
         expected = sign(self._key, address, ts_text, args)
-        if not hmac.compare_digest(expected, sig):
+        # Bytes, not str: compare_digest refuses str with non-ASCII characters.
+        if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
             return Verdict(False, "bad_signature", [])
         self._forget_older_than(now - self._max_age)
         if sig in self._seen:

@@ -49,6 +49,11 @@ class CommandRing:
         self._write += 1  # publish only after the slot is filled
         return slot.seq
 
+    @property
+    def posted(self) -> int:
+        """Sequence number of the last command posted (0 before any)."""
+        return self._write
+
     def peek(self) -> Command | None:
         """Oldest unread command, or None. Call :meth:`release` when done with it."""
         if self._read == self._write:

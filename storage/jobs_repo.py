@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
 from storage.db import Database
@@ -19,22 +22,51 @@ from storage.models import Job, JobEvent, Owner, ResultFile
 ACTIVE = ("queued", "running")
 
 
+@dataclass(frozen=True)
+class OwnerLimits:
+    """An owner's quotas: unfinished jobs at once, and jobs started in 24 hours."""
+
+    active: int
+    per_day: int
+
+
+@dataclass(frozen=True)
+class QuotaRefusal:
+    which: Literal["active", "daily"]
+    count: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class Created:
+    """The new job, or why the owner's quota refused it (then ``job`` is None)."""
+
+    job: Job | None
+    refused: QuotaRefusal | None = None
+
+
 class JobRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     # -- owners ---------------------------------------------------------------
     async def owner_id(self, platform: str, user_id: str, display_name: str | None = None) -> int:
-        async with self.db.session() as s:
-            found = await s.scalar(
-                select(Owner.id).where(Owner.platform == platform, Owner.user_id == user_id)
-            )
-            if found is not None:
-                return found
-            owner = Owner(platform=platform, user_id=user_id, display_name=display_name)
-            s.add(owner)
-            await s.flush()
-            return owner.id
+        query = select(Owner.id).where(Owner.platform == platform, Owner.user_id == user_id)
+        try:
+            async with self.db.session() as s:
+                found = await s.scalar(query)
+                if found is not None:
+                    return found
+                owner = Owner(platform=platform, user_id=user_id, display_name=display_name)
+                s.add(owner)
+                await s.flush()
+                return owner.id
+        except IntegrityError:  # another process added this owner at the same moment
+            async with self.db.session() as s:
+                found = await s.scalar(query)
+            if found is None:
+                raise
+            return found
 
     # -- creation and lookup --------------------------------------------------
     async def create(
@@ -45,25 +77,65 @@ class JobRepository:
         owner_id: int | None,
         dedupe_key: str | None,
         max_attempts: int,
-    ) -> None:
+        limits: OwnerLimits | None = None,
+    ) -> Created:
+        """Insert a queued job; with ``limits``, only if the owner's quotas allow it.
+
+        The quota counts and the insert share one transaction that first writes the
+        owner's row: that write lock (a row lock on PostgreSQL, the database write lock
+        on SQLite) makes concurrent submissions of one owner take turns, so two of them
+        cannot both pass a check that only one of them fits.
+        """
         async with self.db.session() as s:
-            s.add(
-                Job(
-                    id=job_id,
-                    kind=kind,
-                    state="queued",
-                    params=params,
-                    owner_id=owner_id,
-                    dedupe_key=dedupe_key,
-                    attempts=0,
-                    max_attempts=max_attempts,
-                    progress=0.0,
-                    progress_text="queued",
-                    cancel_requested=False,
+            if owner_id is not None and limits is not None:
+                await s.execute(
+                    update(Owner)
+                    .where(Owner.id == owner_id)
+                    .values(display_name=Owner.display_name)
                 )
+                refused = await self._quota_refusal(s, owner_id, limits)
+                if refused is not None:
+                    return Created(None, refused)
+            job = Job(
+                id=job_id,
+                kind=kind,
+                state="queued",
+                params=params,
+                owner_id=owner_id,
+                dedupe_key=dedupe_key,
+                attempts=0,
+                max_attempts=max_attempts,
+                progress=0.0,
+                progress_text="queued",
+                cancel_requested=False,
             )
+            s.add(job)
             await s.flush()
             s.add(JobEvent(job_id=job_id, type="state", state="queued", message="submitted"))
+            await s.flush()
+            await s.refresh(job)
+            return Created(job)
+
+    @staticmethod
+    async def _quota_refusal(
+        s: AsyncSession, owner_id: int, limits: OwnerLimits
+    ) -> QuotaRefusal | None:
+        since = utcnow() - dt.timedelta(days=1)
+        today = await s.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.owner_id == owner_id, Job.created_at >= since)
+        )
+        if int(today or 0) >= limits.per_day:
+            return QuotaRefusal("daily", int(today or 0), limits.per_day)
+        active = await s.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
+        )
+        if int(active or 0) >= limits.active:
+            return QuotaRefusal("active", int(active or 0), limits.active)
+        return None
 
     async def get(self, job_id: str) -> Job | None:
         async with self.db.session() as s:
@@ -93,17 +165,6 @@ class JobRepository:
                 if not gone:
                     return job
             return None
-
-    async def count_active(self, owner_id: int) -> int:
-        async with self.db.session() as s:
-            return int(
-                await s.scalar(
-                    select(func.count())
-                    .select_from(Job)
-                    .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
-                )
-                or 0
-            )
 
     async def list(
         self, owner_id: int | None = None, states: Sequence[str] | None = None, limit: int = 50

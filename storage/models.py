@@ -50,6 +50,8 @@ class Job(Base):
     runner_id: Mapped[str | None] = mapped_column(String(64))
     worker_pid: Mapped[int | None] = mapped_column(Integer)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Scale-out only: when the job's Celery message was last published (NULL: needs one).
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -61,3 +61,57 @@ def offline_pi(tmp_path: Path):
         server.proc.wait(timeout=5)
     if server.proc.stdout:
         server.proc.stdout.close()
+
+
+# -- real Redis and PostgreSQL on loopback (tests/servers.py) -------------------------
+@pytest.fixture(scope="session")
+def redis_server():
+    from tests import servers
+
+    found, _ = servers.servers_from_env()
+    if found is not None:
+        yield found
+        return
+    if servers.redis_binary() is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+    server = servers.start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from tests import servers
+
+    _, found = servers.servers_from_env()
+    if found is not None:
+        yield found
+        return
+    if servers.postgres_bindir() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+    server = servers.start_postgres()
+    yield server
+    server.stop()
+
+
+_REDIS_DB = iter(range(1, 1024))
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """A Redis database number of its own, flushed first (queues left by a failed test)."""
+    import redis
+
+    url = f"{redis_server.url}/{next(_REDIS_DB)}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """A fresh PostgreSQL database (postgresql+asyncpg://...), dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)

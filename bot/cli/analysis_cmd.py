@@ -78,7 +78,7 @@ def _write_absolute_csv(job_csv: Path, target: Path) -> None:
 
 @guarded
 def sections_command(args: argparse.Namespace) -> int:
-    from core.jobs.types import LocalProgress, run_in_process
+    from core.jobs import LocalProgress, run_in_process
     from core.sections.job import sections_job
 
     if not (args.paths or args.library or args.struct_dir):
@@ -97,13 +97,28 @@ def sections_command(args: argparse.Namespace) -> int:
         "bars": args.bars,
         "mix_bars": args.mix_bars,
         "rekordbox_xml": args.rekordbox_xml,
+        "dj_library": _library_arg(args.dj_library),
     }
     out = Path(args.out).expanduser().resolve()
+    cues_out = Path(args.cues_out).expanduser().resolve() if args.cues_out else None
+    if cues_out is not None:
+        if cues_out.suffix.lower() != ".xml":
+            raise BadInput(f"--cues-out writes a Rekordbox XML; give a .xml file, not {cues_out}")
+        for given in (args.dj_library, args.rekordbox_xml):
+            if given and Path(given).expanduser().resolve() == cues_out:
+                raise BadInput("--cues-out must be a new file, not the collection being read")
     with progress_bar("sections") as sink:
         output = run_in_process(sections_job, params, out, settings, LocalProgress(sink))
     result = output.result
     if args.csv_out:
         _write_absolute_csv(out / result["csv"], Path(args.csv_out).expanduser().resolve())
+    if cues_out is not None:
+        from core.sections.cues_xml import write_cues_xml
+
+        write_cues_xml(
+            result["selected"], out, cues_out, f"CrateBot sections {result['target_bpm']:g} BPM"
+        )
+        result["cues_xml"] = str(cues_out)
     if args.json:
         print_json(result)
     else:
@@ -119,7 +134,20 @@ def sections_command(args: argparse.Namespace) -> int:
             f"{result['count']} section(s) in {out} (CSV: {out / result['csv']}, "
             f"zip: {out / result['zip']})\n"
         )
+        if cues_out is not None:
+            sys.stdout.write(f"Rekordbox XML with cues: {cues_out}\n")
     return 0
+
+
+def _library_arg(value: str | None) -> str | None:
+    """An absolute path for the job (it runs in another folder); the word serato stays."""
+    if not value:
+        return None
+    from core.sections.djlibrary import SERATO_WORD
+
+    if value.strip().lower() == SERATO_WORD:
+        return SERATO_WORD
+    return str(Path(value).expanduser().resolve())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -178,6 +206,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rekordbox-xml",
         metavar="FILE",
         help="Rekordbox collection XML whose BPM, key, grid and cues override",
+    )
+    sections.add_argument(
+        "--dj-library",
+        metavar="FILE",
+        help="DJ library whose BPM, key, grid and cues override, by file type: Rekordbox "
+        ".xml, Traktor collection.nml, Serato 'database V2' (or _Serato_ folder, or the "
+        "word serato: grid and cues from each track's tags)",
+    )
+    sections.add_argument(
+        "--cues-out",
+        metavar="FILE.xml",
+        help="also write a new Rekordbox XML with the parts, their grid and ini/begin/end cues",
     )
     sections.add_argument(
         "--out",

@@ -24,7 +24,8 @@ def register(sub: Any) -> None:
         "chat",
         help="the chat commands in a terminal (local paths stand in for uploads)",
         description="Read chat commands (/id, /stems, /sections, /bpm, /pi, /jobs, /cancel, "
-        "/help) from stdin or -c, run them on an in-process job runner and copy "
+        "/help) from stdin or -c, run them on an in-process job runner (or on "
+        "`cratebot worker` processes when CRATEBOT_BROKER_URL is set) and copy "
         "each job's results into OUT/<job id>/. Ends at end of input once its "
         "jobs are done; exit status 1 when any command failed.",
     )
@@ -59,13 +60,13 @@ async def _session(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chat.lines import read_lines
     from bot.chat.session import ChatSession
     from bot.commands.layer import CommandLayer
-    from core.jobs.runner import JobRunner
+    from core.jobs.celery_backend import make_runner
     from storage.db import open_database
 
     display = Display(args.progress, args.json)
     db = await open_database(settings.database_url)
     try:
-        async with JobRunner(settings, db) as runner:
+        async with make_runner(settings, db) as runner:
             layer = CommandLayer(settings, runner, db, links=False)
             session = ChatSession(layer, args.out.expanduser().resolve(), display)
             if args.command:

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _identify(args: argparse.Namespace) -> int:
     from core.identify.job import identify_job, parse_recognizers
     from core.identify.outputs import format_text
-    from core.jobs.types import LocalProgress, run_in_process
+    from core.jobs import LocalProgress, run_in_process
 
     settings = settings_from_args(args)
     recognizers = parse_recognizers(args.recognizers, settings)

@@ -83,6 +83,8 @@ def _list(args: argparse.Namespace) -> int:
         print("no jobs")
     for job in jobs:
         extra = job.error if job.state == "failed" else job.progress_text
+        # One line per job: the whole message is in `cratebot jobs show ID`.
+        extra = (extra or "").strip().splitlines()[0][:100] if extra else ""
         print(
             f"{job.id}  {job.kind:<9} {job.state:<9} {job.progress * 100:5.1f}%  "
             f"{job.created_at:%Y-%m-%d %H:%M}  {extra or ''}"

@@ -18,7 +18,26 @@ COMMAND_MODULES = (
     "bot.cli.analysis_cmd",
     "bot.cli.chat_cmd",
     "bot.cli.serve_cmd",
+    "bot.cli.worker_cmd",
+    "bot.cli.demo_cmd",
+    "bot.cli.models_cmd",
+    "bot.cli.doctor_cmd",
 )
+
+
+def version() -> str:
+    """The installed package's version; from pyproject.toml when run from a plain checkout."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version("cratebot")
+    except PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        return str(tomllib.loads(pyproject.read_text())["project"]["version"])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cratebot",
         description="CrateBot: identify DJ mixes, split stems, export tempo-aligned sections.",
     )
+    parser.add_argument("--version", action="version", version=f"cratebot {version()}")
     add_home(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

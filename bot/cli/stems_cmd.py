@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.cli.common import add_home, guarded, print_json, progress_bar, settings_from_args
 from core.audio.fetch import is_url
-from core.jobs.types import LocalProgress, run_in_process
+from core.jobs import LocalProgress, run_in_process
 from core.stems.formats import DEFAULT_FORMAT, FORMATS
 from core.stems.models import DEFAULT_MODEL
 

@@ -24,7 +24,8 @@ Invariants a front-end can rely on:
   permissions, quotas or unavailable pipelines: those come back as
   ``Reply(error=True, text=...)`` with a clear message. (Programming errors still raise.)
 * Commands that start a job yield a first ``Progress`` with ``state="queued"`` (or the
-  current state of an equal job reused through dedupe) as soon as the job id is known,
+  current state of an equal job reused through dedupe, then ``Progress.reused`` is True:
+  the runner's ``submit`` says so in its ``Submission``) as soon as the job id is known,
   usually well under a second after the call: that is the moment to defer/acknowledge.
 * Progress comes as often as the runner reports it (up to ~10 per second); coalesce
   with :func:`bot.commands.throttle.latest_every` or your own timer.
@@ -97,8 +98,10 @@ class CommandContext:
 class Command:
     """A parsed command: canonical ``name`` plus validated-later keyword ``args``.
 
+    Each command is declared once in ``bot/commands/defs/<name>.py`` (its arguments
+    dataclass is the authority; ``CommandLayerAPI.specs`` lists them for front-ends).
     Names and their args (all optional unless marked; values may be strings, the layer
-    converts and validates them exactly like typed text):
+    converts and validates them exactly like typed text; unknown args are ignored):
 
     ``id``        source (link; or an attachment), recognizers ("local,shazam,audd")
     ``stems``     source, model ("htdemucs"), minus (stem name: "vocals" gives a
@@ -144,6 +147,8 @@ class CommandSpec:
     ("/pi link" for ``pi_link``, "/bpm auto" for ``bpm_auto``). ``job_kind`` is the
     runner job kind it starts (None for instant commands). ``admin_only`` commands are
     refused to non-admins by the layer anyway; a front-end may also hide them.
+    ``private`` commands are answered to the asking user only where the platform
+    allows (Discord ephemeral replies).
     """
 
     name: str
@@ -154,6 +159,7 @@ class CommandSpec:
     admin_only: bool = False
     job_kind: str | None = None
     takes_attachments: bool = False
+    private: bool = False
 
 
 # -- output -------------------------------------------------------------------------
@@ -192,12 +198,20 @@ class TrackRow:
     title: str | None
     confidence: float | None = None
     sources: tuple[str, ...] = ()
+    speed: float | None = None  # 1.06 = played 6 % fast; None when unknown
 
     @property
     def label(self) -> str:
         if not self.title:
             return "unknown"
         return f"{self.artist} — {self.title}" if self.artist else self.title
+
+    @property
+    def speed_text(self) -> str:
+        """``+6.0%`` when the DJ changed the speed noticeably, else empty."""
+        if self.speed is None or abs(self.speed - 1.0) < 0.005:
+            return ""
+        return f"{(self.speed - 1) * 100:+.1f}%"
 
 
 @dataclass(frozen=True)
@@ -230,6 +244,7 @@ class Reply:
     tracks:   the tracklist rows of an ``/id`` result (empty otherwise).
     sensitive_input: the user's message held a secret; delete it if you can.
     data:     the raw JSON-safe result for front-ends wanting more (may be empty).
+    reused:   the job was not run again: an earlier result of the same input and options.
     """
 
     text: str
@@ -242,6 +257,7 @@ class Reply:
     tracks: tuple[TrackRow, ...] = ()
     sensitive_input: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    reused: bool = False
 
 
 Update = Progress | Reply
@@ -256,7 +272,8 @@ class CommandLayerAPI(Protocol):
     ``ResultFile.url`` None)."""
 
     specs: tuple[CommandSpec, ...]
-    """Every command, in help order (for slash-command registration, set_my_commands)."""
+    """Every command, in help order (for slash-command registration, set_my_commands);
+    derived from the definitions in ``bot/commands/defs/``."""
 
     settings: Any
     """The ``core.settings.Settings`` the layer runs with (limits, public_url, ...)."""

@@ -1,7 +1,16 @@
-"""The command layer: one implementation of every command for every front-end."""
+"""The command layer: one implementation of every command for every front-end.
+
+A request's path: ``handle`` parses text (:mod:`bot.commands.parse`) or takes a
+structured :class:`Command`, looks its :class:`~bot.commands.define.CommandDef` up in
+:mod:`bot.commands.defs`, checks permission, binds and validates the arguments
+(:func:`~bot.commands.define.bind`), then either runs the instant command's ``run`` or
+submits the job to the runner and streams its progress until the command's renderer
+turns the finished job into the :class:`Reply`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import time
@@ -10,23 +19,29 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from bot.commands import validate as v
-from bot.commands.api import Command, CommandContext, CommandSpec, Progress, Reply, Update
+from bot.commands.api import (
+    Command,
+    CommandContext,
+    CommandSpec,
+    Progress,
+    Reply,
+    Update,
+)
+from bot.commands.define import CommandDef, Option, bind, job_params
+from bot.commands.defs import BY_NAME, COMMANDS, WORDS
+from bot.commands.job_commands import own_job
 from bot.commands.keys import link_key, token_cipher
 from bot.commands.links import sign_path
 from bot.commands.parse import parse
 from bot.commands.pi import PiCommands
-from bot.commands.quota import check_daily
-from bot.commands.render import render
+from bot.commands.render import Renderer, render
 from bot.commands.sources import resolve
-from bot.commands.specs import BY_NAME, RECOGNIZERS, SPECS, STEM_FORMATS, STEM_NAMES, help_text
+from bot.commands.specs import SPECS, help_text
 from core.errors import BadInput, CrateBotError
 from core.jobs.runner import JobRunner, OwnerRef
 from core.settings import Settings
-from storage.base import utcnow
 from storage.db import Database
 from storage.jobs_repo import JobRepository
-from storage.models import Job
 from storage.pi_links import PiLinkStore
 
 UPLOADS = "uploads"
@@ -38,6 +53,7 @@ class CommandLayer:
     """See :class:`bot.commands.api.CommandLayerAPI` for the contract."""
 
     specs: tuple[CommandSpec, ...] = SPECS
+    commands: tuple[CommandDef, ...] = COMMANDS
 
     def __init__(
         self, settings: Settings, runner: JobRunner, db: Database, *, links: bool = True
@@ -52,10 +68,13 @@ class CommandLayer:
         self._accepting = True
         self._last_upload_sweep = 0.0
         self.uploads_dir = Path(settings.home) / UPLOADS
+        self._renderers: dict[str, Renderer] = {
+            c.job_kind: c.render for c in COMMANDS if c.job_kind and c.render
+        }
 
     # -- small public helpers -------------------------------------------------------
     def parse(self, text: str) -> Command:
-        return parse(text)
+        return parse(text, WORDS)
 
     def help_text(self, topic: str | None = None) -> str:
         return help_text(topic)
@@ -65,12 +84,12 @@ class CommandLayer:
         self._accepting = False
 
     def is_admin(self, ctx: CommandContext) -> bool:
-        if ctx.is_admin or self._configured_admin(ctx):
+        if ctx.is_admin or self.configured_admin(ctx):
             return True
         roles = {r.lower() for r in self.settings.admin_roles}
         return any(role.lower() in roles for role in ctx.roles)
 
-    def _configured_admin(self, ctx: CommandContext) -> bool:
+    def configured_admin(self, ctx: CommandContext) -> bool:
         ids = set(self.settings.admin_user_ids)
         return ctx.user_id in ids or f"{ctx.platform}:{ctx.user_id}" in ids
 
@@ -103,47 +122,62 @@ class CommandLayer:
         try:
             if not self._accepting:
                 raise CrateBotError("CrateBot is shutting down; try again in a minute")
-            cmd = command if isinstance(command, Command) else parse(command)
-            spec = BY_NAME.get(cmd.name)
-            if spec is None:
+            cmd = command if isinstance(command, Command) else self.parse(command)
+            definition = BY_NAME.get(cmd.name)
+            if definition is None:
                 raise BadInput(f"unknown command {cmd.name!r}; try /help")
-            if spec.admin_only and not self.is_admin(ctx):
-                raise CrateBotError(f"only admins of this server or chat can use {spec.text}")
-            if spec.job_kind is not None:
-                async for update in self._job(ctx, cmd, spec):
+            if definition.admin_only and not self.is_admin(ctx):
+                raise CrateBotError(f"only admins of this server or chat can use {definition.text}")
+            if definition.job_kind is not None:
+                async for update in self._job(ctx, cmd, definition):
                     yield update
                 return
-            yield await self._instant(ctx, cmd, spec)
+            assert definition.run is not None
+            args = await bind(definition, cmd.args, self._no_sources)
+            yield await definition.run(self, ctx, args)
         except CrateBotError as exc:
             # A refused /pi link still carried a token: the front-end should delete it too.
             yield Reply(text=str(exc), error=True, sensitive_input=_holds_token(command))
 
     async def follow(self, ctx: CommandContext, job_id: str) -> AsyncIterator[Update]:
         try:
-            await self._own_job(ctx, job_id)
-            async for update in self._stream(job_id, reused=True):
+            await own_job(self, ctx, job_id)
+            async for update in self._stream(job_id, reused=True, mark_reused=False):
                 yield update
         except CrateBotError as exc:
             yield Reply(text=str(exc), error=True)
 
     # -- jobs -----------------------------------------------------------------------
     async def _job(
-        self, ctx: CommandContext, cmd: Command, spec: CommandSpec
+        self, ctx: CommandContext, cmd: Command, definition: CommandDef
     ) -> AsyncIterator[Update]:
-        assert spec.job_kind is not None
-        self.runner.kind(spec.job_kind)  # NotAvailable before any download or probe
-        params = await self._params(ctx, cmd, spec)
+        assert definition.job_kind is not None
+        kind = self.runner.kind(definition.job_kind)  # NotAvailable before any download
+
+        async def sources(option: Option, given: list[str]) -> list[str]:
+            many = option.many
+            usage = definition.usage
+            folders = many and ctx.allow_local_paths
+            return await resolve(ctx, given, self.settings, many=many, usage=usage, folders=folders)
+
+        uploaded: dict[str, Any] = {}
+        if definition.uploads is not None:
+            left, uploaded = definition.uploads(tuple(ctx.attachments))
+            ctx = dataclasses.replace(ctx, attachments=tuple(left))
+        args = await bind(definition, cmd.args, sources)
         owner = OwnerRef(ctx.platform, ctx.user_id, ctx.display_name)
-        owner_id = await self.repo.owner_id(owner.platform, owner.user_id, owner.display_name)
-        await check_daily(self.db, owner_id, self.settings.max_jobs_per_day_per_owner)
-        before = utcnow()
-        job_id = await self.runner.submit(spec.job_kind, params, owner)
-        job = await self.repo.get(job_id)
-        reused = job is not None and job.created_at < before
-        async for update in self._stream(job_id, reused):
+        params = {**job_params(definition, args), **uploaded}
+        submission = await self.runner.submit(kind, params, owner)
+        async for update in self._stream(submission.id, submission.reused):
             yield update
 
-    async def _stream(self, job_id: str, reused: bool) -> AsyncIterator[Update]:
+    @staticmethod
+    async def _no_sources(option: Option, given: list[str]) -> list[str]:
+        raise TypeError(f"instant commands take no sources ({option.name})")
+
+    async def _stream(
+        self, job_id: str, reused: bool, mark_reused: bool = True
+    ) -> AsyncIterator[Update]:
         last = None
         async for view in self.runner.subscribe(job_id):
             if last is None or not view.state.terminal:
@@ -158,121 +192,13 @@ class CommandLayer:
             last = view
         if last is None:
             raise BadInput(f"no job {job_id}")
-        yield render(last, self.settings.results_dir, self._url_for)
-
-    async def _params(self, ctx: CommandContext, cmd: Command, spec: CommandSpec) -> dict[str, Any]:
-        args = cmd.args
-        if cmd.name == "sections":
-            bpm = v.bpm(v.require(args, "bpm", spec.usage))
-            given = args.get("sources") or []
-            if isinstance(given, str):
-                given = given.split()
-            sources = await resolve(
-                ctx,
-                [str(s) for s in given],
-                self.settings,
-                many=True,
-                usage=spec.usage,
-                folders=ctx.allow_local_paths,
-            )
-            params: dict[str, Any] = {"sources": sources, "bpm": bpm}
-            if args.get("delta") not in (None, ""):
-                params["delta"] = v.number(args["delta"], "delta", 0, 50)
-            if args.get("key"):
-                params["key"] = str(args["key"]).strip()
-            if args.get("harmonic") not in (None, ""):
-                params["harmonic"] = v.flag(args["harmonic"], "harmonic")
-            if args.get("target") not in (None, ""):
-                params["target_bpm"] = v.bpm(args["target"])
-            if args.get("bars") not in (None, ""):
-                params["bars"] = v.integer(args["bars"], "bars", 1, 256)
-            if args.get("mix_bars") not in (None, ""):
-                params["mix_bars"] = v.integer(args["mix_bars"], "mix_bars", 0, 256)
-            return params
-        given = [str(args["source"])] if args.get("source") else []
-        source = (await resolve(ctx, given, self.settings, many=False, usage=spec.usage))[0]
-        params = {"source": source}
-        if cmd.name == "id" and args.get("recognizers"):
-            names = [n.strip().lower() for n in str(args["recognizers"]).split(",") if n.strip()]
-            for name in names:
-                v.choice(name, "recognizer", RECOGNIZERS)
-            params["recognizers"] = ",".join(names)
-        if cmd.name == "stems":
-            if args.get("model"):
-                params["model"] = v.model(args["model"])
-            if args.get("minus"):
-                params["minus"] = v.choice(args["minus"], "minus", STEM_NAMES)
-            if args.get("format"):
-                params["format"] = v.choice(args["format"], "format", STEM_FORMATS)
-        return params
-
-    # -- instant commands -----------------------------------------------------------
-    async def _instant(self, ctx: CommandContext, cmd: Command, spec: CommandSpec) -> Reply:
-        args = cmd.args
-        name = cmd.name
-        if name == "help":
-            return Reply(text=help_text(args.get("topic")), title="CrateBot help")
-        if name == "jobs":
-            return await self._jobs(ctx)
-        if name == "cancel":
-            return await self._cancel(ctx, str(v.require(args, "job_id", spec.usage)).strip())
-        if name == "bpm":
-            value = v.bpm(v.require(args, "value", spec.usage))
-            ramp = v.ramp(args["ramp"]) if args.get("ramp") not in (None, "") else 0.0
-            return await self.pi.bpm(ctx, value, ramp)
-        if name == "bpm_auto":
-            return await self.pi.bpm_auto(ctx, v.flag(v.require(args, "on", spec.usage), "auto"))
-        if name == "pi_link":
-            host = v.host(v.require(args, "host", spec.usage))
-            port = v.port(v.require(args, "port", spec.usage))
-            token = v.token(v.require(args, "token", spec.usage))
-            return await self.pi.link(ctx, host, port, token)
-        if name == "pi_unlink":
-            return await self.pi.unlink(ctx)
-        if name == "pi_status":
-            return await self.pi.status(ctx)
-        raise BadInput(f"unknown command {name!r}; try /help")
-
-    async def _jobs(self, ctx: CommandContext) -> Reply:
-        owner_id = await self.repo.owner_id(ctx.platform, ctx.user_id, ctx.display_name)
-        jobs = await self.repo.list(owner_id=owner_id, limit=10)
-        if not jobs:
-            return Reply(text="you have no jobs yet", title="Your jobs")
-        lines = []
-        for job in jobs:
-            state = job.state
-            detail = (
-                f"{job.progress * 100:.0f}% {job.progress_text}"
-                if state == "running"
-                else job.error or job.progress_text or ""
-            )
-            lines.append(f"{job.id}  {job.kind:<8} {state:<9} {detail}".rstrip())
-        return Reply(
-            text="\n".join(lines),
-            title="Your jobs",
-            data={"jobs": [{"id": j.id, "kind": j.kind, "state": j.state} for j in jobs]},
+        reply = render(
+            last, self.settings.results_dir, self._url_for, self._renderers.get(last.kind)
         )
-
-    async def _own_job(self, ctx: CommandContext, job_id: str) -> Job:
-        job = await self.repo.get(job_id)
-        if job is None:
-            raise BadInput(f"no job {job_id!r}; /jobs lists yours")
-        owner = job.owner
-        mine = owner is not None and (owner.platform, owner.user_id) == (ctx.platform, ctx.user_id)
-        if not (mine or self._configured_admin(ctx)):
-            raise BadInput(f"job {job_id} is not yours")
-        return job
-
-    async def _cancel(self, ctx: CommandContext, job_id: str) -> Reply:
-        job = await self._own_job(ctx, job_id)
-        if job.state not in ("queued", "running"):
-            return Reply(text=f"job {job_id} already {job.state}", job_id=job_id, error=True)
-        state = await self.runner.cancel(job_id)
-        if state == "cancelled":
-            return Reply(text=f"job {job_id} cancelled", job_id=job_id)
-        if state == "cancelling":
-            return Reply(text=f"job {job_id} is being stopped", job_id=job_id)
-        return Reply(text=f"job {job_id} already {state}", job_id=job_id, error=True)
+        if reused and mark_reused and not reply.error:
+            note = "(an earlier result for the same input and options; nothing was run again)"
+            reply = dataclasses.replace(reply, reused=True, text=f"{reply.text}\n{note}")
+        yield reply
 
 
 def _holds_token(command: str | Command) -> bool:

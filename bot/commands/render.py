@@ -68,6 +68,7 @@ def _tracks(result: dict[str, Any]) -> tuple[TrackRow, ...]:
                 entry.get("title"),
                 entry.get("confidence"),
                 tuple(r for r in recognizer.split("+") if r),
+                entry.get("speed"),
             )
         )
     return tuple(rows)
@@ -79,10 +80,15 @@ def _listed(lines: list[str]) -> list[str]:
     return lines[:MAX_LISTED] + [f"... and {len(lines) - MAX_LISTED} more"]
 
 
-def _identify(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
+def render_identify(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     tracks = _tracks(result)
     known = sum(1 for t in tracks if t.title)
-    lines = _listed([f"{clock(t.start_s)}  {t.label}" for t in tracks])
+    lines = _listed(
+        [
+            f"{clock(t.start_s)}  {t.label}" + (f"  [{t.speed_text}]" if t.speed_text else "")
+            for t in tracks
+        ]
+    )
     lines += [f"note: {n}" for n in result.get("notes") or []]
     if not tracks:
         lines.append("no tracks found")
@@ -97,7 +103,7 @@ def _identify(view: JobView, result: dict[str, Any], files: dict[str, ResultFile
     )
 
 
-def _stems(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
+def render_stems(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     zip_name = result.get("zip")
     parts = [f for name, f in files.items() if name != zip_name and name != "manifest.json"]
     lines = [f"{f.name} ({size_text(f.size_bytes)})" for f in parts]
@@ -113,12 +119,20 @@ def _stems(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) 
     )
 
 
-def _sections(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
+def _library_note(row: dict[str, Any]) -> str:
+    """Which of the DJ's library values were used: " (rekordbox: bpm, key, grid)"."""
+    if not row.get("dj_library"):
+        return ""
+    return f" ({row['dj_library']}: {', '.join(str(f) for f in row.get('rekordbox') or [])})"
+
+
+def render_sections(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     selected = result.get("selected") or []
     skipped = result.get("skipped") or []
     lines = [
         f"{Path(s.get('path', '?')).name}: {float(s.get('bpm') or 0):.1f} BPM"
         f"{' ' + s['key'] if s.get('key') else ''} -> {float(s.get('target_bpm') or 0):.1f}"
+        f"{_library_note(s)}"
         for s in selected
     ]
     lines += [f"skipped {Path(s.get('path', '?')).name}: {s.get('reason')}" for s in skipped]
@@ -132,7 +146,7 @@ def _sections(view: JobView, result: dict[str, Any], files: dict[str, ResultFile
     )
 
 
-def _generic(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
+def render_generic(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     lines = [f"{f.name} ({size_text(f.size_bytes)})" for f in files.values()]
     return Reply(
         text="\n".join(_listed(lines)) or "done",
@@ -143,10 +157,13 @@ def _generic(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]
     )
 
 
-RENDERERS = {"identify": _identify, "stems": _stems, "sections": _sections}
+Renderer = Callable[[JobView, dict[str, Any], dict[str, ResultFile]], Reply]
 
 
-def render(view: JobView, results_dir: Path, url_for: UrlFor) -> Reply:
+def render(
+    view: JobView, results_dir: Path, url_for: UrlFor, renderer: Renderer | None = None
+) -> Reply:
+    """The reply for a job as it stands; a succeeded job's by ``renderer`` (its command's)."""
     if view.state == JobState.FAILED:
         return Reply(
             text=f"{view.kind} job {view.id} failed: {view.error or 'unknown error'}",
@@ -175,4 +192,4 @@ def render(view: JobView, results_dir: Path, url_for: UrlFor) -> Reply:
             error=True,
             job_id=view.id,
         )
-    return RENDERERS.get(view.kind, _generic)(view, result, files)
+    return (renderer or render_generic)(view, result, files)

@@ -12,11 +12,9 @@ import re
 from typing import Any
 
 from core.errors import BadInput
+from realtime.protocol import MAX_BPM, MAX_RAMP_S, MIN_BPM
 
-# Same limits as the Pi server (realtime.track MIN_BPM/MAX_BPM, server MAX_RAMP_S): a
-# refusal here saves a round trip and words it for chat.
-MIN_BPM, MAX_BPM = 40.0, 250.0
-MAX_RAMP_S = 600.0
+__all__ = ["MAX_BPM", "MAX_RAMP_S", "MIN_BPM"]  # the Pi's limits: a refusal here saves a trip
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
     r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
@@ -57,14 +55,6 @@ def flag(value: Any, name: str) -> bool:
     raise BadInput(f"{name} must be on or off, not {value!r}")
 
 
-def bpm(value: Any) -> float:
-    return number(value, "BPM", MIN_BPM, MAX_BPM)
-
-
-def ramp(value: Any) -> float:
-    return number(value, "ramp", 0.0, MAX_RAMP_S, unit="s")
-
-
 def host(value: Any) -> str:
     text = str(value).strip()
     try:
@@ -74,10 +64,6 @@ def host(value: Any) -> str:
     if not _HOSTNAME.match(text):
         raise BadInput(f"{text!r} is not a host name or IP address")
     return text.rstrip(".").lower()
-
-
-def port(value: Any) -> int:
-    return integer(value, "port", 1, 65535)
 
 
 def token(value: Any) -> str:
@@ -101,8 +87,5 @@ def choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     return text
 
 
-def require(args: dict[str, Any], key: str, usage: str) -> Any:
-    value = args.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise BadInput(f"{key} is missing; usage: {usage}")
-    return value
+def missing(key: str, usage: str) -> BadInput:
+    return BadInput(f"{key} is missing; usage: {usage}")

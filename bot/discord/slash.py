@@ -1,176 +1,146 @@
-"""The slash commands: Discord options in, a command-layer :class:`Command` out.
+"""The slash commands, built from the layer's :class:`CommandSpec` list.
 
-Descriptions and choices come from the layer's :class:`CommandSpec` list, so help
-text and Discord's command picker say the same. Values are validated by the
-layer, exactly as typed text would be.
+Each spec becomes one slash command whose options are the spec's options (names,
+types, descriptions, choices, required); values are validated by the layer, exactly
+as typed text would be. Two-word commands ("/pi link") become a group's
+subcommands, except where the first word is itself a command ("/bpm" and "/bpm auto"):
+Discord cannot have both a command and a group of one name, so the subcommand's
+single option joins the command as an option named after its second word
+("/bpm auto:on").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import discord
 from discord import app_commands
 
-from bot.commands.api import Command, CommandSpec
+from bot.commands.api import Command, CommandSpec, OptionSpec
 from bot.discord.skin import DiscordSkin
 
 DESCRIPTION_LIMIT = 100
+# Discord shows a group's description in its command picker.
+GROUP_DESCRIPTIONS = {"pi": "the venue Pi linked to this server"}
+
+_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "attachment": discord.Attachment,
+}
+Callback = Callable[..., Awaitable[None]]
 
 
 def _short(text: str) -> str:
     return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
 
 
-def _given(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+def _words(spec: CommandSpec) -> list[str]:
+    return spec.text.lstrip("/").lower().split()
 
 
-class _Decorate:
-    """Applies a spec's option descriptions and choices to a callback."""
+def _parameter(name: str, annotation: Any, required: bool) -> inspect.Parameter:
+    kind = inspect.Parameter.KEYWORD_ONLY
+    if required:
+        return inspect.Parameter(name, kind, annotation=annotation)
+    return inspect.Parameter(name, kind, annotation=annotation | None, default=None)
 
-    def __init__(self, specs: tuple[CommandSpec, ...]) -> None:
-        self.by_name = {spec.name: spec for spec in specs}
 
-    def description(self, name: str) -> str:
-        return _short(self.by_name[name].description)
+def _callback(
+    parameters: list[inspect.Parameter],
+    options: list[OptionSpec],
+    run: Callable[[discord.Interaction, dict[str, Any]], Awaitable[None]],
+    descriptions: dict[str, str] | None = None,
+) -> Callback:
+    """A callback with a real signature, which discord.py reads to build the options."""
 
-    def __call__(self, name: str, **renamed: str) -> Callable[[Any], Any]:
-        spec = self.by_name[name]
+    async def callback(interaction: discord.Interaction, **values: Any) -> None:
+        await run(interaction, values)
 
-        def apply(func: Any) -> Any:
-            params = set(func.__code__.co_varnames[: func.__code__.co_argcount])
-            descriptions: dict[str, str] = {}
-            choices: dict[str, list[app_commands.Choice[str]]] = {}
-            for option in spec.options:
-                param = renamed.get(option.name, option.name)
-                if param not in params:
-                    continue
-                descriptions[param] = _short(option.description)
-                if option.choices:
-                    choices[param] = [app_commands.Choice(name=c, value=c) for c in option.choices]
-            func = app_commands.describe(**descriptions)(func)
-            if choices:
-                func = app_commands.choices(**choices)(func)
-            return func
+    first = inspect.Parameter(
+        "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+    )
+    callback.__signature__ = inspect.Signature([first, *parameters])  # type: ignore[attr-defined]
+    described = {o.name: _short(o.description) for o in options} | (descriptions or {})
+    func: Callback = app_commands.describe(**described)(callback) if described else callback
+    choices = {
+        o.name: [app_commands.Choice(name=c, value=c) for c in o.choices]
+        for o in options
+        if o.choices
+    }
+    return app_commands.choices(**choices)(func) if choices else func
 
-        return apply
+
+def _command(
+    skin: DiscordSkin, spec: CommandSpec, merged: list[CommandSpec]
+) -> app_commands.Command[Any, ..., None]:
+    """The slash command of ``spec``, with ``merged`` subcommands as extra options."""
+    options = list(spec.options)
+    parameters = [
+        _parameter(o.name, _TYPES[o.type], o.required and not merged) for o in spec.options
+    ]
+    extra: dict[str, tuple[CommandSpec, str]] = {}
+    descriptions: dict[str, str] = {}
+    for sub in merged:
+        word = _words(sub)[-1]
+        (option,) = sub.options  # a merged subcommand has exactly one option
+        annotation = Literal["on", "off"] if option.type == "bool" else _TYPES[option.type]
+        parameters.append(_parameter(word, annotation, False))
+        extra[word] = (sub, option.name)
+        descriptions[word] = _short(sub.description)
+    takes_files = any(o.type == "attachment" for o in spec.options)
+
+    async def run(interaction: discord.Interaction, values: dict[str, Any]) -> None:
+        given = {k: v for k, v in values.items() if v is not None}
+        files = [given.pop(o.name, None) for o in spec.options if o.type == "attachment"]
+        chosen = [word for word in extra if word in given]
+        if chosen and not any(k not in extra for k in given):
+            sub, name = extra[chosen[0]]
+            command = Command(sub.name, {name: given[chosen[0]]})
+        else:
+            # Both or neither: the layer answers with the command's usage line.
+            command = Command(spec.name, {k: v for k, v in given.items() if k not in extra})
+        await skin.run(
+            interaction,
+            command,
+            files if takes_files else None,
+            ephemeral=spec.private,
+        )
+
+    description = spec.description
+    if merged:
+        description += "; or " + ", ".join(f"{_words(s)[-1]}: on/off" for s in merged)
+    return app_commands.Command(
+        name=_words(spec)[-1],
+        description=_short(description),
+        callback=_callback(parameters, options, run, descriptions),
+    )
 
 
 def register(
     tree: app_commands.CommandTree, skin: DiscordSkin, specs: tuple[CommandSpec, ...]
 ) -> None:
-    spec = _Decorate(specs)
-
-    @tree.command(name="id", description=spec.description("id"))
-    @spec("id")
-    async def identify(
-        interaction: discord.Interaction,
-        source: str | None = None,
-        file: discord.Attachment | None = None,
-        recognizers: str | None = None,
-    ) -> None:
-        await skin.run(
-            interaction, Command("id", _given(source=source, recognizers=recognizers)), [file]
-        )
-
-    @tree.command(name="stems", description=spec.description("stems"))
-    @spec("stems")
-    async def stems(
-        interaction: discord.Interaction,
-        source: str | None = None,
-        file: discord.Attachment | None = None,
-        model: str | None = None,
-        minus: str | None = None,
-        format: str | None = None,
-    ) -> None:
-        await skin.run(
-            interaction,
-            Command("stems", _given(source=source, model=model, minus=minus, format=format)),
-            [file],
-        )
-
-    @tree.command(name="sections", description=spec.description("sections"))
-    @spec("sections")
-    async def sections(
-        interaction: discord.Interaction,
-        bpm: float,
-        sources: str | None = None,
-        file: discord.Attachment | None = None,
-        delta: float | None = None,
-        key: str | None = None,
-        harmonic: bool | None = None,
-        target: float | None = None,
-        bars: int | None = None,
-        mix_bars: int | None = None,
-    ) -> None:
-        args = _given(
-            bpm=bpm,
-            sources=sources.split() if sources else None,
-            delta=delta,
-            key=key,
-            harmonic=harmonic,
-            target=target,
-            bars=bars,
-            mix_bars=mix_bars,
-        )
-        await skin.run(interaction, Command("sections", args), [file])
-
-    # "/bpm 124" and "/bpm auto on" share a name on Discord, so /bpm takes either.
-    @tree.command(
-        name="bpm", description=_short(f"{spec.by_name['bpm'].description}; or auto: on/off")
-    )
-    @spec("bpm")
-    @app_commands.describe(auto="let the Pi follow the crowd (on) or hold the tempo (off)")
-    async def bpm(
-        interaction: discord.Interaction,
-        value: float | None = None,
-        ramp: float | None = None,
-        auto: Literal["on", "off"] | None = None,
-    ) -> None:
-        if auto is not None and value is None and ramp is None:
-            command = Command("bpm_auto", {"on": auto})
-        else:
-            # Both or neither: the layer's /bpm answers with its usage line.
-            command = Command("bpm", _given(value=value, ramp=ramp))
-        await skin.run(interaction, command)
-
-    pi = app_commands.Group(name="pi", description="the venue Pi linked to this server")
-
-    @pi.command(name="link", description=spec.description("pi_link"))
-    @spec("pi_link")
-    async def pi_link(interaction: discord.Interaction, host: str, port: int, token: str) -> None:
-        # Ephemeral: nobody else needs to see which Pi was linked with which secret.
-        await skin.run(
-            interaction,
-            Command("pi_link", {"host": host, "port": port, "token": token}),
-            ephemeral=True,
-        )
-
-    @pi.command(name="unlink", description=spec.description("pi_unlink"))
-    async def pi_unlink(interaction: discord.Interaction) -> None:
-        await skin.run(interaction, Command("pi_unlink"))
-
-    @pi.command(name="status", description=spec.description("pi_status"))
-    async def pi_status(interaction: discord.Interaction) -> None:
-        await skin.run(interaction, Command("pi_status"))
-
-    tree.add_command(pi)
-
-    @tree.command(name="jobs", description=spec.description("jobs"))
-    async def jobs(interaction: discord.Interaction) -> None:
-        await skin.run(interaction, Command("jobs"))
-
-    @tree.command(name="cancel", description=spec.description("cancel"))
-    @spec("cancel")
-    async def cancel(interaction: discord.Interaction, job_id: str) -> None:
-        await skin.run(interaction, Command("cancel", {"job_id": job_id}))
-
-    @tree.command(name="help", description=spec.description("help"))
-    @spec("help")
-    async def help_(interaction: discord.Interaction, topic: str | None = None) -> None:
-        await skin.run(interaction, Command("help", _given(topic=topic)), ephemeral=True)
+    singles = {_words(s)[0]: s for s in specs if len(_words(s)) == 1}
+    merged: dict[str, list[CommandSpec]] = {}
+    groups: dict[str, app_commands.Group] = {}
+    for spec in specs:
+        words = _words(spec)
+        if len(words) == 2 and words[0] in singles:
+            merged.setdefault(words[0], []).append(spec)
+    for spec in specs:
+        words = _words(spec)
+        if len(words) == 1:
+            tree.add_command(_command(skin, spec, merged.get(words[0], [])))
+        elif words[0] not in singles:
+            if words[0] not in groups:
+                description = GROUP_DESCRIPTIONS.get(words[0], f"/{words[0]} commands")
+                groups[words[0]] = app_commands.Group(name=words[0], description=description)
+                tree.add_command(groups[words[0]])
+            groups[words[0]].add_command(_command(skin, spec, []))
 
     @tree.error
     async def on_error(

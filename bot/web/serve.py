@@ -90,7 +90,7 @@ class Server:
         from bot.commands.keys import link_key
         from bot.commands.layer import CommandLayer
         from bot.web.app import build_app
-        from core.jobs.runner import JobRunner
+        from core.jobs.celery_backend import make_runner
         from storage.db import open_database
 
         settings = self.settings
@@ -106,7 +106,7 @@ class Server:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
         db = await open_database(settings.database_url)
-        runner = JobRunner(settings, db, self.kinds)
+        runner = make_runner(settings, db, self.kinds)
         web_runner = web.AppRunner(
             build_app(settings, link_key(settings), self.health), access_log=None
         )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from core.audio.fetch import resolve_source
-from core.jobs.types import JobOutput, Progress, settings_of
+from core.jobs.context import JobContext
+from core.jobs.types import JobOutput
 
 
-def probe_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
-    settings = settings_of(params)
+def probe_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
+    settings, progress, workdir = ctx.settings, ctx.progress, ctx.workdir
     progress(0.0, "fetching")
     info = resolve_source(str(params["source"]), workdir, settings, progress)
     progress(1.0, "probed")

@@ -17,14 +17,14 @@ from core.errors import BadInput
 from core.identify import fingerprint as fp
 from core.identify.library import open_index
 from core.identify.matching import StreamingMatcher, find_plays
+from core.identify.names import RECOGNIZERS
 from core.identify.outputs import render_png, write_cue
 from core.identify.tracklist import UNKNOWN_MIN_S, Play, build_tracklist, uncovered
-from core.jobs.types import JobOutput, Progress, settings_of
+from core.jobs.context import JobContext
+from core.jobs.types import JobOutput
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
-
-RECOGNIZERS = ("local", "shazam", "audd")
 
 
 def parse_recognizers(value: Any, settings: Settings) -> list[str]:
@@ -175,8 +175,8 @@ def identify(
     return result, notes, info.path
 
 
-def identify_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
-    settings = settings_of(params)
+def identify_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
+    settings, progress, workdir = ctx.settings, ctx.progress, ctx.workdir
     source = params.get("source")
     if not source:
         raise BadInput("identify needs a source (a link or a file)")

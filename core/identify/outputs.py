@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,15 @@ def _colour(i: int) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
+def fit_text(text: str, suffix: str, measure: Callable[[str], float], width: float) -> str:
+    """``text + suffix`` cut with an ellipsis so it fits ``width``; the suffix is always kept."""
+    if measure(text + suffix) <= width:
+        return text + suffix
+    while len(text) > 4 and measure(text + "…" + suffix) > width:
+        text = text[:-1]
+    return text.rstrip() + "…" + suffix
+
+
 def render_png(result: dict[str, Any], path: Path, width: int = 1000) -> None:
     """A timeline: one row per entry, a coloured span on the mix's time axis, names on the left.
 
@@ -108,8 +118,9 @@ def render_png(result: dict[str, Any], path: Path, width: int = 1000) -> None:
     for i, entry in enumerate(tracks):
         y = top + i * row
         name = f"{clock(entry['start'])} {entry_name(entry)}"
-        while draw.textlength(name, font=font) > label_w - 2 * pad and len(name) > 8:
-            name = name[:-2]
+        speed = entry.get("speed")
+        tag = f"  {(speed - 1) * 100:+.1f}%" if speed and abs(speed - 1.0) >= 0.005 else ""
+        name = fit_text(name, tag, lambda text: draw.textlength(text, font=font), label_w - 2 * pad)
         known = entry.get("title") is not None or entry.get("artist") is not None
         draw.text((pad, y + 3), name, fill=(30, 30, 30) if known else (140, 140, 140), font=font)
         xs = x0 + (x1 - x0) * entry["start"] / duration

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.jobs.context import JobFunction
 from core.settings import Settings
 
 
@@ -35,9 +35,11 @@ class JobKind:
         except ModuleNotFoundError:
             return False
 
-    def resolve(self) -> Callable[..., object]:
+    def resolve(self) -> JobFunction:
+        """The job function itself (imported here: call it in the worker process)."""
         module, _, attr = self.func.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        func: JobFunction = getattr(importlib.import_module(module), attr)
+        return func
 
 
 def builtin_kinds(settings: Settings) -> dict[str, JobKind]:

@@ -29,13 +29,14 @@ from typing import Any
 
 from core.errors import BadInput, CrateBotError, NotAvailable
 from core.jobs.kinds import JobKind, builtin_kinds
-from core.jobs.types import SETTINGS_KEY, JobState
-from core.jobs.worker import worker_main
+from core.jobs.messages import Done, Ended, Failed, Outcome, ProgressReport, WorkerMessage
+from core.jobs.types import JobState
+from core.jobs.worker import WorkerTask, worker_main
 from core.settings import Settings
 from storage.base import utcnow
 from storage.db import Database
 from storage.files import sha256_file
-from storage.jobs_repo import JobRepository
+from storage.jobs_repo import JobRepository, OwnerLimits
 from storage.models import Job
 from storage.results import ResultStore
 
@@ -43,7 +44,7 @@ log = logging.getLogger("cratebot.runner")
 
 
 class QuotaExceeded(CrateBotError):
-    """The owner already has as many unfinished jobs as allowed."""
+    """The owner already has as many unfinished jobs, or jobs today, as allowed."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,19 @@ class JobView:
             finished_at=job.finished_at,
             files=tuple((job.result or {}).get("files", ())),
         )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What ``submit`` answers: the job as it stands, and whether dedupe reused an
+    equal job (queued, running or done) instead of queueing a new one."""
+
+    view: JobView
+    reused: bool
+
+    @property
+    def id(self) -> str:
+        return self.view.id
 
 
 @dataclass
@@ -198,28 +212,45 @@ class JobRunner:
             raise NotAvailable(f"{name} is not available in this installation yet")
         return kind
 
-    async def submit(self, kind: str, params: dict[str, Any], owner: OwnerRef | None = None) -> str:
-        """Queue a job and return its id, or the id of an equal job already done or under way."""
-        spec = self.kind(kind)
+    async def submit(
+        self, kind: str | JobKind, params: dict[str, Any], owner: OwnerRef | None = None
+    ) -> Submission:
+        """Queue a job, or reuse an equal job already done or under way.
+
+        ``kind`` is a name, or the :class:`JobKind` that :meth:`kind` already returned
+        (so a caller that checked availability early does not check it twice). An
+        owner's quotas (unfinished jobs, jobs per day) are checked in the same database
+        transaction as the insert; :class:`QuotaExceeded` says which one is full.
+        """
+        spec = kind if isinstance(kind, JobKind) else self.kind(kind)
         params = json.loads(_canonical(params))  # JSON-safe, detached from the caller
         key = await asyncio.to_thread(dedupe_key, spec, params)
         existing = await self.repo.find_reusable(key)
         if existing is not None:
-            return existing.id
-        owner_id = None
+            return Submission(JobView.of(existing), reused=True)
+        owner_id = limits = None
         if owner is not None:
             owner_id = await self.repo.owner_id(owner.platform, owner.user_id, owner.display_name)
-            active = await self.repo.count_active(owner_id)
-            limit = self.settings.max_queued_jobs_per_owner
-            if active >= limit:
+            limits = OwnerLimits(
+                self.settings.max_queued_jobs_per_owner, self.settings.max_jobs_per_day_per_owner
+            )
+        job = await self.repo.create(
+            uuid.uuid4().hex[:12], spec.name, params, owner_id, key, spec.max_attempts, limits
+        )
+        if job.refused is not None:
+            refused = job.refused
+            if refused.which == "active":
                 raise QuotaExceeded(
-                    f"you already have {active} unfinished jobs (the limit is {limit}); "
-                    "wait for one to finish or cancel one"
+                    f"you already have {refused.count} unfinished jobs (the limit is "
+                    f"{refused.limit}); wait for one to finish or cancel one"
                 )
-        job_id = uuid.uuid4().hex[:12]
-        await self.repo.create(job_id, kind, params, owner_id, key, spec.max_attempts)
+            raise QuotaExceeded(
+                f"you have started {refused.count} jobs in the last 24 hours (the limit is "
+                f"{refused.limit}); try again later"
+            )
+        assert job.job is not None
         self._wake.set()
-        return job_id
+        return Submission(JobView.of(job.job), reused=False)
 
     async def get(self, job_id: str) -> JobView | None:
         job = await self.repo.get(job_id)
@@ -390,16 +421,16 @@ class JobRunner:
             await self._notify(job.id)
             self._wake.set()
 
-    async def _run_worker(self, running: _Running) -> tuple[Any, ...]:
+    async def _run_worker(self, running: _Running) -> Outcome:
         job = running.job
         workdir = self.settings.work_dir / job.id / f"attempt-{job.attempts}"
         if workdir.exists():
             shutil.rmtree(workdir)
-        params = {**job.params, SETTINGS_KEY: self.settings}
+        task = WorkerTask(running.kind, job.id, job.attempts, job.params, self.settings, workdir)
         parent_conn, child_conn = self._mp.Pipe(duplex=False)
         process = self._mp.Process(
             target=worker_main,
-            args=(running.kind.func, params, str(workdir), child_conn, os.getpid()),
+            args=(task, child_conn, os.getpid()),
             name=f"cratebot-job-{job.id}",
             daemon=False,
         )
@@ -409,7 +440,8 @@ class JobRunner:
         await self.repo.set_worker(job.id, process.pid)
 
         loop = asyncio.get_running_loop()
-        inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        # None: the pipe closed (the worker exited, maybe without a word).
+        inbox: asyncio.Queue[WorkerMessage | None] = asyncio.Queue()
 
         def readable() -> None:
             try:
@@ -417,17 +449,17 @@ class JobRunner:
                     inbox.put_nowait(parent_conn.recv())
             except (EOFError, OSError):
                 loop.remove_reader(parent_conn.fileno())
-                inbox.put_nowait(("eof",))
+                inbox.put_nowait(None)
 
         loop.add_reader(parent_conn.fileno(), readable)
         deadline = running.started + running.kind.timeout_s
         cancel_wait = asyncio.ensure_future(running.cancel.wait())
-        outcome: tuple[Any, ...] = ("eof",)
+        outcome: Outcome | None = None
         try:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    outcome = ("timeout",)
+                    outcome = Ended("timeout")
                     break
                 getter = asyncio.ensure_future(inbox.get())
                 done, _ = await asyncio.wait(
@@ -436,13 +468,13 @@ class JobRunner:
                 if getter not in done:
                     getter.cancel()
                 if cancel_wait in done:
-                    outcome = ("stopped",) if running.stopping else ("cancelled",)
+                    outcome = Ended("stopped" if running.stopping else "cancelled")
                     break
                 if not done:
                     continue
                 message = getter.result()
-                if message[0] == "progress":
-                    await self._on_progress(running, float(message[1]), str(message[2]))
+                if isinstance(message, ProgressReport):
+                    await self._on_progress(running, message.fraction, message.text)
                     continue
                 outcome = message
                 break
@@ -450,12 +482,12 @@ class JobRunner:
             cancel_wait.cancel()
             with contextlib.suppress(Exception):
                 loop.remove_reader(parent_conn.fileno())
-            await self._reap(process, kill=outcome[0] in {"timeout", "cancelled", "stopped"})
+            await self._reap(process, kill=isinstance(outcome, Ended))
             parent_conn.close()
-        if outcome[0] == "eof":
+        if outcome is None:
             code = process.exitcode
             reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            outcome = ("error", "crash", f"the worker process died ({reason})", "")
+            outcome = Failed("crash", f"the worker process died ({reason})")
         return outcome
 
     async def _reap(self, process: Any, kill: bool) -> None:
@@ -498,22 +530,22 @@ class JobRunner:
                 running.last_event = now
             await self.repo.progress(job.id, fraction, text, event=event)
 
-    async def _settle(self, running: _Running, outcome: tuple[Any, ...]) -> None:
+    async def _settle(self, running: _Running, outcome: Outcome) -> None:
         job = running.job
         workdir = self.settings.work_dir / job.id
-        status = outcome[0]
-        if status == "done":
-            _, result, files = outcome
+        if isinstance(outcome, Done):
             published = await self.results.publish(
-                job.id, workdir / f"attempt-{job.attempts}", list(files)
+                job.id, workdir / f"attempt-{job.attempts}", list(outcome.files)
             )
-            result = {**(result or {}), "files": [row.name for row in published]}
+            result = {**outcome.result, "files": [row.name for row in published]}
             await self.repo.finish(job.id, "succeeded", result=result, message="done")
             shutil.rmtree(workdir, ignore_errors=True)
-        elif status == "cancelled":
+        elif isinstance(outcome, Failed):
+            await self._failed(running, outcome)
+        elif outcome.reason == "cancelled":
             await self.repo.finish(job.id, "cancelled", message="cancelled while running")
             shutil.rmtree(workdir, ignore_errors=True)
-        elif status == "stopped":
+        elif outcome.reason == "stopped":
             await self.repo.requeue(
                 job.id,
                 None,
@@ -521,7 +553,7 @@ class JobRunner:
                 event_type="recover",
                 refund_attempt=True,
             )
-        elif status == "timeout":
+        else:
             limit = running.kind.timeout_s
             await self.repo.finish(
                 job.id,
@@ -529,19 +561,21 @@ class JobRunner:
                 error=f"timed out after {limit:.0f} s (the limit for {job.kind} jobs)",
             )
             shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _failed(self, running: _Running, failure: Failed) -> None:
+        job = running.job
+        message = failure.message
+        if failure.trace:
+            log.error("job %s failed: %s\n%s", job.id, message, failure.trace)
+        if failure.category == "transient" and job.attempts < job.max_attempts:
+            delay = min(self.retry_base_s * 2 ** (job.attempts - 1), 300.0)
+            await self.repo.requeue(
+                job.id,
+                utcnow() + dt.timedelta(seconds=delay),
+                f"{message}; retrying in {delay:.0f} s (attempt {job.attempts} of "
+                f"{job.max_attempts})",
+            )
+            asyncio.get_running_loop().call_later(delay, self._wake.set)
         else:
-            _, category, message, trace = outcome
-            if trace:
-                log.error("job %s failed: %s\n%s", job.id, message, trace)
-            if category == "transient" and job.attempts < job.max_attempts:
-                delay = min(self.retry_base_s * 2 ** (job.attempts - 1), 300.0)
-                await self.repo.requeue(
-                    job.id,
-                    utcnow() + dt.timedelta(seconds=delay),
-                    f"{message}; retrying in {delay:.0f} s (attempt {job.attempts} of "
-                    f"{job.max_attempts})",
-                )
-                asyncio.get_running_loop().call_later(delay, self._wake.set)
-            else:
-                await self.repo.finish(job.id, "failed", error=message)
-                shutil.rmtree(workdir, ignore_errors=True)
+            await self.repo.finish(job.id, "failed", error=message)
+            shutil.rmtree(self.settings.work_dir / job.id, ignore_errors=True)

@@ -1,13 +1,6 @@
 """Plain types shared by the runner, the worker processes and the pipelines.
 
-A job function is a plain importable function::
-
-    def run(params: dict, progress: Progress, workdir: Path) -> JobOutput
-
-``params`` is the JSON-safe dict given to ``submit`` plus, under the reserved key
-``"_settings"``, the runner's ``Settings`` object (never persisted). ``workdir`` is an
-empty folder private to this attempt; files named in ``JobOutput.files`` (paths
-relative to ``workdir``) are published to ``$CRATEBOT_HOME/results/<job id>/``.
+The job-function signature and its context are in :mod:`core.jobs.context`.
 """
 
 from __future__ import annotations
@@ -16,10 +9,7 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
-
-SETTINGS_KEY = "_settings"
 
 
 class JobState(enum.StrEnum):
@@ -42,7 +32,7 @@ class JobOutput:
     files: list[str] = field(default_factory=list)
 
 
-class Progress(Protocol):
+class ProgressSink(Protocol):
     """Progress reporter handed to job functions; cheap to call often (it throttles)."""
 
     def __call__(self, fraction: float, text: str = "") -> None: ...
@@ -75,23 +65,3 @@ class LocalProgress:
             self._last_t = now
             self._last_text = text
             self._sink(self.fraction, text)
-
-
-def settings_of(params: dict[str, Any]):  # -> Settings (import kept lazy for workers)
-    """The Settings the runner injected, or ones built from the environment."""
-    from core.settings import Settings, load_settings
-
-    value = params.get(SETTINGS_KEY)
-    return value if isinstance(value, Settings) else load_settings()
-
-
-def run_in_process(
-    func: Callable[..., JobOutput],
-    params: dict[str, Any],
-    workdir: Path,
-    settings: Any,
-    progress: Progress | None = None,
-) -> JobOutput:
-    """Call a job function directly, the way a worker process would."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    return func({**params, SETTINGS_KEY: settings}, progress or LocalProgress(), workdir)

@@ -16,12 +16,17 @@ import signal
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput, NotAvailable, TransientError
+from core.jobs.context import JobContext
+from core.jobs.kinds import JobKind
+from core.jobs.messages import Done, Failed, ProgressReport, WorkerMessage
 from core.jobs.types import JobOutput
+from core.settings import Settings
 
 _PR_SET_PDEATHSIG = 1
 
@@ -56,40 +61,50 @@ class PipeProgress:
             return
         self._last = now
         self._last_text = text
-        self._conn.send(("progress", fraction, text))
+        self._conn.send(ProgressReport(fraction, text))
 
 
-def worker_main(
-    func_path: str, params: dict[str, Any], workdir: str, conn: Connection, parent_pid: int
-) -> None:
+@dataclass(frozen=True)
+class WorkerTask:
+    """One attempt as the runner hands it to a worker process (pickled)."""
+
+    kind: JobKind
+    job_id: str
+    attempt: int
+    params: dict[str, Any]
+    settings: Settings
+    workdir: Path
+
+
+def run_task(task: WorkerTask, conn: Connection) -> WorkerMessage:
+    """Run the attempt and say how it ended; never raises."""
+    try:
+        func = task.kind.resolve()
+        task.workdir.mkdir(parents=True, exist_ok=True)
+        ctx = JobContext(task.job_id, task.settings, task.workdir, PipeProgress(conn), task.attempt)
+        output = func(ctx, task.params)
+        if not isinstance(output, JobOutput):
+            raise TypeError(f"{task.kind.func} returned {type(output).__name__}, not JobOutput")
+        return Done(output.result, tuple(output.files))
+    except (BadInput, NotAvailable) as exc:
+        return Failed("bad_input", str(exc))
+    except TransientError as exc:
+        return Failed("transient", str(exc))
+    except MemoryError:
+        return Failed("crash", "ran out of memory", traceback.format_exc())
+    except OSError as exc:
+        if exc.errno == 28:  # ENOSPC: say so plainly, the job can run again later
+            return Failed("transient", "the disk is full", traceback.format_exc())
+        return Failed("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+    except BaseException as exc:  # noqa: BLE001 - everything must reach the runner
+        return Failed("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def worker_main(task: WorkerTask, conn: Connection, parent_pid: int) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     _die_with_parent(parent_pid)
     try:
-        import importlib
-
-        module, _, attr = func_path.partition(":")
-        func = getattr(importlib.import_module(module), attr)
-        folder = Path(workdir)
-        folder.mkdir(parents=True, exist_ok=True)
-        output = func(params, PipeProgress(conn), folder)
-        if not isinstance(output, JobOutput):
-            raise TypeError(f"{func_path} returned {type(output).__name__}, not JobOutput")
-        conn.send(("done", output.result, list(output.files)))
-    except BadInput as exc:
-        conn.send(("error", "bad_input", str(exc), ""))
-    except NotAvailable as exc:
-        conn.send(("error", "bad_input", str(exc), ""))
-    except TransientError as exc:
-        conn.send(("error", "transient", str(exc), ""))
-    except MemoryError:
-        conn.send(("error", "crash", "ran out of memory", traceback.format_exc()))
-    except OSError as exc:
-        if exc.errno == 28:  # ENOSPC: say so plainly, the job can run again later
-            conn.send(("error", "transient", "the disk is full", traceback.format_exc()))
-        else:
-            conn.send(("error", "crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-    except BaseException as exc:  # noqa: BLE001 - everything must reach the runner
-        conn.send(("error", "crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        conn.send(run_task(task, conn))
     finally:
         conn.close()

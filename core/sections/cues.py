@@ -34,7 +34,8 @@ class SectionCues:
     ini_frame: int
     begin_frame: int
     end_frame: int
-    ini_source: str  # "intro", "rekordbox cue" or "first downbeat"
+    ini_source: str  # "intro", "first downbeat" or "<software> cue" ("rekordbox cue")
+    ini_position: int = 1  # bar position (1..n) of the beat at the intro cue
 
     @property
     def speed(self) -> float:
@@ -108,6 +109,7 @@ def section_cues(
     ini_cue: float | None = None,
     beats_per_bar: int = 4,
     sample_rate: int = EXPORT_RATE,
+    cue_label: str = "rekordbox cue",
 ) -> SectionCues:
     """The cues of the ``bars``-bar section from the intro cue, or :class:`Unsuitable`."""
     if bars < 1:
@@ -130,8 +132,12 @@ def section_cues(
     if ini_cue is None:
         start, source = intro_end(analysis)
     else:
-        start, source = ini_cue, "rekordbox cue"
-    # The section is counted from the grid beat nearest the cue.
+        start, source = ini_cue, cue_label
+    # A cue placed by the DJ counts from the grid beat nearest it; the analysis' intro
+    # end counts from the nearest downbeat, so the section is whole bars of the grid.
+    downbeats = sorted(analysis.downbeats)
+    if ini_cue is None and downbeats:
+        start = _nearest(downbeats, start)
     i = bisect.bisect_left(beats, start)
     if i == len(beats) or (i > 0 and start - beats[i - 1] <= beats[i] - start):
         i -= 1
@@ -143,12 +149,23 @@ def section_cues(
             f"(section would end at {end:.2f} s of {analysis.duration:.2f} s)"
         )
     begin = _grid_beat(beats, i + (bars - mix) * beats_per_bar, period)
+    # Lengths are rounded once, from the intro cue, so 16 bars of a straight 120 BPM
+    # grid are exactly 1411200 samples wherever the grid's anchor falls between samples.
+    ini_frame = round(beats[i] * sample_rate)
+    positions = analysis.beat_positions
     return SectionCues(
         sample_rate=sample_rate,
         bpm=float(analysis.bpm),
         target_bpm=float(target_bpm),
-        ini_frame=round(beats[i] * sample_rate),
-        begin_frame=round(begin * sample_rate),
-        end_frame=round(end * sample_rate),
+        ini_frame=ini_frame,
+        begin_frame=ini_frame + round((begin - beats[i]) * sample_rate),
+        end_frame=ini_frame + round((end - beats[i]) * sample_rate),
         ini_source=source,
+        ini_position=positions[i] if len(positions) == len(beats) else 1,
     )
+
+
+def _nearest(times: list[float], t: float) -> float:
+    i = bisect.bisect_left(times, t)
+    around = times[max(0, i - 1) : i + 1]
+    return min(around, key=lambda x: abs(x - t))

@@ -4,7 +4,8 @@ Params (JSON-safe): ``sources`` (paths, folders or URLs), ``library`` (bool: eve
 analysed track), ``struct_dir`` (folder of all-in-one JSONs) and ``audio_dir``;
 ``bpm`` (required), ``delta`` (2), ``key`` ("Gm,Cm", any notation), ``harmonic``,
 ``target_bpm`` (default: ``bpm``), ``bars`` (16), ``mix_bars`` (a quarter of
-``bars``), ``rekordbox_xml``. Output: ``sections.zip`` (parts + CSV) and
+``bars``), ``dj_library`` (a Rekordbox ``.xml``, Traktor ``.nml``, Serato ``database V2``
+or ``serato``) and its older name ``rekordbox_xml``. Output: ``sections.zip`` (parts + CSV) and
 ``sections.csv``.
 """
 
@@ -15,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
-from core.jobs.types import JobOutput, Progress, settings_of
+from core.jobs.context import JobContext
+from core.jobs.types import JobOutput
 from core.sections.cues import Unsuitable, section_cues
+from core.sections.cues_xml import part_grid
+from core.sections.djlibrary import DjCollection, apply_override, load_dj_library
 from core.sections.export import export_section
-from core.sections.rekordbox import RekordboxCollection, apply_override
 from core.sections.report import SectionRow, write_csv, write_zip
 from core.sections.select import TrackFilter
 from core.sections.sources import (
@@ -52,8 +55,19 @@ def _safe_stem(path: str, taken: set[str]) -> str:
     return name
 
 
-def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
-    settings = settings_of(params)
+def _dj_library(params: dict[str, Any]) -> DjCollection | None:
+    dj_library, rekordbox_xml = params.get("dj_library"), params.get("rekordbox_xml")
+    if dj_library and rekordbox_xml:
+        raise BadInput("give either --dj-library or --rekordbox-xml, not both")
+    if rekordbox_xml:
+        from core.sections.rekordbox import RekordboxCollection
+
+        return RekordboxCollection.load(str(rekordbox_xml))
+    return load_dj_library(str(dj_library)) if dj_library else None
+
+
+def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
+    settings, progress, workdir = ctx.settings, ctx.progress, ctx.workdir
     bpm = _number(params, "bpm")
     if bpm is None:
         raise BadInput("a sections request needs --bpm (the tempo to select around)")
@@ -75,9 +89,7 @@ def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
     struct_dir = params.get("struct_dir")
     if not (sources or library or struct_dir):
         raise BadInput("give tracks (paths or links), --library or --struct-dir")
-    collection = (
-        RekordboxCollection.load(params["rekordbox_xml"]) if params.get("rekordbox_xml") else None
-    )
+    collection = _dj_library(params)
 
     # -- gather candidates ----------------------------------------------------------
     progress(0.0, "reading tracks")
@@ -111,17 +123,21 @@ def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
         if analysis.path in seen:
             continue
         seen.add(analysis.path)
-        ini_cue, overridden = None, ()
+        ini_cue: float | None = None
+        overridden: tuple[str, ...] = ()
         entry = collection.match(analysis.path) if collection is not None else None
         if entry is not None:
             override = apply_override(analysis, entry)
             analysis, ini_cue, overridden = override.analysis, override.ini_cue, override.fields
+        cue_label = f"{collection.software} cue" if collection is not None else "rekordbox cue"
         reason = selector.reject_reason(analysis)
         if reason is None and candidate.audio is None:
             reason = "audio file not found"
         if reason is None:
             try:
-                cues = section_cues(analysis, bars, target_bpm, mix_bars, ini_cue)
+                cues = section_cues(
+                    analysis, bars, target_bpm, mix_bars, ini_cue, cue_label=cue_label
+                )
             except Unsuitable as exc:
                 reason = str(exc)
         if reason is not None:
@@ -176,6 +192,9 @@ def sections_job(params: dict[str, Any], progress: Progress, workdir: Path) -> J
                 "part_file_orig": part.part_file_orig.relative_to(out_dir).as_posix(),
                 "ini_source": cues.ini_source,
                 "rekordbox": list(overridden),
+                "dj_library": collection.software if overridden and collection else None,
+                "ini_position": cues.ini_position,
+                "grid": [[m.start, m.bpm, m.beat] for m in part_grid(analysis, cues)],
             }
         )
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from typing import Any
 
-from core.jobs.types import JobOutput, Progress, settings_of
+from core.jobs.context import JobContext
+from core.jobs.types import JobOutput
 from core.stems.options import StemsOptions
 from core.stems.pipeline import run_stems
 
 
-def stems_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
+def stems_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     """Params: ``source`` (path or URL) and the optional keys of :class:`StemsOptions`.
 
     Publishes the zip, every output file and ``manifest.json``; the result holds
     their names (relative to ``workdir``) and the manifest.
     """
-    settings = settings_of(params)
+    settings, progress, workdir = ctx.settings, ctx.progress, ctx.workdir
     options = StemsOptions.from_params(params)
     scratch = workdir / "scratch"
     try:

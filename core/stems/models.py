@@ -31,6 +31,7 @@ from typing import Any
 from core.errors import BadInput, NotAvailable
 
 DEFAULT_MODEL = "htdemucs"
+UNITTEST_MODEL = "demucs_unittest"  # built by demucs without weights
 _HF_NAMESPACE = "adefossez"
 _HUB_HOST = "huggingface.co"
 _HUB_PORT = 443
@@ -150,6 +151,14 @@ def _offline_by_env() -> bool:
     )
 
 
+def _unittest_model() -> LoadedModel:
+    from demucs.pretrained import demucs_unittest
+
+    # demucs builds this small model itself with untrained weights: the output is not a
+    # separation, but the whole stems path can be tried without any download.
+    return LoadedModel(UNITTEST_MODEL, _eval(demucs_unittest()), "built by demucs (untrained)")
+
+
 def _eval(model: Any) -> Any:
     model.eval()
     return model
@@ -252,14 +261,15 @@ def _download(name: str) -> LoadedModel:
 def _how_to_supply(name: str, searched: list[str]) -> str:
     signatures = _legacy_signatures(name) or []
     urls = _remote_files()
-    files = [f"{name}.yaml (copy it from {remote_root()})"] if len(signatures) else []
-    files += [urls[sig] for sig in signatures if sig in urls]
-    listing = "; ".join(files) if files else f"{name}.yaml plus its .th files"
+    needed = [f"{name}.yaml"] if signatures and signatures != [name] else []
+    needed += [urls[sig].rsplit("/", 1)[-1] for sig in signatures if sig in urls]
+    listing = ", ".join(needed) if needed else f"{name}.yaml plus its .th files"
     return (
-        f"Looked in: {'; '.join(searched)}. "
-        f"To supply the weights, run once with network access (demucs caches them), or put "
-        f"the model's files in a folder and pass --model-repo DIR (or set "
-        f"CRATEBOT_DEMUCS_REPO=DIR); files needed: {listing}"
+        "To get it:\n"
+        f"  1. On a machine with internet: cratebot models fetch {name}\n"
+        f"  2. Or copy {listing} into one folder and run: cratebot models import DIR\n"
+        "  3. Or try stems now without weights: --model demucs_unittest (untrained, for testing)\n"
+        f"Searched: {'; '.join(searched)}"
     )
 
 
@@ -275,6 +285,8 @@ def load_model(
     name = (name or DEFAULT_MODEL).strip()
     if not _NAME.match(name):
         raise BadInput(f"'{name}' is not a valid Demucs model name")
+    if name == UNITTEST_MODEL:
+        return _unittest_model()
     hf_cache = hf_cache or hf_cache_dir()
     torch_checkpoints = torch_checkpoints or torch_hub_checkpoints()
     searched: list[str] = []
@@ -289,7 +301,7 @@ def load_model(
         found = loader(name, folder)
         if found is not None:
             return found
-    known = known_model_names()
+    known = [*known_model_names(), UNITTEST_MODEL]
     if _legacy_signatures(name) is None:
         where = f" and not in {repo}" if repo is not None else ""
         raise BadInput(
@@ -298,17 +310,17 @@ def load_model(
     if not allow_download or _offline_by_env():
         raise NotAvailable(
             f"Demucs model '{name}' has no weights on this machine and downloads are "
-            f"switched off. {_how_to_supply(name, searched)}"
+            f"switched off.\n{_how_to_supply(name, searched)}"
         )
     if not hub_reachable():
         raise NotAvailable(
             f"Demucs model '{name}' has no weights on this machine and {_HUB_HOST} cannot "
-            f"be reached to download them. {_how_to_supply(name, searched)}"
+            f"be reached to download them.\n{_how_to_supply(name, searched)}"
         )
     try:
         return _download(name)
     except Exception as exc:  # demucs raises plain URLError/HTTPError/RuntimeError here
         raise NotAvailable(
-            f"Demucs model '{name}' could not be downloaded ({exc}). "
+            f"Demucs model '{name}' could not be downloaded ({exc}).\n"
             f"{_how_to_supply(name, searched)}"
         ) from exc

@@ -223,7 +223,9 @@ def run_stems(
 
     mark = time.perf_counter()
     report_progress(0.02, f"loading model {opts.model}")
-    repo = Path(opts.model_repo) if opts.model_repo else settings.demucs_repo
+    repo: Path | None = Path(opts.model_repo) if opts.model_repo else settings.models_dir
+    if not opts.model_repo and settings.demucs_repo is None and not repo.is_dir():
+        repo = None  # CRATEBOT_HOME/models is optional; a folder the user named is not
     loaded = model or load_model(opts.model, repo)
     timings["model_load_s"] = time.perf_counter() - mark
     outputs = plan_outputs(

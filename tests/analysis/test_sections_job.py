@@ -12,7 +12,7 @@ import soundfile
 from core.analysis import analyze_track
 from core.audio import decode_array
 from core.errors import BadInput
-from core.jobs.types import LocalProgress, run_in_process
+from core.jobs import LocalProgress, run_in_process
 from core.sections.job import sections_job
 from core.sections.report import CSV_COLUMNS, read_csv
 from storage.analysis import AnalysisStore

@@ -7,11 +7,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from core.jobs.types import JobOutput, Progress
+from core.jobs.context import JobContext
+from core.jobs.types import JobOutput
 
 
-def slow_stems_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
+def slow_stems_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     """Reads its source, reports progress for ``seconds``, and zips a copy of the input."""
+    progress, workdir = ctx.progress, ctx.workdir
     source = Path(params["source"])
     seconds = float(params.get("seconds", 3.0))
     steps = 30

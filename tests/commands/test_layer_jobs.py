@@ -65,6 +65,8 @@ async def test_identify_upload_end_to_end(make_settings, songs: list[Path], tmp_
             layer, ctx(user="u2", attachments=(again,)), Command("id", {"recognizers": "local"})
         )
         assert reply2.job_id == reply.job_id and progress2[0].reused
+        assert reply2.reused and not reply.reused
+        assert "earlier result for the same input" in reply2.text
         assert [t.title for t in reply2.tracks] == [t.title for t in reply.tracks]
 
 

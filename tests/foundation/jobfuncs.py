@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput, TransientError
-from core.jobs.types import JobOutput, Progress
+from core.jobs.context import JobContext
+from core.jobs.types import JobOutput
 
 
-def sleepy_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
+def sleepy_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     """Works for ``seconds`` reporting progress, logs its run window, writes a result file."""
+    progress, workdir = ctx.progress, ctx.workdir
     seconds = float(params.get("seconds", 1.0))
     log_dir = Path(params["log_dir"]) if params.get("log_dir") else None
     start = time.time()
@@ -33,8 +35,9 @@ def sleepy_job(params: dict[str, Any], progress: Progress, workdir: Path) -> Job
     return JobOutput(result={"slept": seconds, "pid": os.getpid()}, files=["out/result.txt"])
 
 
-def child_process_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
+def child_process_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     """Starts a long-lived child (as ffmpeg would be) and records both pids, then waits."""
+    progress = ctx.progress
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     Path(params["pid_file"]).write_text(json.dumps({"worker": os.getpid(), "child": child.pid}))
     for i in range(1200):
@@ -43,7 +46,7 @@ def child_process_job(params: dict[str, Any], progress: Progress, workdir: Path)
     return JobOutput()
 
 
-def flaky_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
+def flaky_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     """Fails with a transient error until it has been tried ``succeed_on`` times."""
     counter = Path(params["counter"])
     tries = int(counter.read_text()) + 1 if counter.exists() else 1
@@ -53,18 +56,18 @@ def flaky_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobO
     return JobOutput(result={"tries": tries})
 
 
-def bad_input_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
+def bad_input_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     counter = Path(params["counter"])
     tries = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(tries))
     raise BadInput("that file is not audio")
 
 
-def crash_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
+def crash_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     os._exit(3)
 
 
-def hashing_job(params: dict[str, Any], progress: Progress, workdir: Path) -> JobOutput:
+def hashing_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
     """Counts its runs so dedupe can be checked."""
     counter = Path(params["counter"])
     tries = int(counter.read_text()) + 1 if counter.exists() else 1

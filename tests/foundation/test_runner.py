@@ -58,9 +58,11 @@ async def db(settings):
 
 async def test_job_runs_in_worker_streams_progress_and_publishes(settings, db, tmp_path):
     async with make_runner(settings, db) as runner:
-        job_id = await runner.submit(
+        submission = await runner.submit(
             "sleepy", {"seconds": 0.6, "log_dir": str(tmp_path)}, OwnerRef("cli", "alice")
         )
+        assert not submission.reused
+        job_id = submission.id
         views = [view async for view in runner.subscribe(job_id)]
     final = views[-1]
     assert final.state is JobState.SUCCEEDED, final
@@ -82,7 +84,7 @@ async def test_concurrency_limit_per_kind(settings, db, tmp_path):
     kinds = runner_kinds(concurrency=2)
     async with make_runner(settings, db, kinds=kinds) as runner:
         ids = [
-            await runner.submit("sleepy", {"seconds": 0.8, "n": i, "log_dir": str(tmp_path)})
+            (await runner.submit("sleepy", {"seconds": 2.0, "n": i, "log_dir": str(tmp_path)})).id
             for i in range(5)
         ]
         views = await asyncio.gather(*(runner.wait(i, timeout=60) for i in ids))
@@ -100,7 +102,7 @@ async def test_concurrency_limit_per_kind(settings, db, tmp_path):
 async def test_cancel_kills_worker_and_its_children(settings, db, tmp_path):
     pid_file = tmp_path / "pids.json"
     async with make_runner(settings, db) as runner:
-        job_id = await runner.submit("child", {"pid_file": str(pid_file)})
+        job_id = (await runner.submit("child", {"pid_file": str(pid_file)})).id
 
         async def started():
             return pid_file.exists() and pid_file.read_text()
@@ -120,7 +122,7 @@ async def test_cancel_kills_worker_and_its_children(settings, db, tmp_path):
 async def test_cancel_from_another_process_reaches_running_job(settings, db, tmp_path):
     pid_file = tmp_path / "pids.json"
     async with make_runner(settings, db) as runner:
-        job_id = await runner.submit("child", {"pid_file": str(pid_file)})
+        job_id = (await runner.submit("child", {"pid_file": str(pid_file)})).id
         await _wait_for(lambda: asyncio.sleep(0, pid_file.exists()))
         env = {**os.environ, "CRATEBOT_HOME": str(settings.home)}
         out = subprocess.run(
@@ -139,8 +141,8 @@ async def test_cancel_from_another_process_reaches_running_job(settings, db, tmp
 
 async def test_cancel_queued_job(settings, db, tmp_path):
     async with make_runner(settings, db) as runner:
-        first = await runner.submit("sleepy", {"seconds": 1.5})
-        second = await runner.submit("sleepy", {"seconds": 1.5, "other": True})
+        first = (await runner.submit("sleepy", {"seconds": 1.5})).id
+        second = (await runner.submit("sleepy", {"seconds": 1.5, "other": True})).id
         assert await runner.cancel(second) == "cancelled"
         assert (await runner.wait(first, timeout=30)).state is JobState.SUCCEEDED
         assert (await runner.get(second)).state is JobState.CANCELLED
@@ -149,7 +151,7 @@ async def test_cancel_queued_job(settings, db, tmp_path):
 async def test_timeout_fails_job(settings, db):
     kinds = runner_kinds(timeout_s=0.7)
     async with make_runner(settings, db, kinds=kinds) as runner:
-        job_id = await runner.submit("sleepy", {"seconds": 30})
+        job_id = (await runner.submit("sleepy", {"seconds": 30})).id
         final = await runner.wait(job_id, timeout=20)
     assert final.state is JobState.FAILED
     assert "timed out" in final.error
@@ -158,7 +160,7 @@ async def test_timeout_fails_job(settings, db):
 async def test_transient_errors_retried_with_backoff(settings, db, tmp_path):
     counter = tmp_path / "count"
     async with make_runner(settings, db) as runner:
-        job_id = await runner.submit("flaky", {"counter": str(counter), "succeed_on": 3})
+        job_id = (await runner.submit("flaky", {"counter": str(counter), "succeed_on": 3})).id
         final = await runner.wait(job_id, timeout=30)
     assert final.state is JobState.SUCCEEDED
     assert final.result == {"tries": 3, "files": []}
@@ -170,7 +172,7 @@ async def test_transient_errors_retried_with_backoff(settings, db, tmp_path):
 async def test_transient_errors_give_up_after_max_attempts(settings, db, tmp_path):
     counter = tmp_path / "count"
     async with make_runner(settings, db) as runner:
-        job_id = await runner.submit("flaky", {"counter": str(counter), "succeed_on": 99})
+        job_id = (await runner.submit("flaky", {"counter": str(counter), "succeed_on": 99})).id
         final = await runner.wait(job_id, timeout=30)
     assert final.state is JobState.FAILED
     assert counter.read_text() == "3"
@@ -180,7 +182,7 @@ async def test_transient_errors_give_up_after_max_attempts(settings, db, tmp_pat
 async def test_bad_input_never_retried(settings, db, tmp_path):
     counter = tmp_path / "count"
     async with make_runner(settings, db) as runner:
-        job_id = await runner.submit("bad", {"counter": str(counter)})
+        job_id = (await runner.submit("bad", {"counter": str(counter)})).id
         final = await runner.wait(job_id, timeout=30)
     assert final.state is JobState.FAILED
     assert final.error == "that file is not audio"
@@ -189,7 +191,7 @@ async def test_bad_input_never_retried(settings, db, tmp_path):
 
 async def test_worker_crash_reported(settings, db):
     async with make_runner(settings, db) as runner:
-        final = await runner.wait(await runner.submit("crash", {}), timeout=30)
+        final = await runner.wait((await runner.submit("crash", {})).id, timeout=30)
     assert final.state is JobState.FAILED
     assert "worker process died" in final.error and "exit code 3" in final.error
 
@@ -201,11 +203,14 @@ async def test_dedupe_by_content_returns_finished_result(settings, db, tmp_path)
     b.write_bytes(b"same content")
     c.write_bytes(b"other content")
     async with make_runner(settings, db) as runner:
-        first = await runner.submit("hashing", {"source": str(a), "counter": str(counter)})
+        first = (await runner.submit("hashing", {"source": str(a), "counter": str(counter)})).id
         assert (await runner.wait(first, timeout=30)).state is JobState.SUCCEEDED
         again = await runner.submit("hashing", {"source": str(b), "counter": str(counter)})
-        assert again == first
-        other = await runner.submit("hashing", {"source": str(c), "counter": str(counter)})
+        assert again.reused and again.id == first
+        assert again.view.state is JobState.SUCCEEDED
+        fresh = await runner.submit("hashing", {"source": str(c), "counter": str(counter)})
+        assert not fresh.reused and fresh.view.state is JobState.QUEUED
+        other = fresh.id
         assert other != first
         assert (await runner.wait(other, timeout=30)).state is JobState.SUCCEEDED
     assert counter.read_text() == "2"
@@ -234,7 +239,7 @@ async def test_unknown_and_unavailable_kinds(settings, db):
 async def test_job_survives_kill_9_of_the_runner_process(settings, db, tmp_path):
     repo = JobRepository(db)
     runner = make_runner(settings, db)
-    job_id = await runner.submit("sleepy", {"seconds": 3.0, "log_dir": str(tmp_path)})
+    job_id = (await runner.submit("sleepy", {"seconds": 3.0, "log_dir": str(tmp_path)})).id
     env = {**os.environ, "CRATEBOT_HOME": str(settings.home)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.foundation.runner_process", str(settings.home)],
@@ -275,7 +280,7 @@ async def test_job_survives_kill_9_of_the_runner_process(settings, db, tmp_path)
 async def test_crash_recovery_is_bounded(settings, db):
     repo = JobRepository(db)
     runner = make_runner(settings, db, kinds=runner_kinds(max_attempts=2))
-    job_id = await runner.submit("sleepy", {"seconds": 0.1})
+    job_id = (await runner.submit("sleepy", {"seconds": 0.1})).id
     for _ in range(2):  # two attempts, each ended by a "crash" (left running, stale)
         job = await repo.claim_next({"sleepy": 1}, "dead-runner")
         assert job.id == job_id
@@ -288,7 +293,7 @@ async def test_crash_recovery_is_bounded(settings, db):
 async def test_stop_requeues_running_jobs(settings, db, tmp_path):
     runner = make_runner(settings, db)
     await runner.start()
-    job_id = await runner.submit("sleepy", {"seconds": 20})
+    job_id = (await runner.submit("sleepy", {"seconds": 20})).id
     repo = JobRepository(db)
     await _wait_for(lambda: _state_is(repo, job_id, "running"))
     await runner.stop()
@@ -302,7 +307,7 @@ async def _state_is(repo, job_id, state):
 
 async def test_event_loop_stays_responsive_while_jobs_run(settings, db):
     async with make_runner(settings, db, kinds=runner_kinds(concurrency=2)) as runner:
-        ids = [await runner.submit("sleepy", {"seconds": 1.5, "n": i}) for i in range(2)]
+        ids = [(await runner.submit("sleepy", {"seconds": 1.5, "n": i})).id for i in range(2)]
         await _wait_for(lambda: _state_is(runner.repo, ids[0], "running"))
         worst = 0.0
         for _ in range(20):
@@ -317,7 +322,7 @@ async def test_event_loop_stays_responsive_while_jobs_run(settings, db):
 
 async def test_retention_sweep_removes_expired_results(settings, db, tmp_path):
     async with make_runner(settings, db) as runner:
-        job_id = await runner.submit("sleepy", {"seconds": 0.1})
+        job_id = (await runner.submit("sleepy", {"seconds": 0.1})).id
         await runner.wait(job_id, timeout=30)
     published = settings.results_dir / job_id / "out" / "result.txt"
     assert published.exists()

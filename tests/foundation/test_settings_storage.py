@@ -57,7 +57,9 @@ def test_invalid_setting_is_reported(home, monkeypatch):
         load_settings()
 
 
-async def test_sqlite_pragmas_and_migrations(settings):
+async def test_sqlite_pragmas_and_migrations(settings, backend):
+    if backend != "sqlite":
+        pytest.skip("SQLite pragmas only apply to SQLite")
     db = await open_database(settings.database_url)
     try:
         async with db.session() as s:

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.identify_mixgen import score
 from core.identify.job import identify_job, parse_recognizers
-from core.jobs.types import LocalProgress, run_in_process
+from core.jobs import LocalProgress, run_in_process
 from core.settings import load_settings
 
 

@@ -201,7 +201,7 @@ async def test_job_merges_shazam_into_unknown_stretches(
 ) -> None:
     """Local plays stay; only the unindexed stretches are sent to Shazam, which names them."""
     from core.identify.job import identify_job
-    from core.jobs.types import run_in_process
+    from core.jobs import run_in_process
     from core.settings import load_settings
 
     mix, truth = synth_mix

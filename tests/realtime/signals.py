@@ -64,3 +64,15 @@ def peak_frequency(y: np.ndarray, sr: int = SR) -> float:
     spec = np.abs(np.fft.rfft(x * np.hanning(len(x)), n=len(x) * 4))
     freqs = np.fft.rfftfreq(len(x) * 4, 1.0 / sr)
     return float(freqs[int(np.argmax(spec))])
+
+
+def level_db(y: np.ndarray, freq: float, sr: int = SR) -> float:
+    """Level (dB re full scale sine amplitude) of the ``freq`` component of ``y``, by
+    projecting onto a sine and cosine at that exact frequency."""
+    x = (y if y.ndim == 1 else y.mean(axis=1)).astype(np.float64)
+    t = np.arange(len(x)) / sr
+    w = np.hanning(len(x))
+    c = np.sum(x * w * np.cos(2 * np.pi * freq * t))
+    s = np.sum(x * w * np.sin(2 * np.pi * freq * t))
+    amplitude = 2.0 * np.hypot(c, s) / np.sum(w)
+    return float(20.0 * np.log10(amplitude + 1e-12))

@@ -116,3 +116,30 @@ def test_rubberband_is_refused_with_a_reason_when_the_binding_is_missing(monkeyp
         Engine(SR, 512, method="rubberband")
     engine = Engine(SR, 512, method="wsola")
     assert engine.methods == ("playback_rate", "wsola")
+
+
+def test_cued_deck_loops_and_scheduled_start_lands_mid_block():
+    engine = Engine(SR, 256, method="playback_rate")
+    click = np.zeros((SR, 2), np.float32)
+    click[0] = 0.9  # one impulse at the start of a 1 s track
+    engine.commands.post(Cmd.LOAD, 0, 0.0, 1.0, payload=build_track("c", click, SR, 120.0))
+    engine.commands.post(Cmd.SCHEDULE, 0, 1.0, 1000.0)  # deck 0 at engine sample 1000
+    y = render(engine, 3.5)[:, 0]
+    hits = np.flatnonzero(y > 0.5)
+    assert hits[0] == 1000 and engine.decks[0].started_sample == 1000
+    # Looping: the impulse comes back about once a second (the wrap waits for the
+    # block that crosses the end, so each lap may be late by under one block).
+    assert len(hits) == 4 and np.all(np.abs(np.diff(hits) - SR) < 256)
+    assert engine.decks[0].playing and not engine.decks[0].ended
+
+
+def test_track_without_tempo_ignores_the_master_tempo():
+    engine = Engine(SR, 512, method="playback_rate")
+    pad = build_track("pad", tone(220.0, 5.0), SR)
+    assert pad.bpm is None
+    engine.commands.post(Cmd.LOAD, 0, payload=pad)
+    engine.commands.post(Cmd.PLAY, 0)
+    engine.commands.post(Cmd.BPM, 0, 150.0, 0.0)
+    y = render(engine, 2.0)
+    assert engine.decks[0].rate == 1.0
+    assert peak_frequency(y[SR // 2 :]) == pytest.approx(220.0, rel=0.005)

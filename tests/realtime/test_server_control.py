@@ -29,7 +29,7 @@ async def test_start_group_starts_two_decks_on_the_same_sample(pi_factory, music
     ]
     # Send the group while both loads are still in flight: it must wait for them.
     for _ in range(200):
-        if (await client.status())["loading"] == [0, 1]:
+        if (await client.status())["loading"] == ["A", "B"]:
             break
         await asyncio.sleep(0.005)
     else:
@@ -74,7 +74,7 @@ async def test_bad_arguments_get_specific_errors(pi):
         (("/crossfade", 2.0), "crossfade must be between -1 and 1"),
         (("/bpm", 1000.0), "bpm must be between 40 and 250"),
         (("/bpm", "fast"), "bpm must be a number"),
-        (("/play", 9), "deck 9 does not exist"),
+        (("/play", 9), "deck must be 0-3 or A-D, got 9"),
         (("/method", "chipmunk"), "unknown method 'chipmunk'"),
         (("/bpm_auto", 3), "flag"),
         (("/nope",), "unknown address"),

@@ -39,7 +39,7 @@ async def test_bad_messages_are_ignored_and_counted(pi):
     state = await pi.client().status()
     assert state["target_bpm"] == 130.0
     assert state["dropped_by_reason"] == {
-        "unsigned": 1, "stale": 2, "replayed": 1, "bad_signature": 2, "malformed": 1,
+        "unsigned": 1, "stale": 2, "replayed": 1, "bad_signature": 2, "malformed": 1, "busy": 0,
     }  # fmt: skip
     assert state["dropped_messages"] == 7
     pi.stop()

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from core.audio import decode_array
-from core.jobs.types import LocalProgress, run_in_process
+from core.jobs import LocalProgress, run_in_process
 from core.stems.job import stems_job
 from core.stems.loudness import LoudnessMeter
 from core.stems.package import zip_matches_manifest

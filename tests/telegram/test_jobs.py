@@ -46,7 +46,8 @@ async def test_id_link_progress_and_tracklist(
     gaps = np.diff(status.edit_times)
     assert gaps.min() >= 0.95, gaps
     assert ("editMessageText", 400) not in fake_api.errors_served
-    assert len(set(status.history)) == len(status.history)
+    # (A text may come back later, e.g. a second download pass; never twice in a row.)
+    assert all(a != b for a, b in zip(status.history, status.history[1:], strict=False))
     # The timeline as a photo, the CUE sheet and JSON as documents.
     await fake_api.wait_for(lambda: len(fake_api.calls_of("sendDocument")) >= 2, what="docs")
     photos = fake_api.calls_of("sendPhoto")
