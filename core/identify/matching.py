@@ -108,6 +108,11 @@ class LocalPlay:
     source: int = 0  # position of the index the track is in (StreamingMatcher's list)
 
     @property
+    def significance(self) -> float:
+        """Standard deviations above the chance count on the play's line."""
+        return (self.inliers - self.expected) / float(np.sqrt(self.expected + 1.0))
+
+    @property
     def confidence(self) -> float:
         # A heuristic: chance alignments stay under ~20 inliers; 150 is a sure match.
         return float(np.clip(1.0 - np.exp(-(self.inliers - 20) / 50.0), 0.05, 1.0))
@@ -409,7 +414,14 @@ def _drop_shadowed(plays: list[LocalPlay]) -> list[LocalPlay]:
         shadowed = False
         for other in kept:
             overlap = min(play.end_s, other.end_s) - max(play.start_s, other.start_s)
-            if overlap > 0.8 * length and other.inliers >= 3 * play.inliers:
+            # Under a much stronger play, only a clearly significant one is
+            # another track (a double drop); a marginal one is its echo or a
+            # shared sample.
+            if (
+                overlap > 0.6 * length
+                and other.inliers >= 2 * play.inliers
+                and play.significance < 2 * SIGNIFICANCE
+            ):
                 shadowed = True
                 break
             same = (other.source, other.track_id) == (play.source, play.track_id)
