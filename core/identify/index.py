@@ -190,12 +190,23 @@ class FingerprintIndex:
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Entries stored under ``keys``: ``(probe index, packed value)`` arrays."""
+        parts = list(self.lookup_chunks(keys))
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+        return np.concatenate([p for p, _ in parts]), np.concatenate([v for _, v in parts])
+
+    def lookup_chunks(
+        self, keys: np.ndarray, max_hits: int = 1 << 19
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``lookup`` in pieces of at most about ``max_hits`` entries.
+
+        Against a big library a probe returns hundreds of entries; a caller
+        that filters each piece keeps its memory bounded whatever the size.
+        """
         keys = np.asarray(keys, dtype=np.uint32)
         # Sorted probes make the binary searches walk the index in one direction.
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
-        out_probe: list[np.ndarray] = []
-        out_vals: list[np.ndarray] = []
         for seg in self._open():
             lo = np.searchsorted(seg.keys, sorted_keys, side="left")
             hi = np.searchsorted(seg.keys, sorted_keys, side="right")
@@ -204,14 +215,14 @@ class FingerprintIndex:
             if len(hits) == 0:
                 continue
             cnt = cnt[hits]
-            out_vals.append(seg.vals[_expand(lo[hits], cnt)])
-            out_probe.append(np.repeat(order[hits], cnt))
+            piece = np.cumsum(cnt) // max_hits
+            edges = np.concatenate([[0], np.flatnonzero(np.diff(piece)) + 1, [len(hits)]])
+            for a, b in zip(edges[:-1], edges[1:], strict=True):
+                h, c = hits[a:b], cnt[a:b]
+                yield np.repeat(order[h], c), seg.vals[_expand(lo[h], c)]
         if self.size_bytes() > RELEASE_BYTES:
             for seg in self._open():
                 seg.release()
-        if not out_probe:
-            return np.zeros(0, np.int64), np.zeros(0, np.uint64)
-        return np.concatenate(out_probe), np.concatenate(out_vals)
 
     # -- writing ----------------------------------------------------------------
     def add(self, items: Iterable[tuple[int, fp.Fingerprint]]) -> int:

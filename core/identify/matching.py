@@ -129,10 +129,16 @@ def lookup_triplets(
     if len(tr) == 0:
         return Matches.empty()
     keys, owner = keys_owner if keys_owner is not None else fp.query_keys(tr)
-    probe, vals = index.lookup(keys)
-    if len(probe) == 0:
-        return Matches.empty()
-    q = owner[probe]
+    parts = [
+        _gate(tr, owner[probe], vals, live_ids, source) for probe, vals in index.lookup_chunks(keys)
+    ]
+    return Matches.concat(parts)
+
+
+def _gate(
+    tr: fp.Triplets, q: np.ndarray, vals: np.ndarray, live_ids: np.ndarray | None, source: int
+) -> Matches:
+    """The raw hits (query triplet, packed value) that are speed- and pitch-plausible."""
     ref = unpack_values(vals)
     keep = np.ones(len(q), dtype=bool)
     if live_ids is not None:
