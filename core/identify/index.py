@@ -196,33 +196,41 @@ class FingerprintIndex:
         return np.concatenate([p for p, _ in parts]), np.concatenate([v for _, v in parts])
 
     def lookup_chunks(
-        self, keys: np.ndarray, max_hits: int = 1 << 19
+        self, keys: np.ndarray, max_hits: int = 1 << 16
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``lookup`` in pieces of at most about ``max_hits`` entries.
 
         Against a big library a probe returns hundreds of entries; a caller
         that filters each piece keeps its memory bounded whatever the size.
+        Probes go in key order, a block at a time, and a big index's pages are
+        handed back after each piece, so the pages resident at once are those
+        of one block's key range and one piece's entries.
         """
         keys = np.asarray(keys, dtype=np.uint32)
         # Sorted probes make the binary searches walk the index in one direction.
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
+        release = self.size_bytes() > RELEASE_BYTES
+        block = 4096 if release else max(len(keys), 1)
         for seg in self._open():
-            lo = np.searchsorted(seg.keys, sorted_keys, side="left")
-            hi = np.searchsorted(seg.keys, sorted_keys, side="right")
-            cnt = hi - lo
-            hits = np.nonzero(cnt)[0]
-            if len(hits) == 0:
-                continue
-            cnt = cnt[hits]
-            piece = np.cumsum(cnt) // max_hits
-            edges = np.concatenate([[0], np.flatnonzero(np.diff(piece)) + 1, [len(hits)]])
-            for a, b in zip(edges[:-1], edges[1:], strict=True):
-                h, c = hits[a:b], cnt[a:b]
-                yield np.repeat(order[h], c), seg.vals[_expand(lo[h], c)]
-        if self.size_bytes() > RELEASE_BYTES:
-            for seg in self._open():
-                seg.release()
+            for start in range(0, len(sorted_keys), block):
+                probes = sorted_keys[start : start + block]
+                lo = np.searchsorted(seg.keys, probes, side="left")
+                hi = np.searchsorted(seg.keys, probes, side="right")
+                cnt = hi - lo
+                hits = np.nonzero(cnt)[0]
+                if len(hits) == 0:
+                    continue
+                cnt = cnt[hits]
+                piece_no = np.cumsum(cnt) // max_hits
+                edges = np.concatenate([[0], np.flatnonzero(np.diff(piece_no)) + 1, [len(hits)]])
+                for a, b in zip(edges[:-1], edges[1:], strict=True):
+                    h, c = hits[a:b], cnt[a:b]
+                    # copies (fancy indexing), so the pages can go at once
+                    piece = np.repeat(order[start + h], c), seg.vals[_expand(lo[h], c)]
+                    if release:
+                        seg.release()
+                    yield piece
 
     # -- writing ----------------------------------------------------------------
     def add(self, items: Iterable[tuple[int, fp.Fingerprint]]) -> int:
