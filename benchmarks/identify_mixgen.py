@@ -7,10 +7,16 @@ equal-power crossfades of 6–14 s, with noise added and encoded as 128 kbit/s
 MP3. The truth lists each excerpt's mix start (where its fade-in begins), end,
 speed and mode.
 
-    python benchmarks/identify_mixgen.py OUT_DIR [--minutes 10] [--seed 1]
-        [--audio ../shared/audio] [--unknown 0]
+``--club`` makes it sound like a phone video of a club set: 25–70 s plays,
+filter sweeps (high-pass out, low-pass in) and an echo tail on transitions,
+one transition in three a 20–30 s double drop (both tracks at full level),
+room reverb with a direct-to-reverberant ratio of 0 dB, crowd noise at 15 dB
+SNR, and Opus at 64 kbit/s instead of MP3.
 
-writes ``OUT_DIR/mix.mp3`` and ``OUT_DIR/truth.json``. ``score(truth, result)``
+    python benchmarks/identify_mixgen.py OUT_DIR [--minutes 10] [--seed 1]
+        [--audio ../shared/audio] [--unknown 0] [--club]
+
+writes ``OUT_DIR/mix.mp3`` (``mix.opus`` with ``--club``) and ``OUT_DIR/truth.json``. ``score(truth, result)``
 compares a ``cratebot id --json`` result with the truth.
 """
 
@@ -92,6 +98,72 @@ def _eq(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return board(x[None, :], SR)[0].astype(np.float32)
 
 
+def _sweep(x: np.ndarray, kind: str, f_from: float, f_to: float) -> np.ndarray:
+    """A filter whose cutoff glides log-linearly from ``f_from`` to ``f_to`` over ``x``."""
+    from scipy.signal import butter, sosfilt
+
+    block = 1024
+    out = np.empty_like(x)
+    zi = np.zeros((2, 2))
+    n = max(len(x) // block, 1)
+    for i in range(0, len(x), block):
+        frac = min(i / block / n, 1.0)
+        fc = float(np.clip(f_from * (f_to / f_from) ** frac, 20.0, SR / 2 * 0.95))
+        sos = butter(4, fc, btype=kind, fs=SR, output="sos")
+        out[i : i + block], zi = sosfilt(sos, x[i : i + block], zi=zi)
+    return out.astype(np.float32)
+
+
+def _echo(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    import pedalboard
+
+    delay = pedalboard.Delay(
+        delay_seconds=float(rng.choice([0.25, 0.375, 0.5])), feedback=0.55, mix=0.45
+    )
+    return delay(x[None, :], SR)[0].astype(np.float32)
+
+
+def room_reverb(x: np.ndarray, rng: np.random.Generator, drr_db: float = 0.0) -> np.ndarray:
+    """Convolve with a diffuse exponential tail (RT60 0.8–1.4 s) at the given direct-to-reverberant ratio."""
+    from scipy.signal import oaconvolve
+
+    rt60 = float(rng.uniform(0.8, 1.4))
+    t = np.arange(int(rt60 * SR)) / SR
+    tail = rng.normal(0, 1, len(t)) * np.exp(-6.9 * t / rt60)
+    tail[: int(0.01 * SR)] = 0  # early reflections start ~10 ms after the direct sound
+    tail *= 10 ** (-drr_db / 20) / np.sqrt(np.sum(tail**2))
+    ir = tail.astype(np.float32)
+    ir[0] = 1.0
+    out = np.empty_like(x)
+    step = SR * 60  # a minute at a time keeps a long mix's convolution small
+    carry = np.zeros(len(ir) - 1, dtype=np.float32)
+    for i in range(0, len(x), step):
+        y = oaconvolve(x[i : i + step], ir).astype(np.float32)
+        y[: len(carry)] += carry
+        n = min(step, len(x) - i)
+        out[i : i + n] = y[:n]
+        carry = np.zeros(len(ir) - 1, dtype=np.float32)
+        rest = y[n:]
+        carry[: len(rest)] = rest[: len(carry)]
+    return out
+
+
+def crowd_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Babble: a few dozen voice-band noise sources, each with a syllable-rate envelope."""
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(2, [250, 3500], btype="band", fs=SR, output="sos")
+    env_sr = 100
+    out = np.zeros(n, dtype=np.float32)
+    voices = 24
+    for _ in range(voices):
+        env = np.abs(rng.normal(0, 1, n // (SR // env_sr) + 2))
+        env = np.convolve(env, np.ones(25) / 25, mode="same")  # ~4 Hz syllables
+        env = np.interp(np.arange(n) / SR * env_sr, np.arange(len(env)), env)
+        out += (sosfilt(sos, rng.normal(0, 1, n)) * env).astype(np.float32)
+    return out
+
+
 def make_mix(
     sources: list[Source],
     minutes: float,
@@ -102,13 +174,17 @@ def make_mix(
     snr_db: float = 25.0,
     unknown: list[Source] | None = None,
     repeat_first: bool = False,
+    club: bool = False,
 ) -> tuple[np.ndarray, list[Placed]]:
     """A mono float32 mix at 44.1 kHz and its truth.
 
     Tracks cycle through ``sources`` in a shuffled order; ``unknown`` tracks (not
     in the library) are slotted in every few excerpts; ``repeat_first`` plays the
-    first track again at the end.
+    first track again at the end. ``club`` adds the club conditions of ``--club``
+    (and overrides ``excerpt_s`` and ``snr_db``).
     """
+    if club:
+        excerpt_s, snr_db = (25.0, 70.0), 15.0
     rng = np.random.default_rng(seed)
     order = list(rng.permutation(len(sources)))
     total = int(minutes * 60 * SR)
@@ -136,12 +212,25 @@ def make_mix(
         x = decode_array(src.file, SR, 1, start_s=ref_start, duration_s=ref_len)[:, 0]
         y = _eq(_play(x, speed, mode), rng)
         y *= 0.25 / (np.sqrt(np.mean(y**2)) + 1e-9)  # similar loudness, like a DJ's gain
-        xf = int(rng.uniform(*crossfade_s) * SR)
-        xf = min(xf, len(y) // 3)
+        double_drop = club and bool(placed) and rng.random() < 1 / 3
+        if double_drop:
+            before = int((placed[-1].end - placed[-1].start) * SR)
+            xf = min(int(rng.uniform(20.0, 30.0) * SR), int(len(y) * 0.6), int(before * 0.6))
+        else:
+            xf = min(int(rng.uniform(*crossfade_s) * SR), len(y) // 3)
         ramp = np.linspace(0, 1, xf, dtype=np.float32)
-        if placed:
-            y[:xf] *= np.sqrt(ramp)
+        if placed and double_drop:
+            # Both tracks at full level; the outgoing one is cut in the last 2 s.
             start = cursor - xf
+            cut = min(2 * SR, xf)
+            mix[cursor - cut : cursor] *= np.linspace(1, 0, cut, dtype=np.float32)
+        elif placed:
+            start = cursor - xf
+            if club:
+                # Low-pass opens on the way in; high-pass and an echo on the way out.
+                y[:xf] = _sweep(y[:xf], "lowpass", 200.0, 16000.0)
+                mix[start:cursor] = _sweep(_echo(mix[start:cursor], rng), "highpass", 30.0, 3000.0)
+            y[:xf] *= np.sqrt(ramp)
             mix[start:cursor] *= np.sqrt(1 - ramp)[: cursor - start]
         else:
             start = 0
@@ -164,13 +253,21 @@ def make_mix(
     mix = mix[:cursor]
     placed[-1].end = cursor / SR
     noise_rms = 0.25 * 10 ** (-snr_db / 20)
-    mix += rng.normal(0, noise_rms, len(mix)).astype(np.float32)
+    if club:
+        mix = room_reverb(mix, rng, drr_db=0.0)
+        noise = crowd_noise(len(mix), rng)
+        signal_rms = float(np.sqrt(np.mean(mix**2)))
+        mix += noise * (signal_rms * 10 ** (-snr_db / 20) / (np.sqrt(np.mean(noise**2)) + 1e-9))
+        mix *= 0.3 / (np.sqrt(np.mean(mix**2)) + 1e-9)
+    else:
+        mix += rng.normal(0, noise_rms, len(mix)).astype(np.float32)
     np.clip(mix, -1, 1, out=mix)
     return mix, placed
 
 
 def write_mp3(mix: np.ndarray, path: Path, bitrate: str = "128k") -> None:
-    """Encode mono float PCM as MP3 through ffmpeg (the same lossy step a real mix had)."""
+    """Encode mono float PCM through ffmpeg (MP3, or Opus when ``path`` ends in .opus)."""
+    codec = ["-c:a", "libopus"] if path.suffix == ".opus" else []
     proc = subprocess.run(
         [
             ffmpeg_exe(),
@@ -186,6 +283,7 @@ def write_mp3(mix: np.ndarray, path: Path, bitrate: str = "128k") -> None:
             "1",
             "-i",
             "pipe:0",
+            *codec,
             "-b:a",
             bitrate,
             str(path),
@@ -214,6 +312,7 @@ def score(truth: list[dict], result: dict, tolerance_s: float = 10.0) -> dict:
     reported = [r for r in result["tracks"] if r.get("title") is not None]
     used: set[int] = set()
     errors = []
+    missed = []
     for t in known:
         key = (_norm(t["artist"]), _norm(t["title"]))
         best = None
@@ -227,6 +326,8 @@ def score(truth: list[dict], result: dict, tolerance_s: float = 10.0) -> dict:
         if best is not None:
             used.add(best[0])
             errors.append(best[1])
+        else:
+            missed.append(t)
     recall = len(errors) / len(known) if known else 1.0
     precision = len(used) / len(reported) if reported else 1.0
     return {
@@ -237,6 +338,7 @@ def score(truth: list[dict], result: dict, tolerance_s: float = 10.0) -> dict:
         "precision": round(precision, 4),
         "median_start_error_s": round(statistics.median(errors), 2) if errors else math.nan,
         "max_start_error_s": round(max(errors), 2) if errors else math.nan,
+        "missed": missed,
     }
 
 
@@ -252,13 +354,15 @@ def main() -> int:
         default=0,
         help="hold out this many tracks from the library (written to truth)",
     )
+    parser.add_argument("--club", action="store_true", help="club conditions (see above)")
     args = parser.parse_args()
     sources = load_sources(args.audio)
     held = sources[: args.unknown]
     lib = sources[args.unknown :]
-    mix, placed = make_mix(lib, args.minutes, args.seed, unknown=held)
+    mix, placed = make_mix(lib, args.minutes, args.seed, unknown=held, club=args.club)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_mp3(mix, args.out / "mix.mp3")
+    mix_path = args.out / ("mix.opus" if args.club else "mix.mp3")
+    write_mp3(mix, mix_path, "64k" if args.club else "128k")
     (args.out / "truth.json").write_text(
         json.dumps(
             {
@@ -268,7 +372,7 @@ def main() -> int:
             indent=1,
         )
     )
-    print(f"{args.out / 'mix.mp3'}: {len(mix) / SR / 60:.1f} min, {len(placed)} excerpts")
+    print(f"{mix_path}: {len(mix) / SR / 60:.1f} min, {len(placed)} excerpts")
     return 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import mmap
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -76,11 +77,55 @@ def unpack_values(vals: np.ndarray) -> Unpacked:
     )
 
 
+class _Mapped:
+    """A read-only ``.npy`` array mapped from disk whose pages can be handed back.
+
+    Mapped pages a lookup touched count in the process's RSS; against a
+    1000-hour index (2 GB) that would pass any memory budget. ``release`` drops
+    them from this process (they stay in the page cache, so touching them again
+    is cheap). Our own ``mmap`` rather than ``np.load(mmap_mode=...)`` because
+    numpy does not expose its mapping to ``madvise``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(f)
+            offset = f.tell()
+            count = int(np.prod(shape))
+            if fortran or len(shape) != 1:
+                raise BadInput(f"{path.name}: not a fingerprint segment")
+            self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if count else None
+        self.array: np.ndarray = (
+            np.frombuffer(self._mmap, dtype=dtype, count=count, offset=offset)
+            if self._mmap is not None
+            else np.zeros(0, dtype=dtype)
+        )
+
+    def release(self) -> None:
+        if self._mmap is not None and hasattr(mmap, "MADV_DONTNEED"):
+            self._mmap.madvise(mmap.MADV_DONTNEED)
+
+
 @dataclass
 class _Segment:
     name: str
     keys: np.ndarray
     vals: np.ndarray
+    maps: tuple[_Mapped, ...] = ()
+
+    def release(self) -> None:
+        for m in self.maps:
+            m.release()
+
+
+# Above this much mapped index, lookups hand touched pages back after each call.
+RELEASE_BYTES = 128 << 20
 
 
 class FingerprintIndex:
@@ -129,13 +174,9 @@ class FingerprintIndex:
             segments = []
             for entry in manifest["segments"]:
                 name = entry["name"]
-                segments.append(
-                    _Segment(
-                        name,
-                        np.load(self.folder / f"{name}.keys.npy", mmap_mode="r"),
-                        np.load(self.folder / f"{name}.vals.npy", mmap_mode="r"),
-                    )
-                )
+                keys = _Mapped(self.folder / f"{name}.keys.npy")
+                vals = _Mapped(self.folder / f"{name}.vals.npy")
+                segments.append(_Segment(name, keys.array, vals.array, (keys, vals)))
             self._segments = segments
         return self._segments
 
@@ -151,25 +192,47 @@ class FingerprintIndex:
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Entries stored under ``keys``: ``(probe index, packed value)`` arrays."""
+        parts = list(self.lookup_chunks(keys))
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+        return np.concatenate([p for p, _ in parts]), np.concatenate([v for _, v in parts])
+
+    def lookup_chunks(
+        self, keys: np.ndarray, max_hits: int = 1 << 16
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``lookup`` in pieces of at most about ``max_hits`` entries.
+
+        Against a big library a probe returns hundreds of entries; a caller
+        that filters each piece keeps its memory bounded whatever the size.
+        Probes go in key order, a block at a time, and a big index's pages are
+        handed back after each piece, so the pages resident at once are those
+        of one block's key range and one piece's entries.
+        """
         keys = np.asarray(keys, dtype=np.uint32)
         # Sorted probes make the binary searches walk the index in one direction.
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
-        out_probe: list[np.ndarray] = []
-        out_vals: list[np.ndarray] = []
+        release = self.size_bytes() > RELEASE_BYTES
+        block = 4096 if release else max(len(keys), 1)
         for seg in self._open():
-            lo = np.searchsorted(seg.keys, sorted_keys, side="left")
-            hi = np.searchsorted(seg.keys, sorted_keys, side="right")
-            cnt = hi - lo
-            hits = np.nonzero(cnt)[0]
-            if len(hits) == 0:
-                continue
-            cnt = cnt[hits]
-            out_vals.append(np.asarray(seg.vals[_expand(lo[hits], cnt)]))
-            out_probe.append(np.repeat(order[hits], cnt))
-        if not out_probe:
-            return np.zeros(0, np.int64), np.zeros(0, np.uint64)
-        return np.concatenate(out_probe), np.concatenate(out_vals)
+            for start in range(0, len(sorted_keys), block):
+                probes = sorted_keys[start : start + block]
+                lo = np.searchsorted(seg.keys, probes, side="left")
+                hi = np.searchsorted(seg.keys, probes, side="right")
+                cnt = hi - lo
+                hits = np.nonzero(cnt)[0]
+                if len(hits) == 0:
+                    continue
+                cnt = cnt[hits]
+                piece_no = np.cumsum(cnt) // max_hits
+                edges = np.concatenate([[0], np.flatnonzero(np.diff(piece_no)) + 1, [len(hits)]])
+                for a, b in zip(edges[:-1], edges[1:], strict=True):
+                    h, c = hits[a:b], cnt[a:b]
+                    # copies (fancy indexing), so the pages can go at once
+                    piece = np.repeat(order[start + h], c), seg.vals[_expand(lo[h], c)]
+                    if release:
+                        seg.release()
+                    yield piece
 
     # -- writing ----------------------------------------------------------------
     def add(self, items: Iterable[tuple[int, fp.Fingerprint]]) -> int:
@@ -201,33 +264,112 @@ class FingerprintIndex:
         manifest["segments"].append({"name": name, "entries": int(len(keys))})
 
     def compact(self, live_ids: set[int] | None, force: bool = False) -> None:
-        """Merge small segments (and drop dead tracks' entries) when there are too many."""
+        """Merge small segments (and drop dead tracks' entries) when there are too many.
+
+        Size-tiered, as in an LSM tree: only the smallest segments are merged, so
+        adding tracks to a big library rewrites a small part of it; ``force``
+        merges everything (after many removals). The merge streams: memory stays
+        at ``MERGE_CHUNK`` entries whatever the size of the segments.
+        """
         with self._locked():
             manifest = self._read_manifest()
             segments = sorted(manifest["segments"], key=lambda s: s["entries"])
             if not force and len(segments) <= MAX_SEGMENTS:
                 return
-            # Merge the smallest ones, keeping the biggest untouched unless forced.
-            take = segments if force else segments[: len(segments) - MAX_SEGMENTS + 2]
-            keys_parts, vals_parts = [], []
-            for entry in take:
-                keys = np.load(self.folder / f"{entry['name']}.keys.npy")
-                vals = np.load(self.folder / f"{entry['name']}.vals.npy")
-                if live_ids is not None:
-                    tid = unpack_values(vals).track
-                    keep = np.isin(tid, np.fromiter(live_ids, dtype=np.int64))
-                    keys, vals = keys[keep], vals[keep]
-                keys_parts.append(keys)
-                vals_parts.append(vals)
+            take = segments if force else _tier_to_merge(segments)
+            if len(take) < 2 and not force:
+                return
+            names = [entry["name"] for entry in take]
+            new = f"seg-{manifest['next']:06d}"
+            manifest["next"] += 1
+            entries = merge_segments(self.folder, names, new, live_ids)
             manifest["segments"] = [s for s in manifest["segments"] if s not in take]
-            keys = np.concatenate(keys_parts) if keys_parts else np.zeros(0, np.uint32)
-            if len(keys):
-                self._write_segment(manifest, keys, np.concatenate(vals_parts))
+            if entries:
+                manifest["segments"].append({"name": new, "entries": entries})
             self._write_manifest(manifest)
-            for entry in take:
+            for name in names:
                 for suffix in (".keys.npy", ".vals.npy"):
-                    (self.folder / f"{entry['name']}{suffix}").unlink(missing_ok=True)
+                    (self.folder / f"{name}{suffix}").unlink(missing_ok=True)
             self.close()
+
+
+# Entries a streaming merge holds in memory at once (16 bytes each with the sort).
+MERGE_CHUNK = 1 << 21
+
+
+def _tier_to_merge(by_size: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The smallest segments, enough of them to get back under ``MAX_SEGMENTS``.
+
+    Segments of similar size are merged together (a new small segment joins the
+    small ones, not the biggest), so an entry is rewritten about log(library /
+    batch) times over the library's life instead of once per added batch.
+    """
+    take = by_size[: len(by_size) - MAX_SEGMENTS + 2]
+    total = sum(s["entries"] for s in take)
+    # Pull in the next segment while it is no bigger than what is merged so far.
+    for s in by_size[len(take) :]:
+        if s["entries"] > total:
+            break
+        take.append(s)
+        total += s["entries"]
+    return take
+
+
+def merge_segments(folder: Path, names: list[str], out_name: str, live_ids: set[int] | None) -> int:
+    """K-way merge of sorted segments into ``out_name`` in bounded memory; entry count.
+
+    Works in key ranges: each range's slice of every input (memory-mapped) is
+    read, filtered and sorted, then appended to the output. Two passes, because
+    a ``.npy`` header states its length: the first counts the surviving entries,
+    the second writes them.
+    """
+    maps = [_Mapped(folder / f"{n}.{part}.npy") for n in names for part in ("keys", "vals")]
+    keys_in = [m.array for m in maps[0::2]]
+    vals_in = [m.array for m in maps[1::2]]
+    total = sum(len(k) for k in keys_in)
+    live = None if live_ids is None else np.fromiter(live_ids, dtype=np.int64)
+    # Range boundaries: keys that split the biggest input into equal chunks.
+    biggest = max(keys_in, key=len) if keys_in else np.zeros(0, np.uint32)
+    n_ranges = max(1, -(-total // MERGE_CHUNK))
+    step = max(1, len(biggest) // n_ranges)
+    bounds = np.unique(np.asarray(biggest[step::step], dtype=np.int64))
+    edges = np.concatenate([[0], bounds, [1 << 32]])
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for lo_key, hi_key in zip(edges[:-1], edges[1:], strict=True):
+            ks, vs = [], []
+            for keys, vals in zip(keys_in, vals_in, strict=True):
+                lo = int(np.searchsorted(keys, lo_key, side="left"))
+                hi = int(np.searchsorted(keys, hi_key, side="left"))
+                if hi > lo:
+                    ks.append(np.asarray(keys[lo:hi]))
+                    vs.append(np.asarray(vals[lo:hi]))
+            if not ks:
+                continue
+            k, v = np.concatenate(ks), np.concatenate(vs)
+            for m in maps:
+                m.release()
+            if live is not None:
+                keep = np.isin(unpack_values(v).track, live)
+                k, v = k[keep], v[keep]
+            order = np.argsort(k, kind="stable")
+            yield k[order], v[order]
+
+    count = sum(len(k) for k, _ in chunks())
+    if count == 0:
+        return 0
+    # Plain appends, not a writable memmap: written pages then never count as ours.
+    with (
+        open(folder / f"{out_name}.keys.npy", "wb") as fk,
+        open(folder / f"{out_name}.vals.npy", "wb") as fv,
+    ):
+        for f, dtype in ((fk, np.uint32), (fv, np.uint64)):
+            header = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": (count,)}
+            np.lib.format.write_array_header_1_0(f, header)
+        for k, v in chunks():
+            fk.write(k.astype(np.uint32).tobytes())
+            fv.write(v.astype(np.uint64).tobytes())
+    return count
 
 
 def _expand(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

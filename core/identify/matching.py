@@ -22,6 +22,7 @@ one line in the (q, r) plane. The steps:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,14 +39,30 @@ CHAIN_DRIFT = 0.09
 PLAY_MIN_SCORE = 25
 FIT_TOL = 6  # frames: inlier distance from the fitted line
 EXTEND_FRAMES = 2 * WINDOW_FRAMES
-MIN_INLIERS = 30
-MIN_INLIER_RATE = 2.0  # per second of the play: true plays show 10-40, chance ~1
+MIN_INLIERS = 20
+# A play must stand out of its own track's chance matches around it: at least
+# SIGNIFICANCE standard deviations (Poisson) above the count expected on the
+# line from the density of that track's matches in a band either side of it.
+# This adapts to the library: a small one gives each track many chance
+# matches, a 1000-hour one few; a loud room or reverb lowers true plays' rates
+# (to ~1 inlier a second) without lowering them below a background that low.
+SIGNIFICANCE = 6.0
+BACKGROUND_BAND = 10 * OFFSET_BIN  # frames either side of the line
 SPEED_RANGE = (0.9, 1.1)
+
+
+# Matches from several indexes (say a chat's crate and the operator's library)
+# carry the index's position in the high bits of their track code, so track ids
+# of different databases never mix; ``LocalPlay.source`` gives the position back.
+_SOURCE_SHIFT = 32
 
 
 @dataclass
 class Matches:
-    """Gated hash matches: mix frame, reference frame, track id, pitch shift (bins)."""
+    """Gated hash matches: mix frame, reference frame, track code, pitch shift (bins).
+
+    ``track`` is ``source << 32 | track id`` (source: the index's position).
+    """
 
     track: np.ndarray
     qt: np.ndarray
@@ -55,19 +72,21 @@ class Matches:
     @classmethod
     def empty(cls) -> Matches:
         z = np.zeros(0, np.int32)
-        return cls(z, z, z, np.zeros(0, np.float16))
+        return cls(np.zeros(0, np.int64), z, z, np.zeros(0, np.float16))
 
     @classmethod
     def concat(cls, parts: list[Matches]) -> Matches:
+        """One Matches of all ``parts``, which are emptied field by field as it goes
+        (so the whole exists about once in memory, not twice)."""
         parts = [p for p in parts if len(p.qt)]
         if not parts:
             return cls.empty()
-        return cls(
-            *(
-                np.concatenate([getattr(p, f) for p in parts])
-                for f in ("track", "qt", "rt", "pitch")
-            )
-        )
+        fields = []
+        for f in ("track", "qt", "rt", "pitch"):
+            fields.append(np.concatenate([getattr(p, f) for p in parts]))
+            for p in parts:
+                setattr(p, f, getattr(p, f)[:0])
+        return cls(*fields)
 
     def select(self, mask: np.ndarray) -> Matches:
         return Matches(self.track[mask], self.qt[mask], self.rt[mask], self.pitch[mask])
@@ -85,6 +104,13 @@ class LocalPlay:
     pitch_shift: float  # semitones; ~0 under keylock, 12*log2(speed) on vinyl
     inliers: int
     ref_start_s: float  # reference position played at start_s
+    expected: float = 0.0  # inliers chance alone would put on this line
+    source: int = 0  # position of the index the track is in (StreamingMatcher's list)
+
+    @property
+    def significance(self) -> float:
+        """Standard deviations above the chance count on the play's line."""
+        return (self.inliers - self.expected) / float(np.sqrt(self.expected + 1.0))
 
     @property
     def confidence(self) -> float:
@@ -93,16 +119,26 @@ class LocalPlay:
 
 
 def lookup_triplets(
-    index: FingerprintIndex, tr: fp.Triplets, live_ids: np.ndarray | None
+    index: FingerprintIndex,
+    tr: fp.Triplets,
+    live_ids: np.ndarray | None,
+    source: int = 0,
+    keys_owner: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Matches:
     """Look up the query triplets and keep only speed- and pitch-plausible matches."""
     if len(tr) == 0:
         return Matches.empty()
-    keys, owner = fp.query_keys(tr)
-    probe, vals = index.lookup(keys)
-    if len(probe) == 0:
-        return Matches.empty()
-    q = owner[probe]
+    keys, owner = keys_owner if keys_owner is not None else fp.query_keys(tr)
+    parts = [
+        _gate(tr, owner[probe], vals, live_ids, source) for probe, vals in index.lookup_chunks(keys)
+    ]
+    return Matches.concat(parts)
+
+
+def _gate(
+    tr: fp.Triplets, q: np.ndarray, vals: np.ndarray, live_ids: np.ndarray | None, source: int
+) -> Matches:
+    """The raw hits (query triplet, packed value) that are speed- and pitch-plausible."""
     ref = unpack_values(vals)
     keep = np.ones(len(q), dtype=bool)
     if live_ids is not None:
@@ -119,7 +155,7 @@ def lookup_triplets(
     keep &= (np.abs(pitch) <= 0.8) | (np.abs(pitch - vinyl) <= 1.2 + 36.0 / np.maximum(qdt, 1))
     keep &= np.abs(pitch) <= fp.F1_SHIFT
     return Matches(
-        ref.track[keep].astype(np.int32),
+        ref.track[keep].astype(np.int64) | (source << _SOURCE_SHIFT),
         tr.t1[q][keep].astype(np.int32),
         ref.t1[keep].astype(np.int32),
         pitch[keep].astype(np.float16),
@@ -127,13 +163,28 @@ def lookup_triplets(
 
 
 class StreamingMatcher:
-    """Consume peaks as the mix decodes; look triplets up in bounded batches."""
+    """Consume peaks as the mix decodes; look triplets up in bounded batches.
+
+    ``index`` may be a list of indexes (with ``live_ids`` a list of the same
+    length, an entry per index); every batch is looked up in each, and each
+    play says which one its track is in (``LocalPlay.source``).
+    """
 
     BATCH_FRAMES = int(30 / fp.FRAME_S)
+    LOOKUP_TRIPLETS = 1500
 
-    def __init__(self, index: FingerprintIndex, live_ids: np.ndarray | None) -> None:
-        self.index = index
-        self.live_ids = live_ids
+    def __init__(
+        self,
+        index: FingerprintIndex | Sequence[FingerprintIndex],
+        live_ids: np.ndarray | None | Sequence[np.ndarray | None],
+    ) -> None:
+        self.indexes = [index] if isinstance(index, FingerprintIndex) else list(index)
+        if isinstance(index, FingerprintIndex):
+            self.live_ids: list[np.ndarray | None] = [live_ids]  # type: ignore[list-item]
+        else:
+            self.live_ids = list(live_ids) if live_ids is not None else [None] * len(self.indexes)
+        if len(self.live_ids) != len(self.indexes):
+            raise ValueError("one live_ids entry per index")
         self._peaks = fp.concat_peaks([])
         self._parts: list[Matches] = []
         self.triplets = 0
@@ -159,7 +210,18 @@ class StreamingMatcher:
         done = tr.t1 < cutoff
         tr = fp.Triplets(*(getattr(tr, f)[done] for f in ("t1", "dt13", "f1", "r", "df12", "df13")))
         self.triplets += len(tr)
-        self._parts.append(lookup_triplets(self.index, tr, self.live_ids))
+        # Small lookups: raw hits before gating are ~60 bytes each and a big
+        # batch of them was the peak of a whole identification's memory.
+        for lo in range(0, len(tr), self.LOOKUP_TRIPLETS):
+            part = fp.Triplets(
+                *(
+                    getattr(tr, f)[lo : lo + self.LOOKUP_TRIPLETS]
+                    for f in ("t1", "dt13", "f1", "r", "df12", "df13")
+                )
+            )
+            keys_owner = fp.query_keys(part)
+            for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
+                self._parts.append(lookup_triplets(index, part, live, source, keys_owner))
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 
@@ -171,7 +233,8 @@ def _seeds(m: Matches) -> np.ndarray:
     qt, rt = m.qt.astype(np.int64), m.rt.astype(np.int64)
     w = qt // WINDOW_FRAMES
     ob = np.floor_divide(rt - qt, OFFSET_BIN) + (1 << 21)
-    code = (m.track.astype(np.int64) << 40) | (w << 22) | ob
+    # One track per call (find_plays), so the code needs only window and offset.
+    code = (w << 22) | ob
     del qt, rt, w, ob
     uniq, counts = np.unique(code, return_counts=True)
 
@@ -190,9 +253,8 @@ def _seeds(m: Matches) -> np.ndarray:
     rank = np.arange(len(g)) - np.searchsorted(g, g, side="left")
     top = np.sort(order[rank < SEEDS_PER_WINDOW])
     u, sc = u[top], sc[top]
-    return np.stack(
-        [u >> 40, (u >> 22) & ((1 << 18) - 1), (u & ((1 << 22) - 1)) - (1 << 21), sc], axis=1
-    )
+    track = np.full(len(u), m.track[0], dtype=np.int64)
+    return np.stack([track, u >> 22, (u & ((1 << 22) - 1)) - (1 << 21), sc], axis=1)
 
 
 def _chains(seeds: np.ndarray) -> list[np.ndarray]:
@@ -246,12 +308,7 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
     if sel.sum() < 3:
         return None
     x, y = qt[sel].astype(np.float64), rt[sel].astype(np.float64)
-    slope, icpt = 1.0, float(np.median(y - x))
-    for tol in (3 * OFFSET_BIN, OFFSET_BIN, 3 * FIT_TOL, FIT_TOL):
-        inl = np.abs(y - (slope * x + icpt)) <= tol
-        if inl.sum() < 3 or np.ptp(x[inl]) < 1:
-            break
-        slope, icpt = np.polyfit(x[inl], y[inl], 1)
+    slope, icpt = _robust_line(x, y)
     if not SPEED_RANGE[0] <= slope <= SPEED_RANGE[1]:
         return None
     lo = chain[0, 1] * WINDOW_FRAMES - EXTEND_FRAMES
@@ -262,18 +319,58 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
         return None
     times = np.sort(qt[inl])
     start, end = _dense_edges(times)
-    if n / max((end - start) * fp.FRAME_S, 10.0) < MIN_INLIER_RATE:
+    inl &= (qt >= start) & (qt <= end)
+    n = int(inl.sum())
+    resid = np.abs(rt - (slope * qt + icpt))
+    around = (qt >= start) & (qt <= end) & (resid > FIT_TOL) & (resid <= BACKGROUND_BAND)
+    expected = around.sum() * (2 * FIT_TOL + 1) / (2 * (BACKGROUND_BAND - FIT_TOL))
+    if n < MIN_INLIERS or n < expected + SIGNIFICANCE * np.sqrt(expected + 1.0):
         return None
     pitch = float(np.median(m.pitch[inl].astype(np.float32))) * 12.0 / fp.BINS_PER_OCTAVE
     return LocalPlay(
-        track_id=track,
+        track_id=track & ((1 << _SOURCE_SHIFT) - 1),
         start_s=start * fp.FRAME_S,
         end_s=end * fp.FRAME_S,
         speed=float(slope),
         pitch_shift=pitch,
         inliers=n,
         ref_start_s=float(slope * start + icpt) * fp.FRAME_S,
+        expected=float(expected),
+        source=track >> _SOURCE_SHIFT,
     )
+
+
+SLOPE_STEP = 0.002  # over a 70 s play, half a step of speed error drifts ~2 frames
+
+
+def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The line ``y = slope * x + icpt`` through the most points, then refined.
+
+    A Hough search over speeds in SPEED_RANGE: least squares alone is pulled off
+    a weak play (a minute of club noise gives ~1 true match a second) by the
+    chance matches of the same track around it, and then fits a wrong speed.
+    """
+    x0 = float(x.mean())
+    dx = (x - x0).astype(np.float32)
+    yf = y.astype(np.float32)
+    slopes = np.arange(SPEED_RANGE[0], SPEED_RANGE[1] + SLOPE_STEP / 2, SLOPE_STEP)
+    best = (-1, 0.0, 0.0)  # (count, slope, centre)
+    for s in slopes:  # one row at a time: a chain's matches can be tens of thousands
+        c = yf - np.float32(s) * dx
+        q = np.floor(c / FIT_TOL).astype(np.int64)
+        q0 = int(q.min())
+        counts = np.bincount(q - q0)
+        # a window two bins wide, so a line on a bin edge is not split in half
+        pair = counts[:-1] + counts[1:] if len(counts) > 1 else counts
+        k = int(np.argmax(pair))
+        if pair[k] > best[0]:
+            best = (int(pair[k]), float(s), (q0 + k + 1) * FIT_TOL)
+    _, slope, centre = best
+    inl = np.abs(yf - np.float32(slope) * dx - centre) <= FIT_TOL
+    icpt = centre - slope * x0
+    if inl.sum() >= 3 and np.ptp(x[inl]) >= 1:
+        slope, icpt = (float(v) for v in np.polyfit(x[inl], y[inl], 1))
+    return slope, icpt
 
 
 def _dense_edges(times: np.ndarray, need: int = 3, within_s: float = 4.0) -> tuple[int, int]:
@@ -291,17 +388,21 @@ def find_plays(m: Matches) -> list[LocalPlay]:
     """Every play in the matches, in mix order.
 
     Works one track at a time so that the temporary arrays stay the size of one
-    track's matches, not the whole mix's.
+    track's matches, not the whole mix's. Sorts ``m`` by track in place.
     """
     plays: list[LocalPlay] = []
+    # Sorted in place, one field at a time, so a long mix's matches exist once.
     by_track = np.argsort(m.track, kind="stable")
-    sorted_tracks = m.track[by_track]
-    tracks, starts, counts = np.unique(sorted_tracks, return_index=True, return_counts=True)
-    del sorted_tracks
-    for _track, lo, n in zip(tracks, starts, counts, strict=True):
+    for name in ("track", "qt", "rt", "pitch"):
+        setattr(m, name, getattr(m, name)[by_track])
+    del by_track
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(m.track)) + 1, [len(m.track)]])
+    for lo, n in zip(edges[:-1], np.diff(edges), strict=True):
         if n < MIN_INLIERS:
             continue
-        mine = m.select(by_track[lo : lo + n])
+        mine = Matches(
+            m.track[lo : lo + n], m.qt[lo : lo + n], m.rt[lo : lo + n], m.pitch[lo : lo + n]
+        )
         seeds = _seeds(mine)
         for chain in _chains(seeds) if len(seeds) else []:
             play = _fit(mine, chain)
@@ -319,10 +420,18 @@ def _drop_shadowed(plays: list[LocalPlay]) -> list[LocalPlay]:
         shadowed = False
         for other in kept:
             overlap = min(play.end_s, other.end_s) - max(play.start_s, other.start_s)
-            if overlap > 0.6 * length and other.inliers >= 2 * play.inliers:
+            # Under a much stronger play, only a clearly significant one is
+            # another track (a double drop); a marginal one is its echo or a
+            # shared sample.
+            if (
+                overlap > 0.6 * length
+                and other.inliers >= 2 * play.inliers
+                and play.significance < 2 * SIGNIFICANCE
+            ):
                 shadowed = True
                 break
-            if other.track_id == play.track_id and overlap > 0.3 * length:
+            same = (other.source, other.track_id) == (play.source, play.track_id)
+            if same and overlap > 0.3 * length:
                 shadowed = True
                 break
         if not shadowed:

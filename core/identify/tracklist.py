@@ -73,11 +73,18 @@ def _merge_same(plays: list[Play]) -> list[Play]:
 
 
 def _drop_conflicts(plays: list[Play]) -> list[Play]:
-    """Where two different tracks claim mostly the same stretch, keep the surer one."""
+    """Where two different tracks claim mostly the same stretch, keep the surer one.
+
+    Two plays the local matcher found are both kept: it already dropped plays
+    shadowed by stronger ones, so two that overlap are a double drop or a
+    long blend, where both tracks really play.
+    """
     kept: list[Play] = []
     for play in sorted(plays, key=lambda p: (-p.confidence, -p.length)):
         clash = any(
-            min(play.end, k.end) - max(play.start, k.start) > 0.6 * play.length for k in kept
+            min(play.end, k.end) - max(play.start, k.start) > 0.6 * play.length
+            and not ("local" in play.recognizers and "local" in k.recognizers)
+            for k in kept
         )
         if not clash:
             kept.append(play)

@@ -1,0 +1,135 @@
+"""Streaming segment merges, several indexes in one matcher, robust line fits, club effects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.identify import fingerprint as fp
+from core.identify import index as index_mod
+from core.identify import matching
+from core.identify.index import FingerprintIndex, unpack_values
+from core.identify.matching import LocalPlay, StreamingMatcher, find_plays
+from tests.identify.synth import SR, song
+
+
+def _fake(rng: np.random.Generator, n: int) -> fp.Fingerprint:
+    return fp.Fingerprint(
+        rng.integers(0, 5000, n).astype(np.uint32),
+        rng.integers(0, 5000, n),
+        rng.integers(10, 60, n),
+        rng.uniform(0, 100, n).astype(np.float32),
+        5000,
+    )
+
+
+def _all_entries(index: FingerprintIndex) -> list[tuple[int, int]]:
+    probe, vals = index.lookup(np.arange(5000, dtype=np.uint32))
+    return sorted(zip(probe.tolist(), vals.tolist(), strict=True))
+
+
+def test_streaming_merge_equals_whole_merge(tmp_path: Path, monkeypatch) -> None:
+    # Chunks far smaller than the segments: the merge crosses many range edges.
+    monkeypatch.setattr(index_mod, "MERGE_CHUNK", 97)
+    rng = np.random.default_rng(4)
+    index = FingerprintIndex(tmp_path)
+    for track in range(1, 9):
+        index.add([(track, _fake(rng, 300 + 50 * track))])
+    before = _all_entries(index)
+    index.compact(None)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len(manifest["segments"]) <= index_mod.MAX_SEGMENTS
+    assert sum(s["entries"] for s in manifest["segments"]) == len(before)
+    assert _all_entries(index) == before
+    for seg in manifest["segments"]:
+        keys = np.load(tmp_path / f"{seg['name']}.keys.npy")
+        assert (np.diff(keys.astype(np.int64)) >= 0).all()
+    # Forced: one segment, dead tracks gone, no stray files.
+    index.compact({2, 5}, force=True)
+    probe, vals = index.lookup(np.arange(5000, dtype=np.uint32))
+    assert set(unpack_values(vals).track) == {2, 5}
+    assert len(probe) == sum(1 for _, v in before if (v >> 36) in (2, 5))
+    assert len(list(tmp_path.glob("*.npy"))) == 2
+
+
+def test_adding_to_a_big_index_leaves_the_big_segment_alone(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, _fake(rng, 20_000))])
+    big = json.loads((tmp_path / "manifest.json").read_text())["segments"][0]["name"]
+    for track in range(2, 12):
+        index.add([(track, _fake(rng, 100))])
+        index.compact(None)
+    names = [s["name"] for s in json.loads((tmp_path / "manifest.json").read_text())["segments"]]
+    assert big in names  # never rewritten: the small ones merged among themselves
+
+
+def test_lookup_hands_mapped_pages_back(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(index_mod, "RELEASE_BYTES", 0)
+    rng = np.random.default_rng(6)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, _fake(rng, 1000))])
+    first = _all_entries(index)
+    assert first == _all_entries(index)  # released pages read back the same
+
+
+def _to8k(x: np.ndarray) -> np.ndarray:
+    import soxr
+
+    return soxr.resample(x, SR, fp.SAMPLE_RATE).astype(np.float32)
+
+
+def test_one_matcher_searches_several_indexes(tmp_path: Path) -> None:
+    a, b = song(21, 40.0), song(22, 40.0)
+    crate, library = FingerprintIndex(tmp_path / "crate"), FingerprintIndex(tmp_path / "lib")
+    # Both databases use track id 1: the play must still say which index it came from.
+    crate.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
+    library.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
+    mix = np.concatenate([b[5 * SR : 30 * SR], a[5 * SR : 30 * SR]])
+    matcher = StreamingMatcher([crate, library], [None, None])
+    matcher.feed(fp.peaks_from_samples(_to8k(mix)))
+    plays = find_plays(matcher.finish())
+    assert [(p.source, p.track_id) for p in plays] == [(1, 1), (0, 1)]
+    assert plays[1].start_s == pytest.approx(25.0, abs=3.0)
+    with pytest.raises(ValueError, match="one live_ids entry per index"):
+        StreamingMatcher([crate, library], [None])
+
+
+def test_line_fit_finds_a_weak_fast_play_in_dense_chance_matches() -> None:
+    rng = np.random.default_rng(9)
+    # 40 s at 6.3 % fast with one true match a second, in 20 times as many chance matches.
+    q_true = np.sort(rng.uniform(0, 2500, 40))
+    r_true = 1.063 * q_true + 3000 + rng.normal(0, 1.5, 40)
+    q_bg = rng.uniform(0, 2500, 800)
+    r_bg = q_bg + 3000 + rng.uniform(-150, 150, 800)
+    slope, icpt = matching._robust_line(
+        np.concatenate([q_true, q_bg]), np.concatenate([r_true, r_bg])
+    )
+    assert slope == pytest.approx(1.063, abs=0.003)
+    assert icpt == pytest.approx(3000, abs=10)
+
+
+def test_overlapping_plays_of_two_tracks_both_kept() -> None:
+    # A double drop: a short play mostly under a much stronger one is still real.
+    strong = LocalPlay(1, 0.0, 60.0, 1.0, 0.0, 400, 0.0)
+    short = LocalPlay(2, 40.0, 70.0, 1.06, 0.0, 60, 10.0)
+    assert matching._drop_shadowed([strong, short]) == [strong, short]
+    # inside, far weaker and barely above its chance level: an echo or a shared sample
+    echo = LocalPlay(3, 10.0, 50.0, 1.0, 0.0, 30, 10.0, expected=10.0)
+    assert echo not in matching._drop_shadowed([strong, echo])
+
+
+def test_club_reverb_has_the_asked_direct_to_reverberant_ratio() -> None:
+    from benchmarks.identify_mixgen import crowd_noise, room_reverb
+
+    impulse = np.zeros(3 * SR, np.float32)
+    impulse[SR] = 1.0
+    out = room_reverb(impulse, np.random.default_rng(1), drr_db=0.0)
+    direct = out[SR] ** 2
+    reverberant = float(np.sum(out[SR + 1 :] ** 2))
+    assert 10 * np.log10(direct / reverberant) == pytest.approx(0.0, abs=0.2)
+    noise = crowd_noise(SR * 2, np.random.default_rng(2))
+    assert noise.shape == (SR * 2,) and np.isfinite(noise).all() and noise.std() > 0
