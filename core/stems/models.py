@@ -269,6 +269,7 @@ def _how_to_supply(name: str, searched: list[str]) -> str:
         "To get it:\n"
         f"  1. On a machine with internet: cratebot models fetch {name}\n"
         f"  2. Or copy {listing} into one folder and run: cratebot models import DIR\n"
+        "     (or point --model-repo DIR / CRATEBOT_DEMUCS_REPO=DIR at that folder)\n"
         "  3. Or try stems now without weights: --model demucs_unittest (untrained, for testing)\n"
         f"Searched: {'; '.join(searched)}"
     )
