@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from bot.web.serve import BACKOFF_CAP_S, Server, backoff_delay
+from bot.server import BACKOFF_CAP_S, Server, backoff_delay
 
 from core.settings import load_settings
 from tests.telegram.fake_bot_api import FakeBotApi
@@ -33,7 +33,7 @@ def test_backoff_is_capped_and_jittered() -> None:
 
 
 async def test_flaky_frontend_reconnects_and_reports(home: Path, monkeypatch) -> None:
-    import bot.web.serve as serve_module
+    import bot.server as serve_module
 
     from bot import frontend_status
 

@@ -121,7 +121,7 @@ async def test_stop_requeues_running_jobs(home: Path, tmp_path: Path) -> None:
 
 async def test_frontend_crash_does_not_stop_the_server(home: Path, monkeypatch) -> None:
     """A front-end that keeps failing is restarted with backoff; jobs and /health go on."""
-    import bot.web.serve as serve_module
+    import bot.server as serve_module
 
     monkeypatch.setattr(serve_module, "BACKOFF_BASE_S", 0.05)
     calls = []
