@@ -14,8 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from bot.server import BACKOFF_CAP_S, Server, backoff_delay
 
+from bot.server import BACKOFF_CAP_S, Server, backoff_delay
 from core.settings import load_settings
 from tests.telegram.fake_bot_api import FakeBotApi
 
@@ -34,7 +34,6 @@ def test_backoff_is_capped_and_jittered() -> None:
 
 async def test_flaky_frontend_reconnects_and_reports(home: Path, monkeypatch) -> None:
     import bot.server as serve_module
-
     from bot import frontend_status
 
     monkeypatch.setattr(serve_module, "BACKOFF_BASE_S", 0.05)
