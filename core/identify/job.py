@@ -85,6 +85,17 @@ def identify_local(
         if info is None:  # removed while we were matching
             continue
         play = Play(p.start_s, p.end_s, info.artist, info.title, p.confidence, {"local"}, p.speed)
+        shadowed = store.get_many(a.track_id for a in p.alternatives)
+        play.alternatives = [
+            {
+                "artist": shadowed[a.track_id].artist,
+                "title": shadowed[a.track_id].title,
+                "confidence": round(a.confidence, 3),
+                "recognizer": "local",
+            }
+            for a in p.alternatives
+            if a.track_id in shadowed
+        ]
         plays.append(play)
         if origins is not None:
             in_library = store.is_in_library(p.track_id)

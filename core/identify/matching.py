@@ -23,7 +23,7 @@ one line in the (q, r) plane. The steps:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -106,6 +106,8 @@ class LocalPlay:
     ref_start_s: float  # reference position played at start_s
     expected: float = 0.0  # inliers chance alone would put on this line
     source: int = 0  # position of the index the track is in (StreamingMatcher's list)
+    # Other tracks' plays this one shadowed: what a doubtful match might really be.
+    alternatives: list[LocalPlay] = field(default_factory=list)
 
     @property
     def significance(self) -> float:
@@ -423,14 +425,16 @@ def _drop_shadowed(plays: list[LocalPlay]) -> list[LocalPlay]:
             # Under a much stronger play, only a clearly significant one is
             # another track (a double drop); a marginal one is its echo or a
             # shared sample.
+            same = (other.source, other.track_id) == (play.source, play.track_id)
             if (
                 overlap > 0.6 * length
                 and other.inliers >= 2 * play.inliers
                 and play.significance < 2 * SIGNIFICANCE
             ):
                 shadowed = True
+                if not same:
+                    other.alternatives.append(play)
                 break
-            same = (other.source, other.track_id) == (play.source, play.track_id)
             if same and overlap > 0.3 * length:
                 shadowed = True
                 break

@@ -21,6 +21,8 @@ class Play:
     confidence: float
     recognizers: set[str] = field(default_factory=set)
     speed: float | None = None
+    # Candidates that lost to this play for the same stretch: {artist, title, confidence}.
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def identity(self) -> str:
@@ -57,6 +59,7 @@ def _merge_same(plays: list[Play]) -> list[Play]:
                     play.confidence,
                     set(play.recognizers),
                     play.speed,
+                    list(play.alternatives),
                 )
             )
             continue
@@ -66,10 +69,21 @@ def _merge_same(plays: list[Play]) -> list[Play]:
             match.speed = play.speed
         agree = match.recognizers != play.recognizers
         match.recognizers |= play.recognizers
+        match.alternatives.extend(play.alternatives)
         match.confidence = max(match.confidence, play.confidence)
         if agree:  # two independent recognizers naming the same track
             match.confidence = min(1.0, match.confidence + 0.1)
     return out
+
+
+def _candidate(play: Play) -> dict[str, Any]:
+    recognizer = "+".join(sorted(play.recognizers)) or None
+    return {
+        "artist": play.artist,
+        "title": play.title,
+        "confidence": round(float(play.confidence), 3),
+        "recognizer": recognizer,
+    }
 
 
 def _drop_conflicts(plays: list[Play]) -> list[Play]:
@@ -81,11 +95,18 @@ def _drop_conflicts(plays: list[Play]) -> list[Play]:
     """
     kept: list[Play] = []
     for play in sorted(plays, key=lambda p: (-p.confidence, -p.length)):
-        clash = any(
-            min(play.end, k.end) - max(play.start, k.start) > 0.6 * play.length
-            and not ("local" in play.recognizers and "local" in k.recognizers)
-            for k in kept
+        winner = next(
+            (
+                k
+                for k in kept
+                if min(play.end, k.end) - max(play.start, k.start) > 0.6 * play.length
+                and not ("local" in play.recognizers and "local" in k.recognizers)
+            ),
+            None,
         )
+        clash = winner is not None
+        if winner is not None and play.identity != winner.identity:
+            winner.alternatives.append(_candidate(play))
         if not clash:
             kept.append(play)
     return sorted(kept, key=lambda p: p.start)
@@ -117,6 +138,16 @@ def build_tracklist(
                 "speed": round(play.speed, 4) if play.speed is not None else None,
             }
         )
+        if play.alternatives:
+            seen = {play.identity}
+            unique = []
+            for alt in sorted(play.alternatives, key=lambda a: -float(a.get("confidence") or 0)):
+                key = Play(0, 0, alt.get("artist"), alt.get("title"), 0).identity
+                if key not in seen:
+                    seen.add(key)
+                    unique.append(alt)
+            if unique:
+                entries[-1]["alternatives"] = unique[:5]
         cursor = end
     if duration_s - cursor >= unknown_min_s:
         entries.append(_unknown(cursor, duration_s))

@@ -73,3 +73,23 @@ def test_text_cue_png(tmp_path: Path) -> None:
     with Image.open(png) as img:
         assert img.width == 1000 and img.height < 200
     assert png.stat().st_size < 60_000
+
+
+def test_a_losing_candidate_is_kept_as_an_alternative() -> None:
+    from core.identify.tracklist import Play, build_tracklist
+
+    local = Play(0.0, 60.0, "A", "Sure", 0.9, {"local"}, 1.0)
+    guess = Play(5.0, 55.0, "B", "Guess", 0.3, {"shazam"}, None)
+    echo = Play(0.0, 60.0, "C", "Echo", 0.2, {"local"}, 1.0)
+    local.alternatives = [
+        {"artist": "C", "title": "Echo", "confidence": 0.2, "recognizer": "local"}
+    ]
+    entries = build_tracklist([local, guess], 60.0)
+    assert [e["title"] for e in entries] == ["Sure"]
+    alternatives = entries[0]["alternatives"]
+    assert [a["title"] for a in alternatives] == ["Guess", "Echo"]  # by confidence
+    assert alternatives[0]["recognizer"] == "shazam"
+    assert echo.identity not in {local.identity}
+    # An entry nothing competed with carries no alternatives key at all.
+    plain = build_tracklist([Play(0.0, 60.0, "A", "Sure", 0.9, {"local"}, 1.0)], 60.0)
+    assert "alternatives" not in plain[0]
