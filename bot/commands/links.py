@@ -53,6 +53,12 @@ def verify(
 ) -> None:
     """Raise :class:`LinkError` unless the link is intact and not expired."""
     check_name(job_id, name)
+    _check_signature(key, job_id, name, exp, sig, now)
+
+
+def _check_signature(
+    key: bytes, job_id: str, name: str, exp: str | None, sig: str | None, now: float | None
+) -> None:
     if not exp or not sig:
         raise LinkError("the link is incomplete")
     try:
@@ -84,13 +90,4 @@ def verify_page(
     """Raise :class:`LinkError` unless the page link is intact and not expired."""
     if not JOB_ID.match(job_id):
         raise LinkError(f"bad job id {job_id!r}")
-    if not exp or not sig:
-        raise LinkError("the link is incomplete")
-    try:
-        expires = int(exp)
-    except ValueError:
-        raise LinkError("the link is malformed") from None
-    if not hmac.compare_digest(_mac(key, job_id, _PAGE, expires), sig):
-        raise LinkError("the link signature is invalid")
-    if (time.time() if now is None else now) > expires:
-        raise LinkError("the link has expired")
+    _check_signature(key, job_id, _PAGE, exp, sig, now)

@@ -13,6 +13,7 @@ from core.identify.outputs import tracklist_csv
 from core.settings import Settings
 from storage.db import Database
 from storage.jobs_repo import JobRepository
+from storage.models import Job
 
 STATIC = Path(__file__).resolve().parent / "static"
 _HEADERS = {
@@ -34,27 +35,34 @@ def pages_feature(settings: Settings, key: bytes, db: Database) -> Any:
     """Adds result pages to an application (see ``bot.web.app.build_app``)."""
     jobs = JobRepository(db)
 
-    async def page(request: web.Request) -> web.StreamResponse:
+    async def signed_job(request: web.Request) -> Job | web.Response:
+        """The job a page link names, or the refusal to send instead."""
         job_id = request.match_info["job_id"]
         try:
             verify_page(key, job_id, request.query.get("exp"), request.query.get("sig"))
         except LinkError as exc:
             return _refusal(410 if "expired" in str(exc) else 403, str(exc))
         job = await jobs.get(job_id)
-        if job is None:
-            return _refusal(404, "no such job (results are kept a limited time)")
-        files = [f for f in await jobs.results(job_id) if f.deleted_at is None]
+        return (
+            job
+            if job is not None
+            else _refusal(404, "no such job (results are kept a limited time)")
+        )
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        job = await signed_job(request)
+        if isinstance(job, web.Response):
+            return job
+        files = [f for f in await jobs.results(job.id) if f.deleted_at is None]
         html = render_page(settings, key, job, files, request.query_string)
         return web.Response(text=html, content_type="text/html", headers=_HEADERS)
 
     async def export_csv(request: web.Request) -> web.StreamResponse:
-        job_id = request.match_info["job_id"]
-        try:
-            verify_page(key, job_id, request.query.get("exp"), request.query.get("sig"))
-        except LinkError as exc:
-            return _refusal(410 if "expired" in str(exc) else 403, str(exc))
-        job = await jobs.get(job_id)
-        if job is None or job.kind != "identify" or job.state != "succeeded":
+        job = await signed_job(request)
+        if isinstance(job, web.Response):
+            return job
+        job_id = job.id
+        if job.kind != "identify" or job.state != "succeeded":
             return _refusal(404, "no tracklist for that job")
         return web.Response(
             text=tracklist_csv(job.result or {}),
