@@ -13,7 +13,7 @@ import pytest
 from core.jobs.runner import OwnerRef, QuotaExceeded
 from storage.db import open_database
 from storage.jobs_repo import JobRepository
-from tests.foundation.helpers import make_runner
+from tests.runner.helpers import make_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 

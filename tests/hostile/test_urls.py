@@ -19,7 +19,7 @@ import pytest
 from core.audio.fetch import fetch_url, resolve_source
 from core.errors import BadInput, CrateBotError, TransientError
 from core.settings import load_settings
-from tests.foundation.audio_files import encode, tone
+from tests.audio.audio_files import encode, tone
 from tests.hostile.servers import Site, page, redirect, send_bytes, serve, stream, text
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -49,7 +49,7 @@ async def submit(runner, kind, params, owner=None) -> str:
 
 
 def _kinds(settings):
-    from tests.foundation.helpers import runner_kinds
+    from tests.runner.helpers import runner_kinds
 
     return {**builtin_kinds(settings), **runner_kinds()}
 

@@ -1,4 +1,4 @@
-"""A real ``cratebot worker`` with the runner tests' job kinds added (tests/foundation).
+"""A real ``cratebot worker`` with the runner tests' job kinds added (tests/runner).
 
 Usage: python -m tests.scaleout.worker_process QUEUES CONCURRENCY
 (settings from the environment: CRATEBOT_HOME, CRATEBOT_BROKER_URL, CRATEBOT_DATABASE_URL)
@@ -12,7 +12,7 @@ import sys
 from core.jobs.celery_backend import run_worker
 from core.jobs.kinds import builtin_kinds
 from core.settings import load_settings
-from tests.foundation.helpers import runner_kinds
+from tests.runner.helpers import runner_kinds
 
 
 def main(queues: str, concurrency: str) -> int:

@@ -7,7 +7,7 @@ from core.jobs.runner import JobRunner
 from core.settings import Settings
 from storage.db import Database
 
-FUNCS = "tests.foundation.jobfuncs"
+FUNCS = "tests.runner.jobfuncs"
 
 
 def runner_kinds(

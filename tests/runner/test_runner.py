@@ -21,7 +21,7 @@ from core.jobs.types import JobState
 from storage.base import utcnow
 from storage.db import open_database
 from storage.jobs_repo import JobRepository
-from tests.foundation.helpers import make_runner, runner_kinds
+from tests.runner.helpers import make_runner, runner_kinds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -245,7 +245,7 @@ async def test_job_survives_kill_9_of_the_runner_process(settings, db, tmp_path)
     job_id = (await runner.submit("sleepy", {"seconds": 3.0, "log_dir": str(tmp_path)})).id
     env = {**os.environ, "CRATEBOT_HOME": str(settings.home)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.foundation.runner_process", str(settings.home)],
+        [sys.executable, "-m", "tests.runner.runner_process", str(settings.home)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -9,7 +9,7 @@ import pytest
 from core.audio.fetch import check_url, fetch_url, resolve_source
 from core.errors import BadInput
 from core.settings import load_settings
-from tests.foundation.audio_files import encode, tone
+from tests.audio.audio_files import encode, tone
 from tests.loopback_http import serve_folder
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from core.audio import decode_array, decode_blocks, probe_audio
 from core.errors import BadInput
-from tests.foundation.audio_files import encode, tone
+from tests.audio.audio_files import encode, tone
 
 
 def test_probe_reports_duration_rate_channels(tmp_path):

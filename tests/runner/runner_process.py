@@ -1,6 +1,6 @@
 """A runner in its own process, for the kill -9 recovery test.
 
-Usage: python -m tests.foundation.runner_process HOME
+Usage: python -m tests.runner.runner_process HOME
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 
 from core.settings import load_settings
 from storage.db import open_database
-from tests.foundation.helpers import make_runner
+from tests.runner.helpers import make_runner
 
 
 async def main(home: str) -> None:

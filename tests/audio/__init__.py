@@ -1,0 +1,1 @@
+"""Audio input: probing, decoding, fetching links."""

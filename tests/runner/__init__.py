@@ -1,0 +1,1 @@
+"""The job runner: states, workers, crashes, cancel, dedupe, quotas, on both databases."""

@@ -1,0 +1,1 @@
+"""Settings and storage: migrations, repositories, both database backends."""
