@@ -56,11 +56,7 @@ def offline_pi(tmp_path: Path):
     music.mkdir()
     server = start_server(music, tmp_path / "pi.wav")
     yield server
-    if server.proc.poll() is None:
-        server.proc.kill()
-        server.proc.wait(timeout=5)
-    if server.proc.stdout:
-        server.proc.stdout.close()
+    server.close()
 
 
 # -- real Redis and PostgreSQL on loopback (tests/servers.py) -------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -51,6 +52,19 @@ class PiServer:
                 raise AssertionError(f"engine stuck at {state['engine_time_s']} s")
             await asyncio.sleep(0.05)
 
+    def close(self) -> None:
+        """Teardown: a clean stop if it still runs (that ends its loader pool too), then
+        whatever is left of its session, so no process outlives the test."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
     def stop(self, sig: int = signal.SIGINT) -> tuple[np.ndarray, int]:
         """Signal the server, wait for it (bounded) and return the rendered audio."""
         if self.proc.poll() is None:
@@ -82,8 +96,15 @@ def start_server(
     # stderr goes to a file: a pipe nobody reads would block a chatty server.
     log_path = out_wav.with_suffix(".log")
     with log_path.open("w") as log:
+        # Its own session: teardown can end the server with its loader processes.
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
         )
     banner: list[str] = []
     deadline = time.monotonic() + 30
@@ -119,11 +140,7 @@ def pi_factory(tmp_path: Path) -> Iterator:
 
     yield make
     for server in servers:
-        if server.proc.poll() is None:
-            server.proc.kill()
-            server.proc.wait(timeout=5)
-        if server.proc.stdout:
-            server.proc.stdout.close()
+        server.close()
 
 
 @pytest.fixture

@@ -52,7 +52,10 @@ def test_id_through_chat_survives_kill_9_of_its_worker(
     songs = write_songs(tmp_path / "songs", 3, seconds=40.0)
     index_paths(settings, songs[:2])  # into PostgreSQL: the library is shared too
     mix = tmp_path / "mix.flac"
-    sf.write(mix, np.concatenate([sf.read(p, dtype="float32")[0] for p in songs]), SR)
+    audio = [sf.read(p, dtype="float32")[0] for p in songs]
+    # Then ~17 minutes of the unknown song, so the job runs long enough to be caught and
+    # killed mid-way even though matching runs at hundreds of times real time.
+    sf.write(mix, np.concatenate([audio[0], audio[1]] + [audio[2]] * 25), SR)
     first = cluster.start_worker(queues="identify", cli=True)
     out = tmp_path / "out"
     chat = subprocess.Popen(

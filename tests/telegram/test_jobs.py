@@ -99,8 +99,11 @@ async def test_upload_keyboard_stems_document(
 async def test_sections_button_asks_for_the_bpm(
     telegram_bot, fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
+    from tests.analysis.synth import make_track
+
     await telegram_bot()
-    song = write_song(tmp_path / "loop.wav", 8.0)
+    # A drum-and-chords loop at a known 128 BPM (a tone with noise has no tempo to find).
+    song = make_track(tmp_path / "loop.wav", bpm=128.0, bars=12, intro_bars=2, outro_bars=2)
     stored = fake_api.add_file(song.read_bytes(), "loop.wav")
     fake_api.send_audio(CHAT, USER, stored, as_document=True, mime_type="audio/wav")
     offer = await fake_api.wait_for(
@@ -113,7 +116,7 @@ async def test_sections_button_asks_for_the_bpm(
         what="the BPM prompt",
     )
     assert prompt[0].reply_markup["force_reply"] is True
-    # The synthetic loop sits near 128.5 BPM: a window of 128 +- 3 takes it, in 2-bar sections.
+    # A window of 128 +- 3 takes it, in 2-bar sections.
     fake_api.send_reply(CHAT, USER, prompt[0].message_id, "128 delta=3 bars=2")
     final = await fake_api.wait_for(
         lambda: [m for m in fake_api.chat_messages(CHAT) if "section(s) at" in (m.text or "")],
