@@ -80,6 +80,7 @@ class Display:
                     p.name if folder is None else p.relative_to(folder).as_posix() for p in copied
                 ],
                 "data": reply.data,
+                "links": [{"label": link.label, "url": link.url} for link in reply.links],
             }
             self._write(self.out, json.dumps(record, ensure_ascii=False, default=str))
             return
@@ -91,6 +92,7 @@ class Display:
                 f"  {p.relative_to(folder).as_posix()} ({size_text(p.stat().st_size)})"
                 for p in copied
             ]
+        lines += [f"{link.label}: {link.url}" for link in reply.links]
         self._write(self.out, "\n".join(lines))
 
     def notice(self, text: str) -> None:

@@ -24,6 +24,7 @@ from bot.commands.api import (
     Command,
     CommandContext,
     CommandSpec,
+    Link,
     Progress,
     Reply,
     Update,
@@ -32,7 +33,7 @@ from bot.commands.define import CommandDef, Option, bind, job_params
 from bot.commands.defs import BY_NAME, COMMANDS, WORDS
 from bot.commands.job_commands import own_job
 from bot.commands.keys import link_key, token_cipher
-from bot.commands.links import sign_path
+from bot.commands.links import sign_page, sign_path
 from bot.commands.parse import parse
 from bot.commands.pi import PiCommands
 from bot.commands.render import Renderer, render
@@ -40,6 +41,7 @@ from bot.commands.sources import resolve
 from bot.commands.specs import SPECS, help_text
 from core.errors import BadInput, CrateBotError, new_error_id, unexpected_error_message
 from core.jobs.runner import JobRunner, OwnerRef
+from core.jobs.types import JobState
 from core.settings import Settings
 from storage.db import Database
 from storage.files import safe_name
@@ -95,6 +97,11 @@ class CommandLayer:
     def configured_admin(self, ctx: CommandContext) -> bool:
         ids = set(self.settings.admin_user_ids)
         return ctx.user_id in ids or f"{ctx.platform}:{ctx.user_id}" in ids
+
+    def page_for(self, job_id: str) -> str:
+        """The signed link of a job's result page (served by ``cratebot serve``)."""
+        ttl = self.settings.link_ttl_s
+        return self.settings.public_url.rstrip("/") + sign_page(self._link_key, job_id, ttl)
 
     def link_for(self, job_id: str, name: str, ttl_s: float | None = None) -> str:
         ttl = self.settings.link_ttl_s if ttl_s is None else ttl_s
@@ -217,6 +224,9 @@ class CommandLayer:
         reply = render(
             last, self.settings.results_dir, self._url_for, self._renderers.get(last.kind)
         )
+        if last.state == JobState.SUCCEEDED and not reply.error:
+            page = Link("Result page", self.page_for(last.id))
+            reply = dataclasses.replace(reply, links=(*reply.links, page))
         if reused and mark_reused and not reply.error:
             note = "(an earlier result for the same input and options; nothing was run again)"
             reply = dataclasses.replace(reply, reused=True, text=f"{reply.text}\n{note}")

@@ -105,7 +105,8 @@ async def test_stems_progress_files_and_jobs_listing(layer, tmp_path: Path) -> N
     assert progress[0].state in ("queued", "running")
     assert any(p.text.startswith("separating") for p in progress)
     assert [f.name for f in reply.files] == ["stems.zip"]
-    assert [link.label for link in reply.links] == ["vocals.txt"]
+    assert [link.label for link in reply.links] == ["vocals.txt", "Result page"]
+    assert f"/p/{reply.job_id}?exp=" in reply.links[-1].url
     job = await layer.repo.get(reply.job_id)
     assert job.params == {"source": str(song), "format": "wav", "minus": "vocals"}
     _, listing = await collect(layer, user, "/jobs")

@@ -68,7 +68,11 @@ def test_crate_add_then_id_on_an_empty_home(crate_dir: Path, tmp_path: Path) -> 
     assert code == 0, err
     by_command = {r["command"].split()[0] + r["command"].split()[1][:5]: r for r in replies}
     text = "\n".join(text_of(r) for r in replies)
-    identified = by_command["/id" + f"{crate_dir / 'mix.wav'}"[:5]]["data"]["tracks"]
+    id_reply = by_command["/id" + f"{crate_dir / 'mix.wav'}"[:5]]
+    identified = id_reply["data"]["tracks"]
+    # The reply carries the job's result page (served by `cratebot serve`).
+    (page,) = [link["url"] for link in id_reply["links"] if link["label"] == "Result page"]
+    assert f"/p/{id_reply['job_id']}?exp=" in page
     found = [t for t in identified if t.get("title")]
     assert len(found) >= 3, text
     assert {t["matched_in"] for t in found} == {"crate"}
