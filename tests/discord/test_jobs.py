@@ -147,10 +147,18 @@ async def test_after_the_token_window_it_continues_in_the_channel(
 async def test_stopping_lets_go_of_running_jobs(
     discord_bot, fake_discord: FakeDiscord, mix_folder: Path
 ) -> None:
+    import soundfile as sf
+
+    # A mix long enough (~16 min: its unknown half repeated) to still be running when the
+    # front-end stops; matching runs at hundreds of times real time.
+    audio, rate = sf.read(mix_folder / "mix.mp3", dtype="float32")
+    sf.write(
+        mix_folder / "long.wav", np.concatenate([audio] + [audio[len(audio) // 2 :]] * 30), rate
+    )
     layer = await discord_bot(edit_interval=0.3)
     async with file_server(mix_folder) as base:
         payload = fake_discord.interaction(
-            "id", [option("source", f"{base}/mix.mp3", 3), option("recognizers", "local", 3)]
+            "id", [option("source", f"{base}/long.wav", 3), option("recognizers", "local", 3)]
         )
         await fake_discord.dispatch_interaction(payload)
         await fake_discord.wait_for(
