@@ -62,6 +62,9 @@ class Placed:
     mode: str  # vinyl | keylock
     ref_start: float  # reference seconds played at ``start``
     known: bool  # in the library the mix is identified against
+    # How it came in: first | crossfade | sweep (club: low-pass opening, echo
+    # on the outgoing track) | double_drop (club: both at full level)
+    transition: str = "crossfade"
 
 
 def load_sources(audio_dir: Path, min_duration_s: float = 20.0) -> list[Source]:
@@ -247,8 +250,11 @@ def make_mix(
                 mode,
                 ref_start,
                 known,
+                "double_drop" if double_drop else "sweep" if club and placed else "crossfade",
             )
         )
+        if len(placed) == 1:
+            placed[0].transition = "first"
         cursor = end
     mix = mix[:cursor]
     placed[-1].end = cursor / SR
@@ -312,6 +318,7 @@ def score(truth: list[dict], result: dict, tolerance_s: float = 10.0) -> dict:
     reported = [r for r in result["tracks"] if r.get("title") is not None]
     used: set[int] = set()
     errors = []
+    signed = []  # reported minus true start: > 0 when a start is reported late
     missed = []
     for t in known:
         key = (_norm(t["artist"]), _norm(t["title"]))
@@ -326,6 +333,7 @@ def score(truth: list[dict], result: dict, tolerance_s: float = 10.0) -> dict:
         if best is not None:
             used.add(best[0])
             errors.append(best[1])
+            signed.append(round(reported[best[0]]["start"] - t["start"], 2))
         else:
             missed.append(t)
     recall = len(errors) / len(known) if known else 1.0
@@ -339,6 +347,8 @@ def score(truth: list[dict], result: dict, tolerance_s: float = 10.0) -> dict:
         "median_start_error_s": round(statistics.median(errors), 2) if errors else math.nan,
         "max_start_error_s": round(max(errors), 2) if errors else math.nan,
         "missed": missed,
+        "start_errors_signed": signed,
+        "wrong": [r for i, r in enumerate(reported) if i not in used],
     }
 
 

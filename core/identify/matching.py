@@ -14,7 +14,9 @@ one line in the (q, r) plane. The steps:
 3. *Chains*: seeds of one track whose offsets continue each other (drift of at
    most 9 % of the elapsed time) form one play; the heaviest chain is taken
    first, then the next, so a track played twice gives two plays and a loop
-   repeating inside a track does not.
+   repeating inside a track does not. A chain that fits no play (step 4) gives
+   back only its own seeds, so a weak play under chance alignments still
+   gets its turn.
 4. *Fit*: a least-squares line through the chain's matches gives the speed and
    the exact inliers; the first and last dense inliers give start and end, so
    start times do not snap to window boundaries.
@@ -48,6 +50,10 @@ MIN_INLIERS = 20
 # (to ~1 inlier a second) without lowering them below a background that low.
 SIGNIFICANCE = 6.0
 BACKGROUND_BAND = 10 * OFFSET_BIN  # frames either side of the line
+# ... and the larger of that and the density just beside the line (past the
+# inliers' jitter): chance matches bunched around one offset (a riff that
+# loosely repeats in a track) look sparse from the wide band and fit a line.
+NEAR_BAND = int(1.5 * OFFSET_BIN)
 SPEED_RANGE = (0.9, 1.1)
 
 
@@ -259,45 +265,62 @@ def _seeds(m: Matches) -> np.ndarray:
     return np.stack([track, u >> 22, (u & ((1 << 22) - 1)) - (1 << 21), sc], axis=1)
 
 
-def _chains(seeds: np.ndarray) -> list[np.ndarray]:
-    """Split one track's seeds into chains of consistent offsets, heaviest first."""
-    order = np.lexsort((seeds[:, 2], seeds[:, 1]))
-    seeds = seeds[order]
-    chains: list[np.ndarray] = []
+def _best_chain(seeds: np.ndarray, alive: np.ndarray) -> np.ndarray | None:
+    """Indexes (into ``seeds``, sorted by window) of the heaviest chain of consistent
+    offsets among the ``alive`` seeds, or None when none scores PLAY_MIN_SCORE."""
+    idx = np.nonzero(alive)[0]
+    if len(idx) == 0:
+        return None
+    s = seeds[idx]
+    w, ob, sc = s[:, 1], s[:, 2] * OFFSET_BIN, s[:, 3].astype(np.float64)
+    best = sc.copy()
+    prev = np.full(len(s), -1)
+    first = np.searchsorted(w, w - CHAIN_GAP_WINDOWS, side="left")
+    for i in range(len(s)):
+        j = np.arange(first[i], i)
+        dw = w[i] - w[j]
+        ok = (dw > 0) & (dw <= CHAIN_GAP_WINDOWS)
+        ok &= np.abs(ob[i] - ob[j]) <= CHAIN_DRIFT * dw * WINDOW_FRAMES + 2 * OFFSET_BIN
+        if ok.any():
+            k = j[ok][np.argmax(best[j[ok]])]
+            best[i] = sc[i] + best[k]
+            prev[i] = k
+    end = int(np.argmax(best))
+    if best[end] < PLAY_MIN_SCORE:
+        return None
+    path = []
+    k = end
+    while k >= 0:
+        path.append(k)
+        k = prev[k]
+    return np.asarray(idx[path[::-1]])
+
+
+def _plays_of_track(m: Matches, seeds: np.ndarray) -> list[LocalPlay]:
+    """Chains of one track's seeds, heaviest first, each fitted to a play.
+
+    A chain that fits no play (chance alignments, which a small library gives
+    every track plenty of) gives back only its own seeds: a weak true play in
+    the same windows must still get its turn. A chain that fits a play takes
+    every seed in its span along: other alignments there are the same play (a
+    loop repeating inside the track), not another play.
+    """
+    seeds = seeds[np.lexsort((seeds[:, 2], seeds[:, 1]))]
     alive = np.ones(len(seeds), dtype=bool)
+    plays = []
     for _ in range(64):  # bounded: each round removes at least one seed
-        idx = np.nonzero(alive)[0]
-        if len(idx) == 0:
+        path = _best_chain(seeds, alive)
+        if path is None:
             break
-        s = seeds[idx]
-        w, ob, sc = s[:, 1], s[:, 2] * OFFSET_BIN, s[:, 3].astype(np.float64)
-        best = sc.copy()
-        prev = np.full(len(s), -1)
-        first = np.searchsorted(w, w - CHAIN_GAP_WINDOWS, side="left")
-        for i in range(len(s)):
-            j = np.arange(first[i], i)
-            dw = w[i] - w[j]
-            ok = (dw > 0) & (dw <= CHAIN_GAP_WINDOWS)
-            ok &= np.abs(ob[i] - ob[j]) <= CHAIN_DRIFT * dw * WINDOW_FRAMES + 2 * OFFSET_BIN
-            if ok.any():
-                k = j[ok][np.argmax(best[j[ok]])]
-                best[i] = sc[i] + best[k]
-                prev[i] = k
-        end = int(np.argmax(best))
-        if best[end] < PLAY_MIN_SCORE:
-            break
-        path = []
-        k = end
-        while k >= 0:
-            path.append(k)
-            k = prev[k]
-        chain = s[path[::-1]]
-        chains.append(chain)
-        # Other alignments inside the chain's span are the same play (a loop
-        # repeating inside the track), not another play.
-        span = (w >= chain[0, 1]) & (w <= chain[-1, 1])
-        alive[idx[span]] = False
-    return chains
+        chain = seeds[path]
+        play = _fit(m, chain)
+        if play is None:
+            alive[path] = False
+            continue
+        plays.append(play)
+        w = seeds[:, 1]
+        alive[(w >= chain[0, 1]) & (w <= chain[-1, 1])] = False
+    return plays
 
 
 def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
@@ -320,12 +343,18 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
     if n < MIN_INLIERS:
         return None
     times = np.sort(qt[inl])
-    start, end = _dense_edges(times)
+    resid = np.abs(rt - (slope * qt + icpt))
+    # Chance inliers per frame on this line, from the track's matches beside it.
+    beside = (qt >= lo) & (qt < hi) & (resid > FIT_TOL) & (resid <= BACKGROUND_BAND)
+    rate = beside.sum() * (2 * FIT_TOL + 1) / (2 * (BACKGROUND_BAND - FIT_TOL)) / (hi - lo)
+    gap = min(REACH_GAP_S / fp.FRAME_S, REACH_CHANCE / max(rate, 1e-9))
+    start, end = _reach_out(times, *_dense_edges(times), int(gap))
     inl &= (qt >= start) & (qt <= end)
     n = int(inl.sum())
-    resid = np.abs(rt - (slope * qt + icpt))
-    around = (qt >= start) & (qt <= end) & (resid > FIT_TOL) & (resid <= BACKGROUND_BAND)
-    expected = around.sum() * (2 * FIT_TOL + 1) / (2 * (BACKGROUND_BAND - FIT_TOL))
+    span = (qt >= start) & (qt <= end)
+    expected = _chance_on_line(resid[span], BACKGROUND_BAND)
+    if NEAR_BAND > 0:
+        expected = max(expected, _chance_on_line(resid[span], NEAR_BAND, 2 * FIT_TOL))
     if n < MIN_INLIERS or n < expected + SIGNIFICANCE * np.sqrt(expected + 1.0):
         return None
     pitch = float(np.median(m.pitch[inl].astype(np.float32))) * 12.0 / fp.BINS_PER_OCTAVE
@@ -340,6 +369,13 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
         expected=float(expected),
         source=track >> _SOURCE_SHIFT,
     )
+
+
+def _chance_on_line(resid: np.ndarray, band: int, skip: int = FIT_TOL) -> float:
+    """Inliers chance alone puts within FIT_TOL of a line, from the matches whose
+    distance to it lies in (skip, band]."""
+    around = int(((resid > skip) & (resid <= band)).sum())
+    return around * (2 * FIT_TOL + 1) / (2 * (band - skip))
 
 
 SLOPE_STEP = 0.002  # over a 70 s play, half a step of speed error drifts ~2 frames
@@ -386,6 +422,28 @@ def _dense_edges(times: np.ndarray, need: int = 3, within_s: float = 4.0) -> tup
     return int(times[first]), int(times[last])
 
 
+# Inliers before the first dense run (and after the last), each within a gap
+# of the next, still mark the track: a fade-in or a low-pass opening makes a
+# track's first seconds sparse (an inlier every few seconds), and the start is
+# where it comes in. The gap is at most REACH_GAP_S, and short enough that a
+# chance inlier (at the rate the track's matches beside the line give) falls
+# into it with probability at most REACH_CHANCE: a big library gives each track
+# few chance matches and the full reach, a small one many and little.
+REACH_GAP_S = 8.0
+REACH_CHANCE = 0.05
+
+
+def _reach_out(times: np.ndarray, start: int, end: int, gap: int) -> tuple[int, int]:
+    """Move the dense edges out over inliers no more than ``gap`` frames apart."""
+    i = int(np.searchsorted(times, start))
+    while i > 0 and times[i] - times[i - 1] <= gap:
+        i -= 1
+    j = int(np.searchsorted(times, end, side="right")) - 1
+    while j < len(times) - 1 and times[j + 1] - times[j] <= gap:
+        j += 1
+    return int(times[i]), int(times[j])
+
+
 def find_plays(m: Matches) -> list[LocalPlay]:
     """Every play in the matches, in mix order.
 
@@ -406,10 +464,8 @@ def find_plays(m: Matches) -> list[LocalPlay]:
             m.track[lo : lo + n], m.qt[lo : lo + n], m.rt[lo : lo + n], m.pitch[lo : lo + n]
         )
         seeds = _seeds(mine)
-        for chain in _chains(seeds) if len(seeds) else []:
-            play = _fit(mine, chain)
-            if play is not None:
-                plays.append(play)
+        if len(seeds):
+            plays += _plays_of_track(mine, seeds)
     plays.sort(key=lambda p: p.start_s)
     return _drop_shadowed(plays)
 

@@ -12,7 +12,7 @@ from core.identify import fingerprint as fp
 from core.identify import index as index_mod
 from core.identify import matching
 from core.identify.index import FingerprintIndex, unpack_values
-from core.identify.matching import LocalPlay, StreamingMatcher, find_plays
+from core.identify.matching import LocalPlay, Matches, StreamingMatcher, find_plays
 from tests.identify.synth import SR, song
 
 
@@ -133,3 +133,50 @@ def test_club_reverb_has_the_asked_direct_to_reverberant_ratio() -> None:
     assert 10 * np.log10(direct / reverberant) == pytest.approx(0.0, abs=0.2)
     noise = crowd_noise(SR * 2, np.random.default_rng(2))
     assert noise.shape == (SR * 2,) and np.isfinite(noise).all() and noise.std() > 0
+
+
+def _track_matches(q: np.ndarray, r: np.ndarray) -> Matches:
+    return Matches(
+        np.full(len(q), 7, np.int64),
+        q.astype(np.int32),
+        r.astype(np.int32),
+        np.zeros(len(q), np.float16),
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_weak_play_beside_a_cloud_of_the_tracks_chance_matches_is_found(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    # A minute of chance matches bunched around one offset (a riff that loosely
+    # repeats): heavier than the true play in every window, but no line.
+    q_c = rng.uniform(0, 3750, 240)
+    r_c = q_c + 20000 + rng.uniform(-90, 90, 240)
+    # The true play: one inlier a second, 5 % fast, from 9.6 s to 49.6 s.
+    q_t = np.sort(rng.uniform(600, 3100, 45))
+    r_t = 1.05 * q_t + 5000 + rng.normal(0, 1.0, 45)
+    plays = find_plays(_track_matches(np.concatenate([q_c, q_t]), np.concatenate([r_c, r_t])))
+    assert len(plays) == 1
+    assert plays[0].speed == pytest.approx(1.05, abs=0.004)
+    assert plays[0].start_s == pytest.approx(q_t[0] * fp.FRAME_S, abs=2.0)
+
+
+def _lead_in_play(background: int) -> LocalPlay:
+    rng = np.random.default_rng(5)
+    # A fade-in: an inlier every 3 s from 10 s to 22 s, then a dense run to 60 s.
+    q_sparse = np.arange(10.0, 22.0, 3.0) / fp.FRAME_S
+    q_dense = np.sort(rng.uniform(22.0, 60.0, 120)) / fp.FRAME_S
+    q = np.concatenate([q_sparse, q_dense])
+    r = q + 8000 + rng.normal(0, 1.0, len(q))
+    q_b = rng.uniform(0, 70.0 / fp.FRAME_S, background)
+    r_b = q_b + 8000 + rng.uniform(-480, 480, background)
+    plays = find_plays(_track_matches(np.concatenate([q, q_b]), np.concatenate([r, r_b])))
+    assert len(plays) == 1
+    return plays[0]
+
+
+def test_start_reaches_back_over_a_sparse_fade_in_when_chance_is_rare() -> None:
+    assert _lead_in_play(background=20).start_s == pytest.approx(10.0, abs=0.3)
+    # Where the track's chance matches are dense, a lone inlier seconds before the
+    # play proves nothing: the start stays where the inliers become dense (the
+    # inlier at 19 s has three more within 4 s).
+    assert _lead_in_play(background=1000).start_s == pytest.approx(19.0, abs=0.3)
