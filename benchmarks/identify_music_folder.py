@@ -103,18 +103,22 @@ def _copyright_licences(text: str) -> tuple[list[tuple[list[str], str]], list[st
 
 
 def _licence_for(path: str, stanzas: list[tuple[list[str], str]], names: list[str]) -> str:
-    """The last DEP-5 stanza matching ``path`` (by its tail), else all licences named."""
+    """The last DEP-5 stanza matching ``path`` (by its tail), else all licences named.
+
+    Source paths (``data/music/*.ogg``) and installed ones
+    (``usr/share/games/x/data/music/a.ogg``) differ, so a pattern matches when some
+    tail of the installed path does. As in DEP-5, ``Files: *`` is the default and
+    later stanzas override it; ``debian/`` ones are the packaging's.
+    """
     found = None
     parts = path.split("/")
+    tails = ["/".join(parts[i:]) for i in range(len(parts))]
     for patterns, name in stanzas:
         for pat in patterns:
-            if pat == "*":
+            if pat.startswith("debian/"):
                 continue
-            tails = ["/".join(parts[i:]) for i in range(len(parts))]
-            if any(
-                fnmatch.fnmatch(t, pat) or fnmatch.fnmatch(t, pat.split("/", 1)[-1])
-                for t in tails
-                if "/" in pat or "/" not in t
+            if pat == "*" or any(
+                fnmatch.fnmatch(t, pat) for t in (tails if "/" in pat else tails[-1:])
             ):
                 found = name
     return found or " / ".join(names) or "see copyright"

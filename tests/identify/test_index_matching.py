@@ -180,3 +180,16 @@ def test_start_reaches_back_over_a_sparse_fade_in_when_chance_is_rare() -> None:
     # play proves nothing: the start stays where the inliers become dense (the
     # inlier at 19 s has three more within 4 s).
     assert _lead_in_play(background=1000).start_s == pytest.approx(19.0, abs=0.3)
+
+
+def test_one_recording_in_two_files_is_one_play_with_an_alternative() -> None:
+    # Both files matched in the same query triplets: the same piece (a theme
+    # and its reprise), however significant the weaker one is.
+    anchors = np.arange(0, 4000, 20, dtype=np.int32)
+    main = LocalPlay(1, 0.0, 60.0, 1.05, 0.0, 340, 0.0, anchors=anchors)
+    copy = LocalPlay(2, 5.0, 55.0, 1.05, 0.0, 120, 0.0, anchors=anchors[20:140])
+    assert matching._drop_shadowed([main, copy]) == [main]
+    assert main.alternatives == [copy]
+    # A double drop's second track gives its own peaks: both plays stay.
+    other = LocalPlay(3, 5.0, 55.0, 1.05, 0.0, 120, 0.0, anchors=anchors[20:140] + 7)
+    assert matching._drop_shadowed([main, other]) == [main, other]
