@@ -37,6 +37,19 @@ but made peaks less stable under speed changes and lost end to end (recall
 spectrogram; the matcher instead accepts plays by significance against each
 track's own chance matches (``matching.py``), which weak reverberant plays pass.
 
+Measured against 12.7 hours of real music (Debian game soundtracks, Tuxemon,
+``../shared/audio``; ``benchmarks/identify_music_folder.py --debian``), the
+misses that are left are plays whose fingerprints barely survive (12-14
+inliers in a 25-30 s double drop or sweep; the acceptance floor of 20 inliers
+stays, since 16 already doubled the wrong reports), and the wrong reports were
+the same music in two files (a theme and its reprise, a song and its B mix),
+which the matcher now recognises by their sharing query triplets. Starts come
+late on filter-sweep transitions (the low-pass hides the incoming track for
+the first half of the fade); the matcher reaches back over sparse early
+inliers where chance inliers are rare, which halves that on a small library
+and trims it on a large one. A lower ``F_MIN`` (bass survives an opening
+low-pass) is the next thing to try; it changes the key layout.
+
 Analysis runs at 8 kHz mono (DJ mixes keep their identity below 4 kHz and it
 quarters the work of 16 kHz), 1024-sample windows with a 128-sample hop (16 ms
 frames), mapped to 24 bins per octave between 110 Hz and 3.6 kHz.

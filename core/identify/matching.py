@@ -19,7 +19,12 @@ one line in the (q, r) plane. The steps:
    gets its turn.
 4. *Fit*: a least-squares line through the chain's matches gives the speed and
    the exact inliers; the first and last dense inliers give start and end, so
-   start times do not snap to window boundaries.
+   start times do not snap to window boundaries; sparse inliers before them
+   move the start back where the track's chance matches are rare (a fade-in).
+5. *Shadows*: a play mostly under a much stronger one is dropped unless it is
+   clearly significant (a double drop); one that shares most of its inliers'
+   query triplets with a stronger play of another track is the same
+   recording in another file and becomes that play's alternative.
 """
 
 from __future__ import annotations
