@@ -4,21 +4,22 @@ One constant-Q transform (36 bins per octave, C1 to B7, librosa) feeds two chrom
 
 - ``chroma36``: all seven octaves folded, exactly what ``librosa.feature.chroma_cqt``
   returns (beats and segments compare bars by it);
-- ``key_chroma36``: only the bins at or above :data:`KEY_MIN_HZ`.
+- ``key_chroma36``: the same bins weighted by :func:`key_weights`, a smooth high-pass.
 
-Why the key chroma leaves out the lowest octaves: below ~100 Hz a pop or EDM mix holds
-kick drums (whose pitch glides through several semitones), 808s and sub-bass rumble,
-and the constant-Q filters there are seconds long, so they smear whatever is played
-across the chroma. Gómez (2006, "Tonal description of music audio signals", HPCP) takes
-100-5000 Hz for the same reason; the bass notes themselves are not lost, since their
-second to fourth harmonics lie above the cut. On the key-annotated excerpts of
-benchmarks/analysis_real.py this raised the MIREX score of our Krumhansl-Kessler
-estimate from 35 to 63 % (10 excerpts; see keys.py for the rest of the method).
+Why the key chroma plays down the lowest octave: below ~70 Hz a pop or EDM mix holds kick
+drums (whose pitch glides through several semitones), 808s and sub-bass rumble, and the
+constant-Q filters there are seconds long, so they smear whatever is played across the
+chroma. Gómez (2006, "Tonal description of music audio signals", HPCP) keeps 100-5000 Hz
+for the same reason; the bass notes themselves are not lost, since their second to fourth
+harmonics lie above. The cut is smooth rather than Gómez's hard band edge because a hard
+edge breaks transposition: a bass line moved two semitones up crosses it and suddenly
+counts in full (benchmarks/analysis_key_transpose.py: 34 of 75 pitch-shifted cases kept
+their key with a hard cut at 100 Hz, 51 with no cut, 62 with this weighting). On the
+key-annotated excerpts of benchmarks/analysis_real.py it raised the MIREX score of the
+Krumhansl-Kessler estimate from 45 to 63-73 % (10 excerpts; keys.py has the rest).
 """
 
 from __future__ import annotations
-
-import math
 
 import librosa
 import numpy as np
@@ -26,9 +27,15 @@ import numpy as np
 BINS_PER_OCTAVE = 36
 N_OCTAVES = 7
 FMIN_HZ = 32.703195662574829  # C1: librosa's default, so chroma36 matches chroma_cqt
-KEY_MIN_HZ = 100.0  # Gómez 2006 (HPCP band 100-5000 Hz); the CQT ends at B7 (3.95 kHz)
-# First constant-Q bin whose whole semitone (bins 3k-1..3k+1) lies above KEY_MIN_HZ.
-KEY_FIRST_BIN = math.ceil(BINS_PER_OCTAVE * math.log2(KEY_MIN_HZ / FMIN_HZ))
+# Half weight at 70 Hz, falling 24 dB per octave below: a kick's body at 45-55 Hz counts
+# 0.15-0.3, bass notes from A2 (110 Hz) up 0.85 or more. The CQT ends at B7 (3.95 kHz).
+KEY_CORNER_HZ = 70.0
+KEY_SLOPE = 4
+
+
+def key_weights(freqs: np.ndarray) -> np.ndarray:
+    """Weight of each constant-Q bin (centre frequency in Hz) in the key chroma."""
+    return 1.0 / (1.0 + (KEY_CORNER_HZ / np.asarray(freqs, dtype=np.float64)) ** KEY_SLOPE)
 
 
 class ChromaMapper:
@@ -41,8 +48,8 @@ class ChromaMapper:
         self._fold = librosa.filters.cq_to_chroma(
             n_bins, bins_per_octave=BINS_PER_OCTAVE, n_chroma=36, fmin=FMIN_HZ
         ).astype(np.float32)
-        self._key_fold = self._fold.copy()
-        self._key_fold[:, :KEY_FIRST_BIN] = 0.0
+        freqs = FMIN_HZ * 2.0 ** (np.arange(n_bins) / BINS_PER_OCTAVE)
+        self._key_fold = (self._fold * key_weights(freqs)[None, :]).astype(np.float32)
 
     def __call__(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         spectrum = np.abs(

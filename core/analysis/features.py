@@ -53,7 +53,7 @@ class Features:
     band_db: np.ndarray  # (n_bands, n) log energy per coarse band
     chroma_hop: int
     chroma36: np.ndarray  # (36, m) constant-Q chroma, third-of-a-semitone bins, unnormalised
-    key_chroma36: np.ndarray  # (36, m) the same above 100 Hz, for the key (chroma.py says why)
+    key_chroma36: np.ndarray  # (36, m) the same, sub-bass played down, for the key (chroma.py)
     duration_s: float
     loudness_lufs: float | None
     peak: float

@@ -115,7 +115,7 @@ def parse_key_list(text: str) -> list[Key]:
 
 # How the key is estimated, and why (issue #12 asked for the reasoning):
 #
-# The chroma is a constant-Q chroma of the bins above 100 Hz (core/analysis/chroma.py),
+# The chroma is a constant-Q chroma with the sub-bass played down (core/analysis/chroma.py),
 # summed over the whole track, folded from third-of-a-semitone bins around the recording's
 # tuning (fold_chroma36), and correlated with the 24 rotations of a key profile
 # (Krumhansl & Schmuckler's method; Krumhansl 1990). That is the HPCP-and-profile design of
@@ -130,7 +130,8 @@ def parse_key_list(text: str) -> list[Key]:
 #   2007, Albrecht & Shanahan 2013, Sha'ath 2011 were each tried), in every chroma variant.
 #   Corpus profiles are sparse (nearly zero off the scale) while audio chroma carries every
 #   partial's energy; the flatter probe-tone profile matches it better.
-# - Leaving out the bins under 100 Hz helped most (35 -> 63 % MIREX with these profiles).
+# - Playing down the bins under ~70 Hz helped most (45 -> 63-73 % MIREX with these profiles),
+#   and made the key follow a transposition more often (51 -> 62 of 75 cases).
 # - Log compression, whitening over frequency, keeping spectral peaks only, a temporal
 #   median (an HPSS-like harmonic part) and harmonics folded into the profiles (Gómez 2006)
 #   changed single excerpts either way and did not help on balance, so none is used.
