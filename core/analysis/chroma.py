@@ -16,7 +16,7 @@ edge breaks transposition: a bass line moved two semitones up crosses it and sud
 counts in full (benchmarks/analysis_key_transpose.py: 34 of 75 pitch-shifted cases kept
 their key with a hard cut at 100 Hz, 51 with no cut, 62 with this weighting). On the
 key-annotated excerpts of benchmarks/analysis_real.py it raised the MIREX score of the
-Krumhansl-Kessler estimate from 45 to 63-73 % (10 excerpts; keys.py has the rest).
+Krumhansl-Kessler estimate from 45 to 63 % (10 excerpts; keys.py has the rest).
 """
 
 from __future__ import annotations
