@@ -4,8 +4,9 @@ Nothing is downloaded: give the path of a clone (or bare git directory) of each 
 
     git clone --depth 1 https://github.com/mir-dataset-loaders/mirdata /tmp/mirdata
     git clone --depth 1 https://github.com/jmaldon1/Musher /tmp/musher
+    git clone --depth 1 https://github.com/alexanderlerch/gtzan_key /tmp/gtzan_key
     python benchmarks/analysis_real_fetch.py OUT_DIR --mirdata /tmp/mirdata \
-        [--shared ../shared/audio] [--musher /tmp/musher]
+        [--shared ../shared/audio] [--musher /tmp/musher] [--gtzan-key /tmp/gtzan_key]
 
 Sources (each excerpt's JSON names its origin and licence):
 
@@ -19,6 +20,8 @@ Sources (each excerpt's JSON names its origin and licence):
   tempo ("Solo Trumpet 06 (90 bpm loop)") or key (Hungarian Dance No. 5; see its entry).
 - mirdata's key clips: GiantSteps Key and Beatport EDM Key (Faraldo), FMA keys, Queen and
   Beatles (Isophonics keylab), Tonality classicalDB (Gomez 2006), GuitarSet (key_mode).
+- GTZAN key labels by Alexander Lerch (alexanderlerch/gtzan_key, MIT) give the
+  key of mirdata's GTZAN clip (country.00000, A major); use with --mirdata.
 - jmaldon1/Musher (test data of a key/tempo library): two excerpts whose file names state
   their key (an EDM track in Eb major, Mozart in C major); unstated licence, research use only.
 
@@ -225,6 +228,40 @@ SHARED = (
 )
 
 
+# GTZAN key labels by Alexander Lerch (github.com/alexanderlerch/gtzan_key, MIT licence):
+# the mirdata excerpt that is a whole GTZAN clip gets its key from there.
+GTZAN_KEYS = (
+    ("country", "gtzan_country.00000", "gtzan_key/genres/country/country.00000.lerch.txt"),
+)
+_GTZAN_TONICS = ("A", "A#", "B", "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#")
+
+
+def gtzan_key(label: str) -> str | None:
+    """gtzan_key's label (0-11 major from A, 12-23 minor, -1 unknown) as ``A major``."""
+    number = int(label.split()[0])
+    if not 0 <= number <= 23:
+        return None
+    return f"{_GTZAN_TONICS[number % 12]} {'minor' if number >= 12 else 'major'}"
+
+
+def add_gtzan_keys(read: Callable[[str], bytes], out: Path) -> int:
+    added = 0
+    for genre, name, label in GTZAN_KEYS:
+        note_path = out / genre / f"{name}.json"
+        if not note_path.exists():
+            continue
+        key = gtzan_key(read(label).decode())
+        if key is None:
+            continue
+        note = json.loads(note_path.read_text(encoding="utf-8"))
+        note["key"] = key
+        note["source"] += "; key: GTZAN key labels by A. Lerch (alexanderlerch/gtzan_key)"
+        note["licence"] += "; key labels MIT"
+        note_path.write_text(json.dumps(note, indent=1), encoding="utf-8")
+        added += 1
+    return added
+
+
 class Source:
     """Files of a clone (work tree) or of a bare git directory (read with ``git show``)."""
 
@@ -301,6 +338,9 @@ def main() -> int:
     parser.add_argument("--mirdata", type=Path, help="clone or bare git dir of mirdata")
     parser.add_argument("--shared", type=Path, help="the project's ../shared/audio folder")
     parser.add_argument("--musher", type=Path, help="clone or bare git dir of jmaldon1/Musher")
+    parser.add_argument(
+        "--gtzan-key", type=Path, help="clone or bare git dir of alexanderlerch/gtzan_key"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     if args.mirdata is None and args.shared is None and args.musher is None:
@@ -322,6 +362,9 @@ def main() -> int:
                 count += 1
             except (FileNotFoundError, OSError) as exc:
                 print(f"skipped {excerpt.name}: {exc}", file=sys.stderr)
+    if args.gtzan_key is not None:
+        keys = add_gtzan_keys(Source(args.gtzan_key.expanduser()).read, out)
+        print(f"GTZAN key labels added to {keys} excerpt(s)")
     if args.shared is not None:
         for excerpt in SHARED:
             path = args.shared.expanduser() / excerpt.audio
