@@ -306,6 +306,13 @@ def _best_chain(seeds: np.ndarray, alive: np.ndarray) -> np.ndarray | None:
     return np.asarray(idx[path[::-1]])
 
 
+# Chains that fit no play and give back only their own seeds, per track; after
+# that a failed chain takes its whole span, as a fitted one does. Every extra
+# chain tried is another chance for chance matches to pass the significance
+# test (in a five-song library one did), so the retries are few.
+RETRIES = 2
+
+
 def _plays_of_track(m: Matches, seeds: np.ndarray) -> list[LocalPlay]:
     """Chains of one track's seeds, heaviest first, each fitted to a play.
 
@@ -318,17 +325,20 @@ def _plays_of_track(m: Matches, seeds: np.ndarray) -> list[LocalPlay]:
     seeds = seeds[np.lexsort((seeds[:, 2], seeds[:, 1]))]
     alive = np.ones(len(seeds), dtype=bool)
     plays = []
+    failures = 0
     for _ in range(64):  # bounded: each round removes at least one seed
         path = _best_chain(seeds, alive)
         if path is None:
             break
         chain = seeds[path]
         play = _fit(m, chain)
-        if play is None:
+        w = seeds[:, 1]
+        if play is None and failures < RETRIES:
+            failures += 1
             alive[path] = False
             continue
-        plays.append(play)
-        w = seeds[:, 1]
+        if play is not None:
+            plays.append(play)
         alive[(w >= chain[0, 1]) & (w <= chain[-1, 1])] = False
     return plays
 
