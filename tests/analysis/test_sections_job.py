@@ -210,6 +210,4 @@ def test_alternative_tempo_is_honoured(settings, crate: Path, tmp_path: Path) ->
     analysis.bpm_alternatives = []
     write_struct_file(analysis, structs)
     with pytest.raises(BadInput, match="is outside 61-65"):
-        _run(
-            settings, tmp_path / "none", struct_dir=str(structs), audio_dir=str(crate), bpm=63
-        )
+        _run(settings, tmp_path / "none", struct_dir=str(structs), audio_dir=str(crate), bpm=63)
