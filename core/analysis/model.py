@@ -18,7 +18,9 @@ from core.analysis.keys import parse_key
 from core.analysis.segments import Segment
 from core.errors import BadInput
 
-ANALYZER_VERSION = "cratebot-analysis-2"
+# Bumped whenever the analysis of the same audio changes, so stored analyses are redone
+# (3: the beat-period fit no longer drifts on long tracks).
+ANALYZER_VERSION = "cratebot-analysis-3"
 
 
 @dataclass

@@ -54,3 +54,22 @@ def test_a_three_two_rival_is_reported_when_the_evidence_is_split() -> None:
 def test_no_pulse_no_tempo() -> None:
     assert estimate_tempo(np.zeros(int(30 * FPS)), FPS) is None
     assert estimate_tempo(pulses(2.0, (120.0, 1.0, 0.0)), FPS) is None  # under 4 s
+
+
+def test_beat_period_fit_does_not_drift_over_a_long_excerpt() -> None:
+    """Uneven intervals (a pushed and a laid-back beat) put the median half a percent under
+    the mean period; the fit must still count every interval as one beat (it used to renumber
+    beats from the median and report 118.3 BPM for a 115.2 BPM track after a minute)."""
+    from core.analysis.beats import fit_period
+
+    period = 60.0 / 115.2
+    rng = np.random.default_rng(3)
+    intervals = np.where(rng.random(130) < 0.6, 0.99 * period, 1.015 * period)
+    beats = np.concatenate([[0.3], 0.3 + np.cumsum(intervals)])
+    assert np.median(np.diff(beats)) == pytest.approx(0.99 * period)
+    fitted = fit_period(beats)
+    assert fitted is not None
+    assert fitted == pytest.approx(float(np.mean(intervals)), rel=2e-3)
+    # A skipped beat (an interval of two periods) still counts as two.
+    skipped = np.delete(beats, 40)
+    assert fit_period(skipped) == pytest.approx(float(np.mean(intervals)), rel=2e-3)
