@@ -36,11 +36,16 @@ class BeatGrid:
 
 
 def fit_period(beats: np.ndarray) -> float | None:
-    """Beat period (s) from a line fit of beat time against beat number, ignoring outliers.
+    """Beat period (s): the common slope of line fits of beat time against beat number over
+    the runs of regular beats.
 
-    Consecutive intervals set the provisional period; each beat is numbered by how many
-    such periods lie since the first, so a skipped or doubled beat does not bend the
-    fit; beats more than a quarter period off the line are dropped and the fit repeated.
+    The tracker's beats run regularly, then now and then jump (a skipped beat, a half-beat
+    slip while it re-locks when its tempo is a little off). Numbering all beats from the first
+    one by a provisional period drifts by a beat over a minute when that period is half a
+    percent off, and counting every interval as one beat turns a slip into a false extra
+    beat; both bent the fit by 1-3 %. So the beats are cut into runs wherever an interval is
+    more than 10 % off the provisional period, each run is numbered on its own, and one slope
+    is fitted to all runs together (each with its own offset). Twice more with that period.
     """
     beats = np.asarray(beats, dtype=np.float64)
     if len(beats) < 4:
@@ -48,21 +53,28 @@ def fit_period(beats: np.ndarray) -> float | None:
     period = float(np.median(np.diff(beats)))
     if period <= 0:
         return None
-    keep = np.ones(len(beats), dtype=bool)
     for _ in range(3):
-        # Each interval counts as a whole number of periods (at least one), summed beat by
-        # beat: numbering by (t - t0) / period instead drifts by a beat over a minute when the
-        # provisional period is half a percent off, and bends the fit by as much.
-        steps = np.maximum(1.0, np.round(np.diff(beats) / period))
-        index = np.concatenate([[0.0], np.cumsum(steps)])
-        slope, intercept = np.polyfit(index[keep], beats[keep], 1)
-        residual = beats - (slope * index + intercept)
-        new_keep = np.abs(residual) < 0.25 * slope
-        period = float(slope)
-        if new_keep.sum() < 4 or (new_keep == keep).all():
-            break
-        keep = new_keep
-    return period if period > 0 else None
+        regular = np.abs(np.diff(beats) / period - 1) <= 0.1
+        # Runs of beats joined by regular intervals (run ids change after each irregular one).
+        run = np.concatenate([[0], np.cumsum(~regular)])
+        num = den = 0.0
+        for r in np.unique(run):
+            t = beats[run == r]
+            if len(t) < 3:
+                continue
+            k = np.arange(len(t), dtype=np.float64)
+            k -= k.mean()
+            num += float(np.dot(k, t - t.mean()))
+            den += float(np.dot(k, k))
+        if den <= 0:
+            return period
+        slope = num / den
+        if slope <= 0:
+            return None
+        if abs(slope / period - 1) < 1e-6:
+            return slope
+        period = slope
+    return period
 
 
 def track_beats(features: Features) -> BeatGrid | None:
@@ -109,8 +121,18 @@ def track_beats(features: Features) -> BeatGrid | None:
 
 
 def _refine_times(envelope: np.ndarray, frames: np.ndarray, sr: int, hop: int) -> np.ndarray:
-    """Sub-frame beat times: a parabola through the onset peak at each beat frame."""
+    """Sub-frame beat times: a parabola through the onset peak at each beat frame.
+
+    The tracker places a beat on the peak of its smoothed score, which can sit a frame off
+    the onset itself; a beat first moves to the strongest envelope frame within one frame
+    (23 ms) so the parabola is fitted on the peak, not on its flank (without this, a steady
+    140 BPM track came out with beat intervals alternating +-6 %)."""
     frames = np.asarray(frames, dtype=np.int64)
+    last = len(envelope) - 1
+    around = np.stack([envelope[np.clip(frames + d, 0, last)] for d in (-1, 0, 1)])
+    # Ties keep the tracker's frame (argmax of the middle-first order).
+    order = around[[1, 0, 2]]
+    frames = np.clip(frames + np.array([0, -1, 1])[np.argmax(order, axis=0)], 0, last)
     left = envelope[np.clip(frames - 1, 0, len(envelope) - 1)]
     centre = envelope[frames]
     right = envelope[np.clip(frames + 1, 0, len(envelope) - 1)]

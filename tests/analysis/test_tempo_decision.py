@@ -58,7 +58,7 @@ def test_no_pulse_no_tempo() -> None:
 
 def test_beat_period_fit_does_not_drift_over_a_long_excerpt() -> None:
     """Uneven intervals (a pushed and a laid-back beat) put the median half a percent under
-    the mean period; the fit must still count every interval as one beat (it used to renumber
+    the mean period; the fit must still count every interval as one beat (it used to number
     beats from the median and report 118.3 BPM for a 115.2 BPM track after a minute)."""
     from core.analysis.beats import fit_period
 
@@ -73,3 +73,22 @@ def test_beat_period_fit_does_not_drift_over_a_long_excerpt() -> None:
     # A skipped beat (an interval of two periods) still counts as two.
     skipped = np.delete(beats, 40)
     assert fit_period(skipped) == pytest.approx(float(np.mean(intervals)), rel=2e-3)
+    # A tracker that slips by half a beat while it re-locks (intervals of 0.83 and 0.77
+    # periods) has not gained a beat: the period stays that of the regular runs.
+    slip = np.concatenate(
+        [np.full(60, period), [0.83 * period, 0.77 * period], np.full(60, period)]
+    )
+    slipped = np.concatenate([[0.1], 0.1 + np.cumsum(slip)])
+    assert fit_period(slipped) == pytest.approx(period, rel=1e-6)
+
+
+def test_beats_sit_on_the_onset_peak_not_its_flank() -> None:
+    """A beat the tracker put a frame beside an onset moves onto it (then to the sub-frame
+    peak), so a steady track's beat intervals do not alternate by a frame."""
+    from core.analysis.beats import _refine_times
+
+    envelope = np.zeros(64)
+    for peak in (10, 30, 50):
+        envelope[peak - 1 : peak + 2] = (0.5, 1.0, 0.5)
+    times = _refine_times(envelope, np.array([11, 29, 50]), 22050, 512)
+    assert times * 22050 / 512 == pytest.approx([10.0, 30.0, 50.0])
