@@ -19,10 +19,13 @@ import numpy as np
 
 from core.analysis.dp_beats import track_at_tempo
 from core.analysis.features import Features
-from core.analysis.tempo import estimate_tempo
+from core.analysis.tempo import TempoEstimate, estimate_tempo
 
 BEATS_PER_BAR = 4
 MIN_BEATS = 4  # a 4 s excerpt at 60 BPM
+OCTAVE_CLOSE = 0.9  # an octave rival with this share of the evidence is a close call...
+FAST_OFFBEATS = 0.85  # ...settled for the faster tempo at this off-beat/beat ratio or more
+SLOW_OFFBEATS = 0.7  # ...and for the slower one at this or less (between: the prior stays)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,48 @@ def fit_period(beats: np.ndarray) -> float | None:
     return period
 
 
+def offbeat_ratio(envelope: np.ndarray, fps: float, bpm: float) -> float | None:
+    """Onset strength halfway between the beats tracked at ``bpm`` over that at the beats
+    (the strongest frame within two of each): near 1 when the half-beats are as loud as the
+    beats (the faster level is the pulse), low when they are not. It does not depend on the
+    tempo, so a time-stretch leaves it as it is."""
+    frames = track_at_tempo(envelope, fps, bpm)
+    if len(frames) < MIN_BEATS:
+        return None
+    last = len(envelope) - 1
+
+    def strength(at: np.ndarray) -> float:
+        at = np.round(at).astype(np.int64)
+        return float(
+            np.mean(np.max([envelope[np.clip(at + d, 0, last)] for d in range(-2, 3)], axis=0))
+        )
+
+    on = strength(frames)
+    return strength((frames[:-1] + frames[1:]) / 2) / on if on > 0 else None
+
+
+def settle_octave(envelope: np.ndarray, fps: float, estimate: TempoEstimate) -> TempoEstimate:
+    """Between a tempo and its double that the tempogram and the prior rate about equally
+    (``OCTAVE_CLOSE``), the onsets decide: half-beats of the slower one nearly as strong as
+    its beats make the faster one the pulse, clearly weaker ones the slower. Near the prior's
+    turning point (85/170 BPM) a prior alone flips such tracks under a few percent of
+    time-stretch (benchmarks/analysis_tempo_consistency.py); this ratio does not move."""
+    other, share = estimate.octave
+    if share < OCTAVE_CLOSE:
+        return estimate
+    slow = min(estimate.bpm, other)
+    ratio = offbeat_ratio(envelope, fps, slow)
+    if ratio is None:
+        return estimate
+    chosen = 2 * slow if ratio >= FAST_OFFBEATS else slow if ratio <= SLOW_OFFBEATS else None
+    if chosen is None or abs(chosen / estimate.bpm - 1) < 0.01:
+        return estimate
+    alternatives = tuple(
+        estimate.bpm if abs(a / other - 1) < 0.01 else a for a in estimate.alternatives
+    )
+    return TempoEstimate(other, estimate.confidence, alternatives, (estimate.bpm, 1.0 / share))
+
+
 def track_beats(features: Features) -> BeatGrid | None:
     """Beats of a track, or None when it has no discernible pulse."""
     sr, hop = features.sample_rate, features.hop
@@ -86,6 +131,7 @@ def track_beats(features: Features) -> BeatGrid | None:
     estimate = estimate_tempo(envelope, sr / hop, features.onset_mean.astype(np.float64))
     if estimate is None:
         return None
+    estimate = settle_octave(envelope, sr / hop, estimate)
     frames = track_at_tempo(envelope, sr / hop, estimate.bpm)
     if len(frames) < MIN_BEATS:
         return None
