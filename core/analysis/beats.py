@@ -1,13 +1,23 @@
 """Tempo, beats and downbeats from the onset envelope.
 
 The tempo comes from :mod:`core.analysis.tempo` (tempogram, prior, metrical-level
-decision); the dynamic-programming tracker of librosa (Ellis 2007; numpy version in
-:mod:`core.analysis.dp_beats`, no numba compile) places the beats at that tempo.
+decision); a close call between a tempo and its double is then settled by the onsets
+(:func:`settle_octave`). The dynamic-programming tracker of librosa (Ellis 2007; numpy
+version in :mod:`core.analysis.dp_beats`, no numba compile) places the beats at that tempo.
 The estimate is quantised to about a frame, so the BPM reported is the slope of a
-robust straight-line fit through the tracked beats, and the tracker is run a second
-time at that tempo. Downbeats
-come from a four-state Viterbi pass over the beats (bar position 1..4), fed by
+robust line fit through runs of regular tracked beats, and the tracker is run a second
+time at that tempo; each beat then sits on its onset peak to a fraction of a frame.
+Downbeats come from a four-state Viterbi pass over the beats (bar position 1..4), fed by
 how much each beat looks like a bar start: a bass hit and a harmonic change.
+
+Why this tracker (#12): madmom's RNN + DBN tracks best among the open anchors, but its
+weights are CC BY-NC-SA; BeatNet needs madmom; beat_this downloads its checkpoints at run
+time; essentia is AGPL. Of what may ship, a global-tempo DP is what DJ music needs (a
+steady grid, no drift over a 5-minute track) and it is fast; a tempo-varying DP,
+multi-agent tracking or PLP pay off on rubato and live tempo drift, which the annotated
+excerpts we could gather (3 to 24 beats each, benchmarks/analysis_real.py) cannot measure,
+so the effort went into what they and the time-stretch benchmark can: the metrical level,
+the exact period and the phase of each beat.
 """
 
 from __future__ import annotations
@@ -25,7 +35,6 @@ BEATS_PER_BAR = 4
 MIN_BEATS = 4  # a 4 s excerpt at 60 BPM
 OCTAVE_CLOSE = 0.9  # an octave rival with this share of the evidence is a close call...
 FAST_OFFBEATS = 0.85  # ...settled for the faster tempo at this off-beat/beat ratio or more
-SLOW_OFFBEATS = 0.7  # ...and for the slower one at this or less (between: the prior stays)
 
 
 @dataclass(frozen=True)
@@ -102,10 +111,12 @@ def offbeat_ratio(envelope: np.ndarray, fps: float, bpm: float) -> float | None:
 
 def settle_octave(envelope: np.ndarray, fps: float, estimate: TempoEstimate) -> TempoEstimate:
     """Between a tempo and its double that the tempogram and the prior rate about equally
-    (``OCTAVE_CLOSE``), the onsets decide: half-beats of the slower one nearly as strong as
-    its beats make the faster one the pulse, clearly weaker ones the slower. Near the prior's
-    turning point (85/170 BPM) a prior alone flips such tracks under a few percent of
-    time-stretch (benchmarks/analysis_tempo_consistency.py); this ratio does not move."""
+    (``OCTAVE_CLOSE``), half-beats of the slower one nearly as strong as its beats make the
+    faster one the pulse. Near the prior's turning point (85/170 BPM) a prior alone flips
+    such tracks under a few percent of time-stretch (benchmarks/analysis_tempo_consistency.py);
+    this ratio barely moves. Only this direction is taken: weak half-beats do not make the
+    slower tempo the pulse (a 120 BPM electro track whose backbeat is narrow-band has them
+    at a third of its beats' strength, and was read at 64.6)."""
     other, share = estimate.octave
     if share < OCTAVE_CLOSE:
         return estimate
@@ -113,8 +124,7 @@ def settle_octave(envelope: np.ndarray, fps: float, estimate: TempoEstimate) -> 
     ratio = offbeat_ratio(envelope, fps, slow)
     if ratio is None:
         return estimate
-    chosen = 2 * slow if ratio >= FAST_OFFBEATS else slow if ratio <= SLOW_OFFBEATS else None
-    if chosen is None or abs(chosen / estimate.bpm - 1) < 0.01:
+    if ratio < FAST_OFFBEATS or abs(2 * slow / estimate.bpm - 1) < 0.01:
         return estimate
     alternatives = tuple(
         estimate.bpm if abs(a / other - 1) < 0.01 else a for a in estimate.alternatives

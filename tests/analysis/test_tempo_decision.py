@@ -92,3 +92,21 @@ def test_beats_sit_on_the_onset_peak_not_its_flank() -> None:
         envelope[peak - 1 : peak + 2] = (0.5, 1.0, 0.5)
     times = _refine_times(envelope, np.array([11, 29, 50]), 22050, 512)
     assert times * 22050 / 512 == pytest.approx([10.0, 30.0, 50.0])
+
+
+def test_close_octave_call_goes_to_the_faster_tempo_when_half_beats_are_as_strong() -> None:
+    from core.analysis.beats import settle_octave
+    from core.analysis.tempo import TempoEstimate
+
+    fps = 22050 / 512
+    period = 60.0 * fps / 160.0  # frames per beat at 160 BPM
+    even = np.zeros(int(30 * fps))
+    even[np.round(np.arange(5, len(even) - 5, period)).astype(int)] = 1.0
+    close = TempoEstimate(80.0, 0.05, (160.0,), (160.0, 0.95))
+    settled = settle_octave(even, fps, close)
+    assert settled.bpm == 160.0 and settled.alternatives == (80.0,)
+    # Every second hit at a fifth of the strength: 80 BPM stays, as does a clear call.
+    accented = even.copy()
+    accented[np.round(np.arange(5 + period, len(even) - 5, 2 * period)).astype(int)] = 0.2
+    assert settle_octave(accented, fps, close).bpm == 80.0
+    assert settle_octave(even, fps, TempoEstimate(80.0, 0.5, (160.0,), (160.0, 0.6))).bpm == 80.0
