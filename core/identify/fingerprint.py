@@ -79,8 +79,9 @@ DF_STEP = 1.5
 DF_LEVELS = int(2 * DF_MAX / DF_STEP) + 1
 F1_BAND = 8  # log bins per anchor band (1/3 octave)
 F1_LEVELS = N_BINS // F1_BAND + 1
-DT_LOG_STEP = 0.25  # log2 units per dt13 class
-DT_LEVELS = int(np.log2(DT_MAX / DT13_MIN) / DT_LOG_STEP) + 1
+# t3 - t1 in whole frames, in the key's lowest digit: the frames a ±8 % speed
+# change allows are then one contiguous key range (see ``query_ranges``).
+DT_LEVELS = DT_MAX - DT13_MIN + 1
 
 # Query-side tolerance: how far each feature may move between reference and mix.
 SPEED_TOL = 0.085  # ±8 % plus margin
@@ -366,8 +367,7 @@ def _q_f1(f1: np.ndarray) -> np.ndarray:
 
 
 def _q_dt(dt13: np.ndarray) -> np.ndarray:
-    x = np.log2(np.maximum(dt13, 1e-3) / DT13_MIN) / DT_LOG_STEP
-    levels: np.ndarray = np.clip(np.floor(x).astype(np.int64), 0, DT_LEVELS - 1)
+    levels: np.ndarray = np.clip(np.asarray(dt13, dtype=np.int64) - DT13_MIN, 0, DT_LEVELS - 1)
     return levels
 
 
@@ -395,18 +395,32 @@ def ref_keys(tr: Triplets) -> np.ndarray:
 def _spans(lo_q: np.ndarray, hi_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First bin and bin count covering [lo, hi] of quantised bounds.
 
-    Every bin the range touches is probed: a short ``t3 - t1`` under an 8 %
-    speed change can span three dt classes, and dropping the last one lost the
-    plays sped up the most.
+    Every bin the range touches is probed: a feature near a bin edge can move
+    into the next bin (or, for the anchor band, two) under an 8 % speed change.
     """
     return lo_q, np.clip(hi_q - lo_q + 1, 1, None)
 
 
-def query_keys(tr: Triplets) -> tuple[np.ndarray, np.ndarray]:
-    """Every key a reference triplet matching this query triplet can have.
+def dt13_range(dt13: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reference ``t3 - t1`` (frames, inclusive) a query ``t3 - t1`` can match.
 
-    Returns ``(keys, owner)``: ``owner[i]`` is the index of the query triplet key
-    ``i`` was probed for.
+    ±``SPEED_TOL`` plus a frame of jitter either side; ``matching`` gates on the
+    same bounds, so probing exactly this range loses nothing.
+    """
+    q = np.asarray(dt13, dtype=np.float64)
+    lo = np.floor(q * (1 - SPEED_TOL)).astype(np.int64) - 1
+    hi = np.ceil(q * (1 + SPEED_TOL)).astype(np.int64) + 1
+    return lo, hi
+
+
+def query_ranges(tr: Triplets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every key range a reference triplet matching this query triplet lies in.
+
+    Returns ``(lo, hi, owner)``: keys ``lo[i] <= key < hi[i]`` are candidates for
+    query triplet ``owner[i]``. ``t3 - t1`` is the key's lowest digit in whole
+    frames, so the speed tolerance is one range per combination of the other
+    features' bins (~11 ranges a triplet) instead of a point probe per
+    (combination, dt class) (~28), and a hit's ``t3 - t1`` is already in range.
     """
     dtq = tr.dt13.astype(np.float32)
     r_tol = R_JITTER_FRAMES / dtq
@@ -415,9 +429,11 @@ def query_keys(tr: Triplets) -> tuple[np.ndarray, np.ndarray]:
         _spans(_q_df(tr.df12 - DF_JITTER), _q_df(tr.df12 + DF_JITTER)),
         _spans(_q_df(tr.df13 - DF_JITTER), _q_df(tr.df13 + DF_JITTER)),
         _spans(_q_f1(tr.f1 - F1_SHIFT), _q_f1(tr.f1 + F1_SHIFT)),
-        _spans(_q_dt(dtq * (1 - SPEED_TOL) - 1), _q_dt(dtq * (1 + SPEED_TOL) + 1)),
     ]
-    counts = np.ones(len(tr), dtype=np.int64)
+    dlo, dhi = dt13_range(tr.dt13)
+    dlo = np.maximum(dlo, DT13_MIN)
+    dhi = np.minimum(dhi, DT_MAX)
+    counts = np.where(dlo <= dhi, 1, 0).astype(np.int64)
     for _, c in features:
         counts *= c
     owner = np.repeat(np.arange(len(tr)), counts)
@@ -428,7 +444,8 @@ def query_keys(tr: Triplets) -> tuple[np.ndarray, np.ndarray]:
         cc = c[owner]
         parts.append(lo[owner] + sub % cc)
         sub = sub // cc
-    return _combine(*parts), owner
+    start = _combine(*parts, _q_dt(dlo[owner])).astype(np.int64)
+    return start, start + (dhi - dlo + 1)[owner], owner
 
 
 @dataclass

@@ -125,14 +125,15 @@ def lookup_triplets(
     tr: fp.Triplets,
     live_ids: np.ndarray | None,
     source: int = 0,
-    keys_owner: tuple[np.ndarray, np.ndarray] | None = None,
+    ranges: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Matches:
     """Look up the query triplets and keep only speed- and pitch-plausible matches."""
     if len(tr) == 0:
         return Matches.empty()
-    keys, owner = keys_owner if keys_owner is not None else fp.query_keys(tr)
+    lo, hi, owner = ranges if ranges is not None else fp.query_ranges(tr)
     parts = [
-        _gate(tr, owner[probe], vals, live_ids, source) for probe, vals in index.lookup_chunks(keys)
+        _gate(tr, owner[probe], vals, live_ids, source)
+        for probe, vals in index.lookup_ranges(lo, hi)
     ]
     return Matches.concat(parts)
 
@@ -221,9 +222,9 @@ class StreamingMatcher:
                     for f in ("t1", "dt13", "f1", "r", "df12", "df13")
                 )
             )
-            keys_owner = fp.query_keys(part)
+            ranges = fp.query_ranges(part)
             for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
-                self._parts.append(lookup_triplets(index, part, live, source, keys_owner))
+                self._parts.append(lookup_triplets(index, part, live, source, ranges))
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 

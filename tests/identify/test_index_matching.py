@@ -133,3 +133,55 @@ def test_club_reverb_has_the_asked_direct_to_reverberant_ratio() -> None:
     assert 10 * np.log10(direct / reverberant) == pytest.approx(0.0, abs=0.2)
     noise = crowd_noise(SR * 2, np.random.default_rng(2))
     assert noise.shape == (SR * 2,) and np.isfinite(noise).all() and noise.std() > 0
+
+
+def test_offset_segments_read_and_merge_like_key_segments(tmp_path: Path, monkeypatch) -> None:
+    """Big segments store key offsets instead of keys: same lookups, same merges,
+    and merges between the two layouts (either way) lose nothing."""
+    monkeypatch.setattr(fp, "KEY_SPACE", 5000)
+    monkeypatch.setattr(index_mod, "OFFSETS_MIN_ENTRIES", 1500)
+    monkeypatch.setattr(index_mod, "MERGE_CHUNK", 211)
+    monkeypatch.setattr(index_mod, "MERGE_KEY_SPAN", 700)
+    rng = np.random.default_rng(8)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, _fake(rng, 2000))])  # big: offsets
+    for track in range(2, 9):
+        index.add([(track, _fake(rng, 150))])  # small: keys
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    layouts = [s["layout"] for s in manifest["segments"]]
+    assert layouts[0] == "offsets" and set(layouts[1:]) == {"keys"}
+    assert not (tmp_path / f"{manifest['segments'][0]['name']}.keys.npy").exists()
+    before = _all_entries(index)
+    assert len(before) == 2000 + 7 * 150
+    # A range lookup returns what point lookups of its keys return.
+    lo = rng.integers(0, 4900, 300)
+    hi = lo + rng.integers(1, 60, 300)
+    probe, vals = index.lookup(np.arange(5000, dtype=np.uint32))
+    by_key = {}
+    for k, v in zip(probe.tolist(), vals.tolist(), strict=True):
+        by_key.setdefault(k, []).append(v)
+    got = sorted(
+        (i, v)
+        for r_probe, r_vals in index.lookup_ranges(lo, hi, max_hits=100)
+        for i, v in zip(r_probe.tolist(), r_vals.tolist(), strict=True)
+    )
+    want = sorted(
+        (i, v) for i in range(300) for k in range(lo[i], hi[i]) for v in by_key.get(k, [])
+    )
+    assert got == want
+    # Small segments merge into a keys segment; then everything into offsets.
+    index.compact(None)
+    assert _all_entries(index) == before
+    index.compact({1, 3, 4}, force=True)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [s["layout"] for s in manifest["segments"]] == ["offsets"]
+    kept = [(k, v) for k, v in before if (v >> 36) in (1, 3, 4)]
+    assert _all_entries(index) == kept
+    offs = np.load(tmp_path / f"{manifest['segments'][0]['name']}.offs.npy")
+    assert len(offs) == 5001 and offs[-1] == len(kept) and (np.diff(offs.astype(int)) >= 0).all()
+    # Removing most tracks: the merged segment is small again and stores keys.
+    index.compact({3}, force=True)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [s["layout"] for s in manifest["segments"]] == ["keys"]
+    assert _all_entries(index) == [(k, v) for k, v in before if (v >> 36) == 3]
+    assert len(list(tmp_path.glob("*.npy"))) == 2
