@@ -143,7 +143,7 @@ def measure(folder: Path, mix_path: Path, audio: Path) -> None:
             f"{label}: {mix_s / 60:.0f}-minute mix against the index: lookup+match {took:.1f} s "
             f"= {mix_s / took:.0f}x real time, CPU {cpu:.1f} s = {mix_s / cpu:.0f}x "
             f"(load {os.getloadavg()[0]:.1f}) ({matcher.triplets} query triplets, "
-            f"{len(matches) / 1e6:.1f} M gated matches); with decode+peaks ({decode_s:.1f} s) "
+            f"{matcher.gated / 1e6:.1f} M gated matches, {len(matches) / 1e6:.2f} M near seeds); with decode+peaks ({decode_s:.1f} s) "
             f"{mix_s / (took + decode_s):.0f}x; recall {s['recall']} precision {s['precision']}"
         )
     time.sleep(0.05)

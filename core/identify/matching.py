@@ -188,9 +188,18 @@ class StreamingMatcher:
             self.live_ids = list(live_ids) if live_ids is not None else [None] * len(self.indexes)
         if len(self.live_ids) != len(self.indexes):
             raise ValueError("one live_ids entry per index")
+        from core.identify.prune import SeedPruner  # imports this module's constants
+
         self._peaks = fp.concat_peaks([])
         self._parts: list[Matches] = []
+        # A big library's chance matches are dropped as the mix streams (prune.py).
+        self._pruner = SeedPruner()
         self.triplets = 0
+
+    @property
+    def gated(self) -> int:
+        """Matches that passed the gates so far (before pruning)."""
+        return self._pruner.seen
 
     def feed(self, peaks: fp.Peaks) -> None:
         self._peaks = fp.concat_peaks([self._peaks, peaks])
@@ -199,9 +208,7 @@ class StreamingMatcher:
 
     def finish(self) -> Matches:
         self._process(final=True)
-        matches = Matches.concat(self._parts)
-        self._parts = []
-        return matches
+        return self._pruner.finish()
 
     def _process(self, final: bool) -> None:
         p = self._peaks
@@ -225,6 +232,8 @@ class StreamingMatcher:
             ranges = fp.query_ranges(part)
             for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
                 self._parts.append(lookup_triplets(index, part, live, source, ranges))
+        self._pruner.add(Matches.concat(self._parts), None if final else int(cutoff))
+        self._parts = []
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 

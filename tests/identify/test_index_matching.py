@@ -185,3 +185,51 @@ def test_offset_segments_read_and_merge_like_key_segments(tmp_path: Path, monkey
     assert [s["layout"] for s in manifest["segments"]] == ["keys"]
     assert _all_entries(index) == [(k, v) for k, v in before if (v >> 36) == 3]
     assert len(list(tmp_path.glob("*.npy"))) == 2
+
+
+def test_pruning_chance_matches_keeps_every_play(monkeypatch) -> None:
+    """The streaming pruner drops chance matches far from any seed, and the plays
+    found are exactly those found from all matches."""
+    from core.identify import prune
+
+    rng = np.random.default_rng(12)
+    n_q = int(300 / fp.FRAME_S)
+    # Chance matches: 3000 tracks, uniform over mix and reference time.
+    chance = 400_000
+    track = rng.integers(1, 3000, chance)
+    qt = rng.integers(0, n_q, chance)
+    rt = rng.integers(0, 15_000, chance)
+    # Plays: track 7 at 1.04x from 20 s to 90 s, track 9 at 0.95x from 150 s to 200 s
+    # (weak: one match every 0.4 s), with jitter.
+    plays = []
+    for tid, speed, a, b, every in ((7, 1.04, 20, 90, 8), (9, 0.95, 150, 200, 25)):
+        q = np.arange(int(a / fp.FRAME_S), int(b / fp.FRAME_S), every)
+        r = np.round(speed * (q - q[0]) + 2000 + rng.integers(-2, 3, len(q)))
+        plays.append((np.full(len(q), tid), q, r))
+    track = np.concatenate([track] + [p[0] for p in plays])
+    qt = np.concatenate([qt] + [p[1] for p in plays])
+    rt = np.concatenate([rt] + [p[2] for p in plays])
+    order = np.argsort(qt, kind="stable")
+    m = matching.Matches(
+        track[order].astype(np.int64),
+        qt[order].astype(np.int32),
+        rt[order].astype(np.int32),
+        np.zeros(len(order), np.float16),
+    )
+
+    def summary(ms: matching.Matches) -> list[tuple[int, float, float, int, float]]:
+        return [
+            (p.track_id, round(p.start_s, 2), round(p.end_s, 2), p.inliers, round(p.expected, 3))
+            for p in find_plays(ms)
+        ]
+
+    everything = summary(matching.Matches(m.track.copy(), m.qt.copy(), m.rt.copy(), m.pitch))
+    assert [p[0] for p in everything] == [7, 9]
+    pruner = prune.SeedPruner()
+    step = int(30 / fp.FRAME_S)
+    for lo in range(0, n_q, step):
+        sel = (m.qt >= lo) & (m.qt < lo + step)
+        pruner.add(m.select(sel), lo + step)
+    kept = pruner.finish()
+    assert len(kept) < len(m) // 3
+    assert summary(kept) == everything
