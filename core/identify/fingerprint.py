@@ -444,7 +444,7 @@ def query_ranges(tr: Triplets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cc = c[owner]
         parts.append(lo[owner] + sub % cc)
         sub = sub // cc
-    start = _combine(*parts, _q_dt(dlo[owner])).astype(np.int64)
+    start = _combine(parts[0], parts[1], parts[2], parts[3], _q_dt(dlo[owner])).astype(np.int64)
     return start, start + (dhi - dlo + 1)[owner], owner
 
 

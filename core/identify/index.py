@@ -136,8 +136,8 @@ class _Segment:
         """Index of the first entry whose key is >= each of ``keys`` (sorted or not)."""
         if self.offs is not None:
             k = np.clip(np.asarray(keys, dtype=np.int64), 0, len(self.offs) - 1)
-            pos: np.ndarray = self.offs[k].astype(np.int64)
-            return pos
+            at: np.ndarray = self.offs[k].astype(np.int64)
+            return at
         assert self.keys is not None
         k = np.asarray(keys, dtype=np.int64)
         # Probes in the keys' own dtype: mixed dtypes would make numpy convert
@@ -152,7 +152,8 @@ class _Segment:
             return np.asarray(self.keys[lo:hi])
         assert self.offs is not None
         hi_key = min(hi_key, len(self.offs) - 1)
-        counts = np.diff(self.offs[lo_key : hi_key + 1].astype(np.int64))
+        bounds: np.ndarray = np.asarray(self.offs[lo_key : hi_key + 1], dtype=np.int64)
+        counts: np.ndarray = bounds[1:] - bounds[:-1]
         return np.repeat(np.arange(lo_key, hi_key, dtype=np.int64), counts).astype(np.uint32)
 
     @property
@@ -232,9 +233,26 @@ class FingerprintIndex:
         if manifest.get("version") != FINGERPRINT_VERSION:
             raise BadInput(
                 "the fingerprint index was built by another version of CrateBot; "
-                f"delete {self.folder} and run `cratebot index` again"
+                "run `cratebot index PATH` (any music folder) once to rebuild it from "
+                "the library's files"
             )
         return manifest
+
+    def is_current(self) -> bool:
+        """False when the index on disk was built by a CrateBot with other hashes."""
+        try:
+            self._read_manifest()
+        except BadInput:
+            return False
+        return True
+
+    def reset(self) -> None:
+        """Delete every segment and the manifest (before a rebuild)."""
+        with self._locked():
+            self.close()
+            for path in self.folder.glob("seg-*.npy"):
+                path.unlink(missing_ok=True)
+            self._manifest_path.unlink(missing_ok=True)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         tmp = self._manifest_path.with_suffix(".tmp")
