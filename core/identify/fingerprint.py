@@ -15,10 +15,17 @@ peaks with quantities that do not change under either transformation:
   ``f3 - f1``, are unchanged when every frequency is multiplied by the same
   factor (vinyl) and trivially unchanged when it is not (keylock).
 
-Two coarse, non-invariant features add the bits a 1000-hour library needs: the
-anchor's frequency band and ``t3 - t1`` on a log scale. The query probes every
-bin those can move into under a ±8 % speed change (``query_keys``), so they
-cost lookups, not recall. The reference side stores few triplets per anchor and
+Two non-invariant features add the bits a 1000-hour library needs: the
+anchor's frequency band and ``t3 - t1`` in whole frames. The query probes every
+bin those can move into under a ±8 % speed change (``query_ranges``), so they
+cost lookups, not recall. ``t3 - t1`` is the key's lowest digit, so all the
+values a ±8 % change allows are one contiguous key range: one range read per
+combination of the other features' bins (~11 a triplet) replaces a point probe
+per (combination, log-spaced ``t3 - t1`` class) (~28), every hit already has a
+plausible speed, and the range is exactly what ``matching`` gates on (the
+coarse classes missed hits at the gate's edges). With ~23 M keys the index can
+address big segments by a dense offset table instead of sorted keys
+(``index.py``). The reference side stores few triplets per anchor and
 the query side forms more (asymmetric fan-out): a reference triplet is still
 formed by the query when a crossfade or noise inserts extra peaks between its
 points.
@@ -138,6 +145,21 @@ _BANK = _log_filterbank()
 _WINDOW = np.hanning(N_FFT).astype(np.float32)
 
 
+def _sparse_bank(bank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The filterbank's non-zero weights grouped by output bin: (FFT bin, weight, group start).
+
+    The triangles are narrow (~2 % of the dense matrix is non-zero), so a gather
+    and a segmented sum do a fiftieth of a dense matrix product's work; the
+    product was most of the spectrogram's time.
+    """
+    rows, cols = np.nonzero(bank.T)  # ordered by output bin
+    starts = np.searchsorted(rows, np.arange(bank.shape[1]))
+    return cols.astype(np.intp), bank.T[rows, cols].astype(np.float32), starts.astype(np.intp)
+
+
+_BANK_ROWS, _BANK_W, _BANK_STARTS = _sparse_bank(_BANK)
+
+
 def _frames_to_logspec(samples: np.ndarray) -> np.ndarray:
     """Log-frequency log-power spectrogram of complete frames in ``samples``."""
     n = 1 + (len(samples) - N_FFT) // HOP
@@ -151,7 +173,8 @@ def _frames_to_logspec(samples: np.ndarray) -> np.ndarray:
     for i in range(0, n, step):
         spec = np.fft.rfft(frames[i : i + step] * _WINDOW, axis=1)
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
-        out[i : i + step] = np.log10(power @ _BANK + 1e-10)
+        weighted = power[:, _BANK_ROWS] * _BANK_W
+        out[i : i + step] = np.log10(np.add.reduceat(weighted, _BANK_STARTS, axis=1) + 1e-10)
     return out
 
 
