@@ -191,7 +191,6 @@ class StreamingMatcher:
         from core.identify.prune import SeedPruner  # imports this module's constants
 
         self._peaks = fp.concat_peaks([])
-        self._parts: list[Matches] = []
         # A big library's chance matches are dropped as the mix streams (prune.py).
         self._pruner = SeedPruner()
         self.triplets = 0
@@ -230,10 +229,16 @@ class StreamingMatcher:
                 )
             )
             ranges = fp.query_ranges(part)
-            for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
-                self._parts.append(lookup_triplets(index, part, live, source, ranges))
-        self._pruner.add(Matches.concat(self._parts), None if final else int(cutoff))
-        self._parts = []
+            found = [
+                lookup_triplets(index, part, live, source, ranges)
+                for source, (index, live) in enumerate(
+                    zip(self.indexes, self.live_ids, strict=True)
+                )
+            ]
+            # Anchors are in time order: those before the next piece's are done.
+            nxt = lo + self.LOOKUP_TRIPLETS
+            done_upto = int(tr.t1[nxt]) if nxt < len(tr) else int(cutoff)
+            self._pruner.add(Matches.concat(found), None if final and nxt >= len(tr) else done_upto)
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 

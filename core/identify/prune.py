@@ -118,11 +118,15 @@ def near_seeds(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
 
 
 class SeedPruner:
-    """Holds a streaming mix's matches until the windows around them are complete,
-    then keeps only those within reach of a seed."""
+    """Holds a streaming mix's matches, a 10-second window at a time, until the
+    windows around them are complete, then keeps only those within reach of a seed.
+
+    Held: about ``2 * WINDOW_REACH`` windows of matches (each window apart, so
+    no step copies all of them at once).
+    """
 
     def __init__(self) -> None:
-        self._pending: list[mt.Matches] = []
+        self._windows: dict[int, list[mt.Matches]] = {}
         self._kept: list[mt.Matches] = []
         self._seeds = np.zeros((0, 3), np.int64)
         self._evaluated = 0  # seeds known for windows < this
@@ -132,30 +136,30 @@ class SeedPruner:
         """Matches of anchors processed so far; every anchor before
         ``complete_frames`` (``None``: the end of the mix) has been looked up."""
         self.seen += len(m)
-        self._pending.append(m)
-        pending = mt.Matches.concat(self._pending)
-        self._pending = []
-        if len(pending) == 0:
+        if len(m):
+            w = m.qt // mt.WINDOW_FRAMES
+            for window in np.unique(w).tolist():
+                self._windows.setdefault(window, []).append(m.select(w == window))
+        if not self._windows:
             return
-        w = pending.qt // mt.WINDOW_FRAMES
-        complete = (
-            int(w.max()) + 1 if complete_frames is None else complete_frames // mt.WINDOW_FRAMES
-        )
+        last = max(self._windows)
+        complete = last + 1 if complete_frames is None else complete_frames // mt.WINDOW_FRAMES
         # New seeds, from windows that are now complete.
-        fresh = (w >= self._evaluated) & (w < complete)
-        if fresh.any():
-            self._seeds = np.concatenate([self._seeds, seed_bins(pending.select(fresh))])
+        for window in sorted(self._windows):
+            if self._evaluated <= window < complete:
+                whole = mt.Matches.concat(self._windows[window])
+                self._windows[window] = [whole]
+                self._seeds = np.concatenate([self._seeds, seed_bins(whole)])
         self._evaluated = max(self._evaluated, complete)
-        # Decided: matches whose windows' every reachable seed window is complete.
+        # Decided: windows whose every reachable seed window is complete.
         upto = complete if complete_frames is None else complete - WINDOW_REACH
-        ready = w < upto
-        if ready.any():
-            part = pending.select(ready)
+        for window in sorted(self._windows):
+            if window >= upto:
+                break
+            part = mt.Matches.concat(self._windows.pop(window))
             self._kept.append(part.select(near_seeds(part, self._seeds)))
-            pending = pending.select(~ready)
-            # Seeds older than any undecided window's reach are done with.
-            self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
-        self._pending = [pending]
+        # Seeds older than any undecided window's reach are done with.
+        self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
 
     def finish(self) -> mt.Matches:
         self.add(mt.Matches.empty(), None)
