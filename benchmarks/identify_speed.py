@@ -61,6 +61,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         env = {**os.environ, "CRATEBOT_HOME": str(home)}
+        load = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
         subprocess.run(
             [
                 sys.executable,
@@ -76,8 +79,17 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
+        index_wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        index_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         index_bytes = sum(p.stat().st_size for p in (home / "library").rglob("*.npy"))
         hours = sum(s.duration_s for s in load_sources(args.audio, 0)) / 3600
+        print(
+            f"cratebot index: {hours:.2f} h of audio in {index_wall:.1f} s = "
+            f"{hours * 3600 / index_wall:.0f}x real time (load average {load:.1f} on 2 cores); "
+            f"CPU (user+sys, ffmpeg included) {index_cpu:.1f} s = "
+            f"{hours * 3600 / index_cpu:.0f}x real time"
+        )
         mix_path = args.mix
         if mix_path is None:
             mix_path = Path(tmp) / "mix.mp3"
