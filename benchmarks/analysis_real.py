@@ -10,9 +10,11 @@ and prints, per genre and overall:
   within the annotated span, since some sources annotate only an excerpt's first beats).
 
 ``--librosa`` adds librosa's defaults (beat_track on its default onset envelope) as an anchor;
-``--pi`` the Pi's numpy-only tempo estimate (realtime/bpm_analysis.py; tempo only).
+``--pi`` the Pi's numpy-only tempo estimate (realtime/bpm_analysis.py; tempo only);
+``--librosa-key`` the textbook key recipe as a key anchor: librosa's default ``chroma_cqt``
+summed over the track and correlated with the Krumhansl-Kessler profiles (key only).
 
-    python benchmarks/analysis_real.py FOLDER [--librosa] [--pi] [--tracks]
+    python benchmarks/analysis_real.py FOLDER [--librosa] [--pi] [--librosa-key] [--tracks]
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Result:
     key: str | None
     tracks_beats: bool = True  # False: the system gives no beats / key, so none are scored
     finds_keys: bool = True
+    finds_tempo: bool = True
 
 
 @dataclass
@@ -79,6 +82,18 @@ def pi_numpy(path: Path) -> Result:
     return Result(estimate_bpm(audio, 44100), np.zeros(0), None, False, False)
 
 
+def librosa_key(path: Path) -> Result:
+    """librosa's default chroma, summed, best of the 24 rotated Krumhansl-Kessler profiles."""
+    import librosa
+
+    from core.analysis.keys import estimate_key
+
+    y, sr = librosa.load(str(path), sr=22050, mono=True)
+    estimate = estimate_key(librosa.feature.chroma_cqt(y=y, sr=sr).sum(axis=1))
+    key = None if estimate is None else estimate.key.name
+    return Result(None, np.zeros(0), key, tracks_beats=False, finds_tempo=False)
+
+
 def mirex_key(name: str) -> str:
     key = parse_key(name)
     tonic = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")[key.pitch_class]
@@ -92,7 +107,7 @@ def score(result: Result, truth: dict[str, object]) -> Score:
         ratio = result.bpm / float(bpm)
         out.acc1 = float(abs(ratio - 1) <= 0.04)
         out.acc2 = float(any(abs(ratio / f - 1) <= 0.04 for f in (1, 2, 0.5, 3, 1 / 3)))
-    elif isinstance(bpm, int | float):
+    elif isinstance(bpm, int | float) and result.finds_tempo:
         out.acc1 = out.acc2 = 0.0
     beats = truth.get("beats")
     if isinstance(beats, list) and beats and result.tracks_beats:
@@ -134,6 +149,9 @@ def main() -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--librosa", action="store_true", help="also score librosa's defaults")
     parser.add_argument("--pi", action="store_true", help="also score the Pi's numpy tempo")
+    parser.add_argument(
+        "--librosa-key", action="store_true", help="also score librosa chroma + Krumhansl keys"
+    )
     parser.add_argument("--tracks", action="store_true", help="print every excerpt's result")
     args = parser.parse_args()
     files = sorted(
@@ -149,6 +167,8 @@ def main() -> int:
         systems["librosa defaults"] = librosa_defaults
     if args.pi:
         systems["Pi numpy tempo"] = pi_numpy
+    if args.librosa_key:
+        systems["librosa chroma + KK key"] = librosa_key
     warnings.filterwarnings("ignore")
     for name, run in systems.items():
         scores: dict[str, list[tuple[str, Score]]] = defaultdict(list)

@@ -3,8 +3,10 @@
 Nothing is downloaded: give the path of a clone (or bare git directory) of each source.
 
     git clone --depth 1 https://github.com/mir-dataset-loaders/mirdata /tmp/mirdata
+    git clone --depth 1 https://github.com/jmaldon1/Musher /tmp/musher
+    git clone --depth 1 https://github.com/alexanderlerch/gtzan_key /tmp/gtzan_key
     python benchmarks/analysis_real_fetch.py OUT_DIR --mirdata /tmp/mirdata \
-        [--shared ../shared/audio]
+        [--shared ../shared/audio] [--musher /tmp/musher] [--gtzan-key /tmp/gtzan_key]
 
 Sources (each excerpt's JSON names its origin and licence):
 
@@ -15,7 +17,13 @@ Sources (each excerpt's JSON names its origin and licence):
   The audio is the datasets' (mostly commercial recordings, research use): it is copied only into
   OUT_DIR, never into this repository.
 - ../shared/audio (openly licensed, librosa/data): excerpts whose published title states the
-  tempo ("Solo Trumpet 06 (90 bpm loop)").
+  tempo ("Solo Trumpet 06 (90 bpm loop)") or key (Hungarian Dance No. 5; see its entry).
+- mirdata's key clips: GiantSteps Key and Beatport EDM Key (Faraldo), FMA keys, Queen and
+  Beatles (Isophonics keylab), Tonality classicalDB (Gomez 2006), GuitarSet (key_mode).
+- GTZAN key labels by Alexander Lerch (alexanderlerch/gtzan_key, MIT) give the
+  key of mirdata's GTZAN clip (country.00000, A major); use with --mirdata.
+- jmaldon1/Musher (test data of a key/tempo library): two excerpts whose file names state
+  their key (an EDM track in Eb major, Mozart in C major); unstated licence, research use only.
 
 The output folder holds ``GENRE/NAME.<ext>`` with ``GENRE/NAME.json`` beside it:
 ``{"bpm": float|null, "beats": [s...]|null, "key": "Gm"|null, "source": ..., "licence": ...}``.
@@ -156,6 +164,45 @@ KEY_CLIPS = (
         key_text="D major",
         loop_to_s=4.0,
     ),
+    Excerpt(
+        "key-rock",
+        "beatles_do_you_want_to_know_a_secret",
+        MIR + "beatles/audio/01_-_Please_Please_Me/11_-_Do_You_Want_To_Know_A_Secret.wav",
+        source="Beatles key annotations (Harte/Mauch, Isophonics keylab: 'Key E') via mirdata",
+        licence="commercial recording, research use; annotations CC BY-NC-SA",
+        key_text="E major",
+        loop_to_s=4.0,
+    ),
+    Excerpt(
+        "key-jazz-guitar",
+        "guitarset_03_BN3-119-G_solo",
+        MIR + "guitarset/audio_mono-mic/03_BN3-119-G_solo_mic.wav",
+        key=None,
+        source="GuitarSet (Xi et al. 2018; key_mode annotation 'G:major') via mirdata",
+        licence="CC BY 4.0",
+        key_text="G major",
+        loop_to_s=4.0,
+    ),
+)
+
+# Longer real excerpts whose key their publishers state (file name or title).
+MUSHER = (
+    Excerpt(
+        "key-edm",
+        "musher_EDM_Eb_major_2min",
+        "data/audio_files/EDM_Eb_major_2min.mp3",
+        source="jmaldon1/Musher test data ('EDM_Eb_major_2min'; key stated in the file name)",
+        licence="unstated (commercial EDM excerpt in a test folder), research use only",
+        key_text="Eb major",
+    ),
+    Excerpt(
+        "key-classical",
+        "musher_mozart_c_major_30sec",
+        "data/audio_files/mozart_c_major_30sec.mp3",
+        source="jmaldon1/Musher test data ('mozart_c_major_30sec'; key stated in the file name)",
+        licence="unstated, research use only",
+        key_text="C major",
+    ),
 )
 
 SHARED = (
@@ -166,7 +213,53 @@ SHARED = (
         source="librosa/data: sorohanro - solo-trumpet-06 ('90 bpm loop' in its published title)",
         licence="CC-BY-3.0",
     ),
+    Excerpt(
+        "key-classical",
+        "US_Army_Strings--Hungarian_Dance_No_5",
+        "US_Army_Strings--Hungarian_Dance_No_5.ogg",
+        # Its published file name says "Allegro in F sharp minor", the key of Brahms's piano
+        # duet; string orchestras play Parlow's orchestration, a semitone up in G minor, and
+        # so does this recording (A440; chroma peaks D, G, Bb with F# as leading tone).
+        source="librosa/data: 'Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_"
+        "(string_orchestra)'; key of the orchestral arrangement it plays",
+        licence="Public-Domain",
+        key_text="G minor",
+    ),
 )
+
+
+# GTZAN key labels by Alexander Lerch (github.com/alexanderlerch/gtzan_key, MIT licence):
+# the mirdata excerpt that is a whole GTZAN clip gets its key from there.
+GTZAN_KEYS = (
+    ("country", "gtzan_country.00000", "gtzan_key/genres/country/country.00000.lerch.txt"),
+)
+_GTZAN_TONICS = ("A", "A#", "B", "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#")
+
+
+def gtzan_key(label: str) -> str | None:
+    """gtzan_key's label (0-11 major from A, 12-23 minor, -1 unknown) as ``A major``."""
+    number = int(label.split()[0])
+    if not 0 <= number <= 23:
+        return None
+    return f"{_GTZAN_TONICS[number % 12]} {'minor' if number >= 12 else 'major'}"
+
+
+def add_gtzan_keys(read: Callable[[str], bytes], out: Path) -> int:
+    added = 0
+    for genre, name, label in GTZAN_KEYS:
+        note_path = out / genre / f"{name}.json"
+        if not note_path.exists():
+            continue
+        key = gtzan_key(read(label).decode())
+        if key is None:
+            continue
+        note = json.loads(note_path.read_text(encoding="utf-8"))
+        note["key"] = key
+        note["source"] += "; key: GTZAN key labels by A. Lerch (alexanderlerch/gtzan_key)"
+        note["licence"] += "; key labels MIT"
+        note_path.write_text(json.dumps(note, indent=1), encoding="utf-8")
+        added += 1
+    return added
 
 
 class Source:
@@ -174,7 +267,7 @@ class Source:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.bare = not (root / "tests").exists() and (root / "HEAD").exists()
+        self.bare = (root / "HEAD").is_file() and (root / "objects").is_dir()
 
     def read(self, path: str) -> bytes:
         if not self.bare:
@@ -244,10 +337,14 @@ def main() -> int:
     parser.add_argument("out", help="folder to fill (created)")
     parser.add_argument("--mirdata", type=Path, help="clone or bare git dir of mirdata")
     parser.add_argument("--shared", type=Path, help="the project's ../shared/audio folder")
+    parser.add_argument("--musher", type=Path, help="clone or bare git dir of jmaldon1/Musher")
+    parser.add_argument(
+        "--gtzan-key", type=Path, help="clone or bare git dir of alexanderlerch/gtzan_key"
+    )
     args = parser.parse_args()
     out = Path(args.out)
-    if args.mirdata is None and args.shared is None:
-        parser.error("give at least one of --mirdata and --shared")
+    if args.mirdata is None and args.shared is None and args.musher is None:
+        parser.error("give at least one of --mirdata, --shared and --musher")
     count = 0
     if args.mirdata is not None:
         source = Source(args.mirdata.expanduser())
@@ -257,6 +354,17 @@ def main() -> int:
                 count += 1
             except (FileNotFoundError, OSError) as exc:
                 print(f"skipped {excerpt.name}: {exc}", file=sys.stderr)
+    if args.musher is not None:
+        musher = Source(args.musher.expanduser())
+        for excerpt in MUSHER:
+            try:
+                build(excerpt, musher.read, out)
+                count += 1
+            except (FileNotFoundError, OSError) as exc:
+                print(f"skipped {excerpt.name}: {exc}", file=sys.stderr)
+    if args.gtzan_key is not None:
+        keys = add_gtzan_keys(Source(args.gtzan_key.expanduser()).read, out)
+        print(f"GTZAN key labels added to {keys} excerpt(s)")
     if args.shared is not None:
         for excerpt in SHARED:
             path = args.shared.expanduser() / excerpt.audio

@@ -21,6 +21,7 @@ from storage.db import Database
 from storage.models import Job, JobEvent, Owner, PublishedFile
 
 ACTIVE = ("queued", "running")
+REUSABLE = ("queued", "running", "succeeded")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,82 @@ class Created:
 
     job: Job | None
     refused: QuotaRefusal | None = None
+
+
+# Session-taking steps shared with ``storage.workers.ScaleoutRepository``: both submission
+# paths must count quotas, find reusable jobs and insert queued jobs the same way.
+async def quota_refusal(s: AsyncSession, owner_id: int, limits: OwnerLimits) -> QuotaRefusal | None:
+    """Why the owner may not submit now: too many unfinished jobs, or too many today."""
+    active = await s.scalar(
+        select(func.count()).select_from(Job).where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
+    )
+    if int(active or 0) >= limits.active:
+        return QuotaRefusal("active", int(active or 0), limits.active)
+    since = utcnow() - dt.timedelta(days=1)
+    today = await s.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.owner_id == owner_id, Job.created_at >= since)
+    )
+    if int(today or 0) >= limits.per_day:
+        return QuotaRefusal("daily", int(today or 0), limits.per_day)
+    return None
+
+
+async def reusable_job(s: AsyncSession, dedupe_key: str) -> Job | None:
+    """A queued/running job with this key, or a succeeded one whose files all still exist."""
+    rows = (
+        await s.scalars(
+            select(Job)
+            .where(Job.dedupe_key == dedupe_key, Job.state.in_(REUSABLE))
+            .order_by(Job.created_at.desc())
+        )
+    ).all()
+    for job in rows:
+        if job.state != "succeeded":
+            return job
+        gone = await s.scalar(
+            select(func.count())
+            .select_from(PublishedFile)
+            .where(PublishedFile.job_id == job.id, PublishedFile.deleted_at.is_not(None))
+        )
+        if not gone:
+            return job
+    return None
+
+
+async def add_queued_job(
+    s: AsyncSession,
+    job_id: str,
+    kind: str,
+    params: dict[str, Any],
+    owner_id: int | None,
+    dedupe_key: str | None,
+    max_attempts: int,
+    dispatched_at: dt.datetime | None = None,
+) -> Job:
+    """Insert a new queued job and its "submitted" event in the session's transaction."""
+    now = utcnow()
+    job = Job(
+        id=job_id,
+        kind=kind,
+        state="queued",
+        params=params,
+        owner_id=owner_id,
+        dedupe_key=dedupe_key,
+        attempts=0,
+        max_attempts=max_attempts,
+        progress=0.0,
+        progress_text="queued",
+        cancel_requested=False,
+        created_at=now,
+        dispatched_at=dispatched_at,
+    )
+    s.add(job)
+    await s.flush()  # the event's foreign key needs the job row first
+    s.add(JobEvent(job_id=job_id, type="state", state="queued", message="submitted"))
+    await s.flush()
+    return job
 
 
 class JobRepository:
@@ -94,49 +171,12 @@ class JobRepository:
                     .where(Owner.id == owner_id)
                     .values(display_name=Owner.display_name)
                 )
-                refused = await self._quota_refusal(s, owner_id, limits)
+                refused = await quota_refusal(s, owner_id, limits)
                 if refused is not None:
                     return Created(None, refused)
-            job = Job(
-                id=job_id,
-                kind=kind,
-                state="queued",
-                params=params,
-                owner_id=owner_id,
-                dedupe_key=dedupe_key,
-                attempts=0,
-                max_attempts=max_attempts,
-                progress=0.0,
-                progress_text="queued",
-                cancel_requested=False,
-            )
-            s.add(job)
-            await s.flush()
-            s.add(JobEvent(job_id=job_id, type="state", state="queued", message="submitted"))
-            await s.flush()
+            job = await add_queued_job(s, job_id, kind, params, owner_id, dedupe_key, max_attempts)
             await s.refresh(job)
             return Created(job)
-
-    @staticmethod
-    async def _quota_refusal(
-        s: AsyncSession, owner_id: int, limits: OwnerLimits
-    ) -> QuotaRefusal | None:
-        since = utcnow() - dt.timedelta(days=1)
-        today = await s.scalar(
-            select(func.count())
-            .select_from(Job)
-            .where(Job.owner_id == owner_id, Job.created_at >= since)
-        )
-        if int(today or 0) >= limits.per_day:
-            return QuotaRefusal("daily", int(today or 0), limits.per_day)
-        active = await s.scalar(
-            select(func.count())
-            .select_from(Job)
-            .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
-        )
-        if int(active or 0) >= limits.active:
-            return QuotaRefusal("active", int(active or 0), limits.active)
-        return None
 
     async def get(self, job_id: str) -> Job | None:
         async with self.db.session() as s:
@@ -145,27 +185,7 @@ class JobRepository:
     async def find_reusable(self, dedupe_key: str) -> Job | None:
         """A queued/running job with this key, or a succeeded one whose files still exist."""
         async with self.db.session() as s:
-            rows = (
-                await s.scalars(
-                    select(Job)
-                    .where(
-                        Job.dedupe_key == dedupe_key,
-                        Job.state.in_(("queued", "running", "succeeded")),
-                    )
-                    .order_by(Job.created_at.desc())
-                )
-            ).all()
-            for job in rows:
-                if job.state != "succeeded":
-                    return job
-                gone = await s.scalar(
-                    select(func.count())
-                    .select_from(PublishedFile)
-                    .where(PublishedFile.job_id == job.id, PublishedFile.deleted_at.is_not(None))
-                )
-                if not gone:
-                    return job
-            return None
+            return await reusable_job(s, dedupe_key)
 
     async def list(
         self, owner_id: int | None = None, states: Sequence[str] | None = None, limit: int = 50

@@ -13,18 +13,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, func, or_, select, update
+from sqlalchemy import String, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.base import Base, UTCDateTime, utcnow
 from storage.db import Database
-from storage.models import Job, JobEvent, Owner, PublishedFile
-
-ACTIVE = ("queued", "running")
-REUSABLE = ("queued", "running", "succeeded")
+from storage.jobs_repo import (
+    OwnerLimits,
+    add_queued_job,
+    quota_refusal,
+    reusable_job,
+)
+from storage.models import Job, JobEvent, Owner
 
 
 class Worker(Base):
@@ -47,12 +49,8 @@ class Submitted(enum.Enum):
     QUOTA = "quota"
 
 
-@dataclass(frozen=True)
-class Quota:
-    """An owner's limits: unfinished jobs at once, and jobs submitted in 24 hours."""
-
-    active: int
-    per_day: int
+# An owner's limits: unfinished jobs at once, and jobs submitted in 24 hours.
+Quota = OwnerLimits
 
 
 @dataclass(frozen=True)
@@ -132,80 +130,19 @@ class ScaleoutRepository:
                     s.add(row)
                     await s.flush()
                     owner_id = row.id
-            reusable = await self._reusable(s, dedupe_key)
+            reusable = await reusable_job(s, dedupe_key)
             if reusable is not None:
                 return Submission(Submitted.REUSED, reusable.id, job=reusable)
             if owner_id is not None and quota is not None:
-                refused = await self._refusal(s, owner_id, quota)
+                refused = await quota_refusal(s, owner_id, quota)
                 if refused is not None:
-                    return refused
-            now = utcnow()
-            job = Job(
-                id=job_id,
-                kind=kind,
-                state="queued",
-                params=params,
-                owner_id=owner_id,
-                dedupe_key=dedupe_key,
-                attempts=0,
-                max_attempts=max_attempts,
-                progress=0.0,
-                progress_text="queued",
-                cancel_requested=False,
-                created_at=now,
-                dispatched_at=now,
+                    return Submission(
+                        Submitted.QUOTA, None, refused.which, refused.count, refused.limit
+                    )
+            job = await add_queued_job(
+                s, job_id, kind, params, owner_id, dedupe_key, max_attempts, utcnow()
             )
-            s.add(job)
-            await s.flush()
-            s.add(JobEvent(job_id=job_id, type="state", state="queued", message="submitted"))
         return Submission(Submitted.CREATED, job_id, job=job)
-
-    @staticmethod
-    async def _refusal(s: AsyncSession, owner_id: int, quota: Quota) -> Submission | None:
-        active = int(
-            await s.scalar(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
-            )
-            or 0
-        )
-        if active >= quota.active:
-            return Submission(Submitted.QUOTA, None, "active", active, quota.active)
-        since = utcnow() - dt.timedelta(days=1)
-        today = int(
-            await s.scalar(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.owner_id == owner_id, Job.created_at >= since)
-            )
-            or 0
-        )
-        if today >= quota.per_day:
-            return Submission(Submitted.QUOTA, None, "daily", today, quota.per_day)
-        return None
-
-    @staticmethod
-    async def _reusable(s: AsyncSession, dedupe_key: str) -> Job | None:
-        """A queued/running job with this key, or a succeeded one whose files all still exist."""
-        rows = (
-            await s.scalars(
-                select(Job)
-                .where(Job.dedupe_key == dedupe_key, Job.state.in_(REUSABLE))
-                .order_by(Job.created_at.desc())
-            )
-        ).all()
-        for job in rows:
-            if job.state != "succeeded":
-                return job
-            gone = await s.scalar(
-                select(func.count())
-                .select_from(PublishedFile)
-                .where(PublishedFile.job_id == job.id, PublishedFile.deleted_at.is_not(None))
-            )
-            if not gone:
-                return job
-        return None
 
     # -- dispatch marks --------------------------------------------------------
     async def mark_dispatched(self, job_id: str) -> None:

@@ -88,7 +88,7 @@ def extract_features(
 
 def analyze_features(features: Features, path: str, sha256: str | None = None) -> TrackAnalysis:
     grid = track_beats(features)
-    profile, cents = fold_chroma36(features.chroma36.astype(np.float64).sum(axis=1))
+    profile, cents = fold_chroma36(features.key_chroma36.astype(np.float64).sum(axis=1))
     key = estimate_key(profile, cents)
     segments = segment_track(features, grid, features.duration_s)
     return TrackAnalysis(

@@ -2,7 +2,7 @@
 
 The audio is decoded once at 22.05 kHz; each block updates the loudness meter,
 an STFT whose frames continue seamlessly across block edges (the unconsumed tail
-is carried over), and a 36-bin constant-Q chroma. Only small per-frame summaries
+is carried over), and 36-bin constant-Q chromas (core/analysis/chroma.py). Only small per-frame summaries
 are kept, so memory grows by ~60 bytes per 23 ms of audio and the samples
 themselves are dropped block by block.
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
+from core.analysis.chroma import ChromaMapper
 from core.analysis.loudness import LoudnessMeter
 
 SAMPLE_RATE = 22050
@@ -52,6 +53,7 @@ class Features:
     band_db: np.ndarray  # (n_bands, n) log energy per coarse band
     chroma_hop: int
     chroma36: np.ndarray  # (36, m) constant-Q chroma, third-of-a-semitone bins, unnormalised
+    key_chroma36: np.ndarray  # (36, m) the same, sub-bass played down, for the key (chroma.py)
     duration_s: float
     loudness_lufs: float | None
     peak: float
@@ -83,6 +85,8 @@ class FeatureStream:
         self._bass: list[np.ndarray] = []
         self._bands: list[np.ndarray] = []
         self._chroma: list[np.ndarray] = []
+        self._key_chroma: list[np.ndarray] = []
+        self._chroma_mapper = ChromaMapper(SAMPLE_RATE, CHROMA_HOP)
         self._chroma_buf = np.zeros(0, dtype=np.float32)
         self._frames = 0
         self._peak = 0.0
@@ -130,6 +134,12 @@ class FeatureStream:
         chroma = (
             np.concatenate(self._chroma, axis=1) if self._chroma else np.zeros((36, 0), np.float32)
         )
+        key_chroma = (
+            np.concatenate(self._key_chroma, axis=1)
+            if self._key_chroma
+            else np.zeros((36, 0), np.float32)
+        )
+        chroma_frames = int(np.ceil(self._frames / CHROMA_HOP))
         return Features(
             sample_rate=SAMPLE_RATE,
             hop=HOP,
@@ -138,7 +148,8 @@ class FeatureStream:
             bass_onset=bass[:n_frames],
             band_db=bands[:, :n_frames],
             chroma_hop=CHROMA_HOP,
-            chroma36=chroma[:, : int(np.ceil(self._frames / CHROMA_HOP))],
+            chroma36=chroma[:, :chroma_frames],
+            key_chroma36=key_chroma[:, :chroma_frames],
             duration_s=self._frames / SAMPLE_RATE,
             loudness_lufs=self._meter.integrated(),
             peak=self._peak,
@@ -170,15 +181,8 @@ class FeatureStream:
         self._tail = buffer[count * HOP :] if not last else np.zeros(0, np.float32)
 
     def _cqt(self, audio: np.ndarray, frames: int | None = None) -> None:
-        chroma = librosa.feature.chroma_cqt(
-            y=audio,
-            sr=SAMPLE_RATE,
-            hop_length=CHROMA_HOP,
-            bins_per_octave=36,
-            n_chroma=36,
-            tuning=0.0,
-            norm=None,
-        )
+        chroma, key_chroma = self._chroma_mapper(audio)
         # Frame k of a chunk is centred on k*hop; keep one frame per hop of input.
         keep = len(audio) // CHROMA_HOP if frames is None else frames
-        self._chroma.append(chroma[:, :keep].astype(np.float32))
+        self._chroma.append(chroma[:, :keep])
+        self._key_chroma.append(key_chroma[:, :keep])

@@ -18,7 +18,7 @@ from core.analysis.keys import parse_key
 from core.analysis.segments import Segment
 from core.errors import BadInput
 
-ANALYZER_VERSION = "cratebot-analysis-2"
+ANALYZER_VERSION = "cratebot-analysis-4"  # 3: #12 tempo/beats; 4: #12 key
 
 
 @dataclass

@@ -42,41 +42,37 @@ class JobKind:
         return func
 
 
+@dataclass(frozen=True)
+class _Builtin:
+    name: str
+    func: str
+    limits: str  # which settings' concurrency_*/timeout_*_s apply (crate adds share sections')
+    input_params: tuple[str, ...]
+    description: str
+
+
+_BUILTINS = (
+    _Builtin("identify", "core.identify.job:identify_job", "identify", ("source",),
+             "which tracks a DJ mix plays"),
+    _Builtin("stems", "core.stems.job:stems_job", "stems", ("source",),
+             "Demucs stems and backing tracks"),
+    _Builtin("sections", "core.sections.job:sections_job", "sections", ("sources", "source"),
+             "tempo-aligned sections"),
+    _Builtin("crate_add", "core.crates.add:crate_add_job", "sections", ("sources",),
+             "tracks into a chat's crate"),
+)  # fmt: skip
+
+
 def builtin_kinds(settings: Settings) -> dict[str, JobKind]:
-    kinds = [
-        JobKind(
-            "identify",
-            "core.identify.job:identify_job",
-            concurrency=settings.concurrency_identify,
-            timeout_s=settings.timeout_identify_s,
+    return {
+        b.name: JobKind(
+            b.name,
+            b.func,
+            concurrency=int(getattr(settings, f"concurrency_{b.limits}")),
+            timeout_s=float(getattr(settings, f"timeout_{b.limits}_s")),
             max_attempts=settings.job_max_attempts,
-            description="which tracks a DJ mix plays",
-        ),
-        JobKind(
-            "stems",
-            "core.stems.job:stems_job",
-            concurrency=settings.concurrency_stems,
-            timeout_s=settings.timeout_stems_s,
-            max_attempts=settings.job_max_attempts,
-            description="Demucs stems and backing tracks",
-        ),
-        JobKind(
-            "sections",
-            "core.sections.job:sections_job",
-            concurrency=settings.concurrency_sections,
-            timeout_s=settings.timeout_sections_s,
-            max_attempts=settings.job_max_attempts,
-            input_params=("sources", "source"),
-            description="tempo-aligned sections",
-        ),
-        JobKind(
-            "crate_add",
-            "core.crates.add:crate_add_job",
-            concurrency=settings.concurrency_sections,
-            timeout_s=settings.timeout_sections_s,
-            max_attempts=settings.job_max_attempts,
-            input_params=("sources",),
-            description="tracks into a chat's crate",
-        ),
-    ]
-    return {kind.name: kind for kind in kinds}
+            input_params=b.input_params,
+            description=b.description,
+        )
+        for b in _BUILTINS
+    }

@@ -141,15 +141,15 @@ def test_fold_chroma36_finds_the_tuning(offset: int) -> None:
 
 
 @pytest.mark.parametrize("root", range(12))
-@pytest.mark.parametrize("minor", [False, True])
-def test_mode_follows_the_third_when_tonic_and_fifth_dominate(root: int, minor: bool) -> None:
-    # Riff-like harmony: tonic, fifth and fourth loud, the third quiet but clear, the sixth
-    # matching the mode. The templates alone score major and minor on this root alike.
+def test_mode_comes_from_the_whole_profile_not_a_lone_third(root: int) -> None:
+    # Blues-rock in a major key: the major scale throughout (major sixth and seventh included)
+    # and a blue minor third sung louder than the major third. The key is major; the old
+    # "mode rule" let the louder third alone decide and read it as minor, which on the real
+    # excerpts of benchmarks/analysis_real.py cost more than it saved.
     profile = np.full(12, 0.05)
-    profile[[0, 7, 5]] = [1.0, 0.9, 0.45]
-    profile[3 if minor else 4] = 0.2
-    profile[8 if minor else 9] = 0.1
-    profile[10] = 0.2  # without the third's say, Krumhansl-Kessler reads the minor ones as major
+    profile[[0, 2, 4, 5, 7, 9, 11]] = 0.5
+    profile[[0, 4, 7]] = [1.0, 0.35, 0.9]
+    profile[3] = 0.5
     estimate = estimate_key(np.roll(profile, root))
     assert estimate is not None
-    assert estimate.key == Key(root, minor)
+    assert estimate.key == Key(root, False)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from core.jobs.kinds import JobKind
 from core.jobs.runner import JobRunner
 from core.settings import Settings
 from storage.db import Database
+
+T = TypeVar("T")
 
 FUNCS = "tests.runner.jobfuncs"
 
@@ -43,3 +51,29 @@ def make_runner(settings: Settings, db: Database, **kwargs: object) -> JobRunner
     }
     options.update(kwargs)
     return JobRunner(settings, db, kinds, **options)  # type: ignore[arg-type]
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[T]], timeout: float = 20.0, interval: float = 0.05
+) -> T:
+    """Poll ``predicate`` until it returns something truthy (bounded: fails after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError("condition not reached in time")

@@ -21,32 +21,9 @@ from core.jobs.types import JobState
 from storage.base import utcnow
 from storage.db import open_database
 from storage.jobs_repo import JobRepository
-from tests.runner.helpers import make_runner, runner_kinds
+from tests.runner.helpers import make_runner, process_alive, runner_kinds, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-async def _wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
@@ -107,23 +84,23 @@ async def test_cancel_kills_worker_and_its_children(settings, db, tmp_path):
         async def started():
             return pid_file.exists() and pid_file.read_text()
 
-        pids = json.loads(await _wait_for(started))
-        assert _alive(pids["worker"]) and _alive(pids["child"])
+        pids = json.loads(await wait_until(started))
+        assert process_alive(pids["worker"]) and process_alive(pids["child"])
         t0 = time.monotonic()
         assert await runner.cancel(job_id) == "cancelling"
         final = await runner.wait(job_id, timeout=10)
         elapsed = time.monotonic() - t0
     assert final.state is JobState.CANCELLED
     assert elapsed < 5
-    await _wait_for(lambda: asyncio.sleep(0, not _alive(pids["worker"])), timeout=5)
-    await _wait_for(lambda: asyncio.sleep(0, not _alive(pids["child"])), timeout=5)
+    await wait_until(lambda: asyncio.sleep(0, not process_alive(pids["worker"])), timeout=5)
+    await wait_until(lambda: asyncio.sleep(0, not process_alive(pids["child"])), timeout=5)
 
 
 async def test_cancel_from_another_process_reaches_running_job(settings, db, tmp_path):
     pid_file = tmp_path / "pids.json"
     async with make_runner(settings, db) as runner:
         job_id = (await runner.submit("child", {"pid_file": str(pid_file)})).id
-        await _wait_for(lambda: asyncio.sleep(0, pid_file.exists()))
+        await wait_until(lambda: asyncio.sleep(0, pid_file.exists()))
         env = {**os.environ, "CRATEBOT_HOME": str(settings.home)}
         # In a thread: a blocking call here would freeze the runner's event loop, possibly
         # inside a write transaction, and the CLI would wait out SQLite's busy timeout.
@@ -257,9 +234,9 @@ async def test_job_survives_kill_9_of_the_runner_process(settings, db, tmp_path)
             job = await repo.get(job_id)
             return job if job.state == "running" and job.progress > 0.1 else None
 
-        job = await _wait_for(running_with_progress, timeout=60)
+        job = await wait_until(running_with_progress, timeout=60)
         worker_pid = job.worker_pid
-        assert worker_pid and _alive(worker_pid)
+        assert worker_pid and process_alive(worker_pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -269,7 +246,7 @@ async def test_job_survives_kill_9_of_the_runner_process(settings, db, tmp_path)
         proc.stdout.close()
         proc.stderr.close()
     # The worker dies with its runner: nothing keeps writing behind our back.
-    await _wait_for(lambda: asyncio.sleep(0, not _alive(worker_pid)), timeout=5)
+    await wait_until(lambda: asyncio.sleep(0, not process_alive(worker_pid)), timeout=5)
     assert (await repo.get(job_id)).state == "running"  # as the crash left it
 
     async with make_runner(settings, db) as restarted:
@@ -298,7 +275,7 @@ async def test_stop_requeues_running_jobs(settings, db, tmp_path):
     await runner.start()
     job_id = (await runner.submit("sleepy", {"seconds": 20})).id
     repo = JobRepository(db)
-    await _wait_for(lambda: _state_is(repo, job_id, "running"))
+    await wait_until(lambda: _state_is(repo, job_id, "running"))
     await runner.stop()
     job = await repo.get(job_id)
     assert job.state == "queued" and job.attempts == 0
@@ -311,7 +288,7 @@ async def _state_is(repo, job_id, state):
 async def test_event_loop_stays_responsive_while_jobs_run(settings, db):
     async with make_runner(settings, db, kinds=runner_kinds(concurrency=2)) as runner:
         ids = [(await runner.submit("sleepy", {"seconds": 1.5, "n": i})).id for i in range(2)]
-        await _wait_for(lambda: _state_is(runner.repo, ids[0], "running"))
+        await wait_until(lambda: _state_is(runner.repo, ids[0], "running"))
         worst = 0.0
         for _ in range(20):
             t0 = time.monotonic()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 
 import pytest
 
@@ -16,30 +15,14 @@ from core.jobs.types import JobState
 from storage.db import open_database
 from storage.jobs_repo import JobRepository
 from storage.workers import ScaleoutRepository
+from tests.runner.helpers import process_alive, wait_until
 
 pytestmark = pytest.mark.slow
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-async def _wait_for(predicate, timeout: float = 60.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(interval)
-    raise AssertionError("condition not reached in time")
+async def wait_slowly(predicate, timeout: float = 60.0):
+    """Workers are real processes on a broker: allow them longer than in-process runners."""
+    return await wait_until(predicate, timeout, interval=0.1)
 
 
 async def submit(runner, kind, params, owner=None) -> str:
@@ -98,11 +81,11 @@ async def test_kill_9_of_a_worker_reruns_the_job_on_another(settings, db, cluste
             job = await repo.get(job_id)
             return job if job.state == "running" and job.progress > 0.1 else None
 
-        job = await _wait_for(running_with_progress, timeout=90)
+        job = await wait_slowly(running_with_progress, timeout=90)
         child = job.worker_pid
-        assert child and _alive(child)
+        assert child and process_alive(child)
         cluster.kill9(first)  # the worker's whole process group, as the issue says
-        await _wait_for(lambda: asyncio.sleep(0, not _alive(child)), timeout=10)
+        await wait_slowly(lambda: asyncio.sleep(0, not process_alive(child)), timeout=10)
         assert (await repo.get(job_id)).state == "running"  # as the crash left it
         cluster.start_worker()
         final = await runner.wait(job_id, timeout=120)
@@ -131,7 +114,7 @@ async def test_kill_9_bounded_by_max_attempts(settings, db, cluster, tmp_path, m
         silent = tmp_path / "long.flac"
         sf.write(silent, np.zeros((600 * 11025,), dtype="float32"), 11025)
         job_id = await submit(runner, "identify", {"source": str(silent), "recognizers": "local"})
-        await _wait_for(lambda: _state_is(repo, job_id, "running"), timeout=90)
+        await wait_slowly(lambda: _state_is(repo, job_id, "running"), timeout=90)
         cluster.kill9(worker)
         final = await runner.wait(job_id, timeout=60)
     assert final.state is JobState.FAILED
@@ -149,15 +132,17 @@ async def test_cancel_stops_the_process_on_a_remote_worker(settings, db, cluster
     pid_file = tmp_path / "pids.json"
     async with front_end(settings, db) as runner:
         job_id = await submit(runner, "child", {"pid_file": str(pid_file)})
-        await _wait_for(lambda: asyncio.sleep(0, pid_file.exists()), timeout=90)
+        await wait_slowly(lambda: asyncio.sleep(0, pid_file.exists()), timeout=90)
         pids = json.loads(pid_file.read_text())
-        assert _alive(pids["worker"]) and _alive(pids["child"])
+        assert process_alive(pids["worker"]) and process_alive(pids["child"])
         assert await runner.cancel(job_id) == "cancelling"
         final = await runner.wait(job_id, timeout=30)
     assert final.state is JobState.CANCELLED, cluster.log_text()
     # The job's process and its own child are really gone, on the worker's side.
-    await _wait_for(
-        lambda: asyncio.sleep(0, not _alive(pids["worker"]) and not _alive(pids["child"])),
+    await wait_slowly(
+        lambda: asyncio.sleep(
+            0, not process_alive(pids["worker"]) and not process_alive(pids["child"])
+        ),
         timeout=10,
     )
     assert (await repo.get(job_id)).worker_pid is None
@@ -232,13 +217,13 @@ async def test_sigterm_puts_the_running_job_back_for_another_worker(settings, db
     first = cluster.start_worker()
     async with front_end(settings, db) as runner:
         job_id = await submit(runner, "sleepy", {"seconds": 20.0})
-        await _wait_for(lambda: _state_is(repo, job_id, "running"), timeout=90)
+        await wait_slowly(lambda: _state_is(repo, job_id, "running"), timeout=90)
         first.send_signal(signal.SIGTERM)
         assert first.wait(60) == 0, cluster.log_text()
         job = await repo.get(job_id)
         assert job.state == "queued" and job.attempts == 0  # the stopped attempt is refunded
         cluster.start_worker()
-        await _wait_for(lambda: _state_is(repo, job_id, "running"), timeout=90)
+        await wait_slowly(lambda: _state_is(repo, job_id, "running"), timeout=90)
         assert await runner.cancel(job_id) == "cancelling"
         final = await runner.wait(job_id, timeout=30)
     assert final.state is JobState.CANCELLED
