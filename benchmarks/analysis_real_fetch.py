@@ -5,8 +5,10 @@ Nothing is downloaded: give the path of a clone (or bare git directory) of each 
     git clone --depth 1 https://github.com/mir-dataset-loaders/mirdata /tmp/mirdata
     git clone --depth 1 https://github.com/jmaldon1/Musher /tmp/musher
     git clone --depth 1 https://github.com/alexanderlerch/gtzan_key /tmp/gtzan_key
+    git clone --depth 1 https://github.com/mjhydri/BeatNet /tmp/BeatNet
     python benchmarks/analysis_real_fetch.py OUT_DIR --mirdata /tmp/mirdata \
-        [--shared ../shared/audio] [--musher /tmp/musher] [--gtzan-key /tmp/gtzan_key]
+        [--shared ../shared/audio] [--musher /tmp/musher] [--gtzan-key /tmp/gtzan_key] \
+        [--beatnet /tmp/BeatNet]
 
 Sources (each excerpt's JSON names its origin and licence):
 
@@ -16,6 +18,7 @@ Sources (each excerpt's JSON names its origin and licence):
   SIMAC (Gouyon 2005), BRID (Maia et al. 2018), Jazz Trio Database (Cheston et al. 2024).
   The audio is the datasets' (mostly commercial recordings, research use): it is copied only into
   OUT_DIR, never into this repository.
+- BeatNet (CC BY 4.0): its 10 s test clip "808kick120bpm".
 - ../shared/audio (openly licensed, librosa/data): excerpts whose published title states the
   tempo ("Solo Trumpet 06 (90 bpm loop)") or key (Hungarian Dance No. 5; see its entry).
 - mirdata's key clips: GiantSteps Key and Beatport EDM Key (Faraldo), FMA keys, Queen and
@@ -111,6 +114,15 @@ MIRDATA = (
         beats_format="jtd",
         source="Jazz Trio Database (Cheston et al. 2024) via mirdata test resources",
         licence="research use; annotations MIT",
+    ),
+    Excerpt(
+        "classical-cuidado",
+        "cuidado_FallaCancion",
+        MIR + "cuidado/C_1.0/audio/cuidado_FallaCancion.flac",
+        MIR + "cuidado/C_1.0/annotations/beats/cuidado_FallaCancion.beats",
+        MIR + "cuidado/C_1.0/annotations/tempo/cuidado_FallaCancion.bpm",
+        source="CUIDADO beat subset (Peeters; as used by Böck et al.) via mirdata test resources",
+        licence="commercial recording, research use",
     ),
 )
 
@@ -228,6 +240,22 @@ SHARED = (
 )
 
 
+# BeatNet (github.com/mjhydri/BeatNet, CC BY 4.0) ships a 10 s test clip whose name gives its
+# tempo; a plain four-on-the-floor kick, the easiest case, kept as a sanity anchor.
+BEATNET = (
+    Excerpt(
+        "edm-kick",
+        "beatnet_808kick120bpm",
+        "test/test_data/808kick120bpm.mp3",
+        source="BeatNet test data (Heydari et al. 2021), '120bpm' in its file name",
+        licence="CC BY 4.0 (BeatNet repository licence)",
+    ),
+)
+
+# Tempo stated in a published title or file name, for excerpts without an annotation file.
+TITLE_BPM = {"_90_bpm_loop": 90.0, "808kick120bpm": 120.0}
+
+
 # GTZAN key labels by Alexander Lerch (github.com/alexanderlerch/gtzan_key, MIT licence):
 # the mirdata excerpt that is a whole GTZAN clip gets its key from there.
 GTZAN_KEYS = (
@@ -319,8 +347,8 @@ def build(excerpt: Excerpt, read: Callable[[str], bytes], out: Path) -> dict[str
         parse_beats(read(excerpt.beats).decode(), excerpt.beats_format) if excerpt.beats else None
     )
     bpm = float(read(excerpt.tempo).decode().split()[0]) if excerpt.tempo else None
-    if bpm is None and excerpt.name.endswith("_90_bpm_loop"):
-        bpm = 90.0
+    if bpm is None:
+        bpm = next((v for k, v in TITLE_BPM.items() if excerpt.name.endswith(k)), None)
     note = {
         "bpm": bpm,
         "beats": beats,
@@ -341,10 +369,11 @@ def main() -> int:
     parser.add_argument(
         "--gtzan-key", type=Path, help="clone or bare git dir of alexanderlerch/gtzan_key"
     )
+    parser.add_argument("--beatnet", type=Path, help="clone or bare git dir of mjhydri/BeatNet")
     args = parser.parse_args()
     out = Path(args.out)
-    if args.mirdata is None and args.shared is None and args.musher is None:
-        parser.error("give at least one of --mirdata, --shared and --musher")
+    if args.mirdata is None and args.shared is None and args.musher is None and not args.beatnet:
+        parser.error("give at least one of --mirdata, --shared, --musher and --beatnet")
     count = 0
     if args.mirdata is not None:
         source = Source(args.mirdata.expanduser())
@@ -365,6 +394,14 @@ def main() -> int:
     if args.gtzan_key is not None:
         keys = add_gtzan_keys(Source(args.gtzan_key.expanduser()).read, out)
         print(f"GTZAN key labels added to {keys} excerpt(s)")
+    if args.beatnet is not None:
+        source = Source(args.beatnet.expanduser())
+        for excerpt in BEATNET:
+            try:
+                build(excerpt, source.read, out)
+                count += 1
+            except (FileNotFoundError, OSError) as exc:
+                print(f"skipped {excerpt.name}: {exc}", file=sys.stderr)
     if args.shared is not None:
         for excerpt in SHARED:
             path = args.shared.expanduser() / excerpt.audio

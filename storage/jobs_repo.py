@@ -50,12 +50,8 @@ class Created:
 # Session-taking steps shared with ``storage.workers.ScaleoutRepository``: both submission
 # paths must count quotas, find reusable jobs and insert queued jobs the same way.
 async def quota_refusal(s: AsyncSession, owner_id: int, limits: OwnerLimits) -> QuotaRefusal | None:
-    """Why the owner may not submit now: too many unfinished jobs, or too many today."""
-    active = await s.scalar(
-        select(func.count()).select_from(Job).where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
-    )
-    if int(active or 0) >= limits.active:
-        return QuotaRefusal("active", int(active or 0), limits.active)
+    """Why the owner may not submit now: too many jobs today (waiting won't help, so it is
+    named first), or too many unfinished ones."""
     since = utcnow() - dt.timedelta(days=1)
     today = await s.scalar(
         select(func.count())
@@ -64,6 +60,11 @@ async def quota_refusal(s: AsyncSession, owner_id: int, limits: OwnerLimits) -> 
     )
     if int(today or 0) >= limits.per_day:
         return QuotaRefusal("daily", int(today or 0), limits.per_day)
+    active = await s.scalar(
+        select(func.count()).select_from(Job).where(Job.owner_id == owner_id, Job.state.in_(ACTIVE))
+    )
+    if int(active or 0) >= limits.active:
+        return QuotaRefusal("active", int(active or 0), limits.active)
     return None
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands.api import CommandContext, Reply, ResultFile
 from bot.commands.define import NoArgs
+from bot.commands.render import tempo_alternatives_text
 from core.crates import crate_key
 from core.identify.outputs import clock
 from core.jobs.runner import JobView
@@ -57,6 +58,8 @@ def render_crate_add(view: JobView, result: dict[str, Any], files: dict[str, Res
     for item in result.get("added") or []:
         name = " — ".join(x for x in (item.get("artist"), item.get("title")) if x) or "?"
         bpm = f"{item['bpm']:.1f} BPM" if item.get("bpm") else "BPM ?"
+        if item.get("bpm"):
+            bpm += tempo_alternatives_text(item.get("bpm_alternatives"))
         key = f"{item.get('key')} ({item.get('camelot')})" if item.get("key") else "key ?"
         lines.append(f"added {name} · {bpm} · {key}")
     for item in result.get("skipped") or []:
@@ -80,6 +83,8 @@ async def list_crate(layer: CommandLayer, ctx: CommandContext, args: NoArgs) -> 
     lines = []
     for e in entries:
         bpm = f"{e.bpm:.1f} BPM" if e.bpm else "BPM ?"
+        if e.bpm:
+            bpm += tempo_alternatives_text(list(e.bpm_alternatives))
         key = f"{e.key} {e.camelot}" if e.key else "key ?"
         lines.append(f"{e.number}. {e.label} · {clock(e.duration_s)} · {bpm} · {key}")
     data = [

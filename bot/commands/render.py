@@ -130,11 +130,26 @@ def _library_note(row: dict[str, Any]) -> str:
     return f" ({row['dj_library']}: {', '.join(str(f) for f in row.get('rekordbox') or [])})"
 
 
+def tempo_alternatives_text(alternatives: list[float] | None, chosen: bool = False) -> str:
+    """`` (or 174)`` for an ambiguous tempo; `` (alternative tempo; analysed as 87)`` when a
+    request chose an alternative (the first entry is then the analysed tempo)."""
+    if not alternatives:
+        return ""
+    if chosen:
+        return f" (alternative tempo; analysed as {round(float(alternatives[0]), 1):g})"
+    return f" (or {' or '.join(f'{round(float(b), 1):g}' for b in alternatives)})"
+
+
+def _tempo_note(row: dict[str, Any]) -> str:
+    return tempo_alternatives_text(row.get("bpm_alternatives"), bool(row.get("alternative_tempo")))
+
+
 def render_sections(view: JobView, result: dict[str, Any], files: dict[str, ResultFile]) -> Reply:
     selected = result.get("selected") or []
     skipped = result.get("skipped") or []
     lines = [
         f"{Path(s.get('path', '?')).name}: {float(s.get('bpm') or 0):.1f} BPM"
+        f"{_tempo_note(s)}"
         f"{' ' + s['key'] if s.get('key') else ''} -> {float(s.get('target_bpm') or 0):.1f}"
         f"{_library_note(s)}"
         for s in selected

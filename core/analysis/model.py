@@ -18,7 +18,9 @@ from core.analysis.keys import parse_key
 from core.analysis.segments import Segment
 from core.errors import BadInput
 
-ANALYZER_VERSION = "cratebot-analysis-4"  # 3: #12 tempo/beats; 4: #12 key
+# Bumped whenever the analysis of the same audio changes, so stored analyses are redone.
+# 3: #12 tempo/beats; 4: #12 key; 5: #12 beat-period fit over regular runs, octave check.
+ANALYZER_VERSION = "cratebot-analysis-5"
 
 
 @dataclass

@@ -44,6 +44,9 @@ class TempoEstimate:
     bpm: float
     confidence: float  # 0..1
     alternatives: tuple[float, ...]  # other plausible tempos, strongest first
+    # The other octave (x2 or x1/2) and its evidence (prior included) as a share of the
+    # chosen tempo's; (0, 0) when neither octave is a candidate.
+    octave: tuple[float, float] = (0.0, 0.0)
 
 
 def tempogram_profile(envelope: np.ndarray, fps: float) -> np.ndarray:
@@ -133,12 +136,16 @@ def estimate_tempo(envelope: np.ndarray, fps: float, *more: np.ndarray) -> Tempo
             best_score = max(best_score, half * _prior(bpm))
     # Rivals: the other octave of the chosen tempo, and the strongest unrelated candidate.
     alternatives: list[tuple[float, float]] = []
+    octave = (0.0, 0.0)
     for factor in (2.0, 0.5):
         other = bpm * factor
         if MIN_BPM <= other <= MAX_BPM:
             height = _height_near(peaks, 60.0 * fps / other)
             if height >= ALTERNATIVE_SHARE * best_height:
                 alternatives.append((height * _prior(other), other))
+                share = height * _prior(other) / best_score if best_score > 0 else 0.0
+                if share > octave[1]:
+                    octave = (other, share)
     rival = next(
         ((s, 60.0 * fps / p) for s, p, _ in scored if not _related(60 * fps / p, bpm)), None
     )
@@ -147,4 +154,4 @@ def estimate_tempo(envelope: np.ndarray, fps: float, *more: np.ndarray) -> Tempo
     alternatives.sort(reverse=True)
     rival_score = rival[0] if rival is not None else 0.0
     confidence = float(np.clip(1.0 - rival_score / best_score, 0.0, 1.0)) if best_score > 0 else 0.0
-    return TempoEstimate(float(bpm), confidence, tuple(float(b) for _, b in alternatives))
+    return TempoEstimate(float(bpm), confidence, tuple(float(b) for _, b in alternatives), octave)

@@ -38,6 +38,7 @@ def _limits_refusal(settings: Settings, tracks: int, seconds: float, size: int) 
 def _describe(analysis: Any) -> dict[str, Any]:
     return {
         "bpm": round(float(analysis.bpm), 2) if analysis.bpm else None,
+        "bpm_alternatives": [round(float(b), 2) for b in analysis.bpm_alternatives or []],
         "key": analysis.key,
         "camelot": analysis.camelot,
     }

@@ -26,6 +26,7 @@ class Listed:
     key: str | None
     camelot: str | None
     path: str
+    bpm_alternatives: tuple[float, ...] = ()  # other plausible tempos (an ambiguous track)
 
 
 def _stores(settings: Settings) -> tuple[Any, Any]:
@@ -51,6 +52,7 @@ def list_crate(settings: Settings, crate: str) -> list[Listed]:
                     a.get("key"),
                     a.get("camelot"),
                     e.path,
+                    tuple(float(b) for b in a.get("bpm_alternatives") or []),
                 )
             )
         return out

@@ -138,6 +138,8 @@ def apply_override(analysis: TrackAnalysis, entry: DjEntry) -> Override:
                 # No average tempo given: the grid's typical beat decides.
                 changes["bpm"] = 60.0 / statistics.median(b - a for a, b in pairwise(beats))
                 fields.append("bpm")
+    if "bpm" in changes:
+        changes["bpm_alternatives"] = []  # the DJ's own tempo settles any ambiguity
     updated = replace(analysis, **changes)  # type: ignore[arg-type]
     downbeats = updated.downbeats
     cue = entry.intro_cue(downbeats[0] if downbeats else None)

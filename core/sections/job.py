@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.analysis.model import TrackAnalysis
+from core.analysis.regrid import at_tempo
 from core.errors import BadInput
 from core.jobs.context import JobContext
 from core.jobs.types import JobOutput
@@ -53,6 +54,7 @@ class _Plan:
     analysis: TrackAnalysis
     cues: SectionCues
     overridden: tuple[str, ...]
+    alternative: bool = False  # selected at one of its alternative tempos
 
 
 def sections_job(ctx: JobContext, params: dict[str, Any]) -> JobOutput:
@@ -139,6 +141,11 @@ def _plan(
             override = apply_override(analysis, entry)
             analysis, ini_cue, overridden = override.analysis, override.ini_cue, override.fields
         reason = selector.reject_reason(analysis)
+        tempo = selector.tempo_for(analysis)
+        alternative = reason is None and tempo is not None and tempo != analysis.bpm
+        if alternative and tempo is not None:
+            # Asked for at its alternative tempo: the grid is re-read at that tempo.
+            analysis = at_tempo(analysis, tempo)
         if reason is None and candidate.audio is None:
             reason = "audio file not found"
         if reason is None:
@@ -156,7 +163,7 @@ def _plan(
         if reason is not None:
             skipped.append({"path": analysis.path, "reason": reason})
             continue
-        plans.append(_Plan(candidate, analysis, cues, overridden))
+        plans.append(_Plan(candidate, analysis, cues, overridden, alternative))
     if not plans:
         detail = "; ".join(f"{Path(s['path']).name}: {s['reason']}" for s in skipped[:10])
         more = f" (and {len(skipped) - 10} more)" if len(skipped) > 10 else ""
@@ -213,6 +220,10 @@ def _export(
                 "rekordbox": list(plan.overridden),
                 "dj_library": collection.software if plan.overridden and collection else None,
                 "ini_position": cues.ini_position,
+                # Other plausible tempos; after an alternative was chosen, the analysed one.
+                "bpm_alternatives": [round(b, 2) for b in analysis.bpm_alternatives],
+                "bpm_confidence": analysis.bpm_confidence,
+                "alternative_tempo": plan.alternative,
                 "grid": [[m.start, m.bpm, m.beat] for m in part_grid(analysis, cues)],
             }
         )

@@ -49,13 +49,27 @@ class TrackFilter:
     def describe_keys(self) -> str:
         return ",".join(sorted(k.name for k in self.admitted_keys))
 
+    def admits_tempo(self, bpm: float) -> bool:
+        return self.bpm - self.delta - _EPS <= bpm <= self.bpm + self.delta + _EPS
+
+    def tempo_for(self, analysis: TrackAnalysis) -> float | None:
+        """The tempo at which ``analysis`` is admitted: its own, else the first of its
+        alternatives in the window (an ambiguous ``87 BPM (or 174)`` track asked for at 174
+        is the same music counted twice as fast), else None."""
+        if analysis.bpm is None:
+            return None
+        if self.admits_tempo(analysis.bpm):
+            return analysis.bpm
+        return next((b for b in analysis.bpm_alternatives if self.admits_tempo(b)), None)
+
     def reject_reason(self, analysis: TrackAnalysis) -> str | None:
         """Why ``analysis`` is not admitted, or None when it is."""
         if analysis.bpm is None:
             return "no tempo found"
         lo, hi = self.bpm - self.delta, self.bpm + self.delta
-        if not lo - _EPS <= analysis.bpm <= hi + _EPS:
-            return f"{analysis.bpm:.2f} BPM is outside {lo:g}-{hi:g}"
+        if self.tempo_for(analysis) is None:
+            also = "".join(f" (or {b:.2f})" for b in analysis.bpm_alternatives)
+            return f"{analysis.bpm:.2f} BPM{also} is outside {lo:g}-{hi:g}"
         if self.keys:
             if not analysis.key:
                 return "key unknown"

@@ -152,3 +152,39 @@ def test_filter_refuses_nonsense() -> None:
         TrackFilter.build(120, 2, None, harmonic=True)
     with pytest.raises(BadInput, match="key"):
         TrackFilter.build(120, 2, "Q#m")
+
+
+def test_grid_at_alternative_tempo() -> None:
+    from core.analysis.regrid import at_tempo
+
+    track = grid_track(120.0, bars=8, intro_bars=2)
+    track.bpm_alternatives = [60.0, 240.0]
+    half = at_tempo(track, 60.0)
+    # Every second beat, starting on the first downbeat; bars of four new beats.
+    assert half.beats == pytest.approx(track.beats[::2])
+    assert half.downbeats == pytest.approx(track.beats[::8])
+    assert half.beat_positions[:5] == [1, 2, 3, 4, 1]
+    assert half.bpm == 60.0 and half.bpm_alternatives == [120.0, 240.0]
+    double = at_tempo(track, 240.0)
+    period = 60.0 / 120.0
+    assert double.beats[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert double.beats[1::2][: len(track.beats) - 1] == pytest.approx(
+        [b + period / 2 for b in track.beats[:-1]]
+    )
+    assert double.downbeats[:2] == pytest.approx([track.beats[0], track.beats[2]])
+    # Selection: the alternative admits the track, and the reason names it when none fits.
+    assert TrackFilter.build(60.0, 1.0).tempo_for(track) == 60.0
+    assert TrackFilter.build(120.0, 1.0).tempo_for(track) == 120.0
+    assert TrackFilter.build(90.0, 1.0).reject_reason(track) == (
+        "120.00 BPM (or 60.00) (or 240.00) is outside 89-91"
+    )
+
+
+def test_reply_names_the_alternative() -> None:
+    from bot.commands.render import tempo_alternatives_text
+
+    assert tempo_alternatives_text([174.0]) == " (or 174)"
+    assert tempo_alternatives_text([87.0, 116.2], chosen=True) == (
+        " (alternative tempo; analysed as 87)"
+    )
+    assert tempo_alternatives_text([]) == ""

@@ -186,3 +186,28 @@ def test_struct_dir_and_bad_requests(settings, crate: Path, tmp_path: Path) -> N
             library=True,
             bpm=120,
         )
+
+
+def test_alternative_tempo_is_honoured(settings, crate: Path, tmp_path: Path) -> None:
+    """An ambiguous track (126 BPM, or 63) asked for at 63 is cut on a 63 BPM grid."""
+    from core.analysis.model import write_struct_file
+
+    structs = tmp_path / "struct"
+    analysis = analyze_track(crate / "fast.wav")
+    assert analysis.bpm == pytest.approx(126.0, rel=0.01)
+    analysis.bpm_alternatives = [analysis.bpm / 2]
+    write_struct_file(analysis, structs)
+    output, _ = _run(
+        settings, tmp_path / "alt", struct_dir=str(structs), audio_dir=str(crate), bpm=63, bars=2
+    )
+    [row] = output.result["selected"]
+    assert row["alternative_tempo"] is True
+    assert row["bpm"] == pytest.approx(analysis.bpm / 2, rel=1e-3)
+    assert row["bpm_alternatives"][0] == pytest.approx(analysis.bpm, abs=0.01)
+    # Two bars at 63 BPM: 8 beats of the half-tempo grid, 16 of the track's own beats.
+    assert row["end_cue"] - row["ini_cue"] == pytest.approx(8 * 60.0 / row["bpm"], rel=0.01)
+    # Without the alternative the same request finds nothing, and says why.
+    analysis.bpm_alternatives = []
+    write_struct_file(analysis, structs)
+    with pytest.raises(BadInput, match="is outside 61-65"):
+        _run(settings, tmp_path / "none", struct_dir=str(structs), audio_dir=str(crate), bpm=63)

@@ -54,3 +54,59 @@ def test_a_three_two_rival_is_reported_when_the_evidence_is_split() -> None:
 def test_no_pulse_no_tempo() -> None:
     assert estimate_tempo(np.zeros(int(30 * FPS)), FPS) is None
     assert estimate_tempo(pulses(2.0, (120.0, 1.0, 0.0)), FPS) is None  # under 4 s
+
+
+def test_beat_period_fit_does_not_drift_over_a_long_excerpt() -> None:
+    """Uneven intervals (a pushed and a laid-back beat) put the median half a percent under
+    the mean period; the fit must still count every interval as one beat (it used to number
+    beats from the median and report 118.3 BPM for a 115.2 BPM track after a minute)."""
+    from core.analysis.beats import fit_period
+
+    period = 60.0 / 115.2
+    rng = np.random.default_rng(3)
+    intervals = np.where(rng.random(130) < 0.6, 0.99 * period, 1.015 * period)
+    beats = np.concatenate([[0.3], 0.3 + np.cumsum(intervals)])
+    assert np.median(np.diff(beats)) == pytest.approx(0.99 * period)
+    fitted = fit_period(beats)
+    assert fitted is not None
+    assert fitted == pytest.approx(float(np.mean(intervals)), rel=2e-3)
+    # A skipped beat (an interval of two periods) still counts as two.
+    skipped = np.delete(beats, 40)
+    assert fit_period(skipped) == pytest.approx(float(np.mean(intervals)), rel=2e-3)
+    # A tracker that slips by half a beat while it re-locks (intervals of 0.83 and 0.77
+    # periods) has not gained a beat: the period stays that of the regular runs.
+    slip = np.concatenate(
+        [np.full(60, period), [0.83 * period, 0.77 * period], np.full(60, period)]
+    )
+    slipped = np.concatenate([[0.1], 0.1 + np.cumsum(slip)])
+    assert fit_period(slipped) == pytest.approx(period, rel=1e-6)
+
+
+def test_beats_sit_on_the_onset_peak_not_its_flank() -> None:
+    """A beat the tracker put a frame beside an onset moves onto it (then to the sub-frame
+    peak), so a steady track's beat intervals do not alternate by a frame."""
+    from core.analysis.beats import _refine_times
+
+    envelope = np.zeros(64)
+    for peak in (10, 30, 50):
+        envelope[peak - 1 : peak + 2] = (0.5, 1.0, 0.5)
+    times = _refine_times(envelope, np.array([11, 29, 50]), 22050, 512)
+    assert times * 22050 / 512 == pytest.approx([10.0, 30.0, 50.0])
+
+
+def test_close_octave_call_goes_to_the_faster_tempo_when_half_beats_are_as_strong() -> None:
+    from core.analysis.beats import settle_octave
+    from core.analysis.tempo import TempoEstimate
+
+    fps = 22050 / 512
+    period = 60.0 * fps / 160.0  # frames per beat at 160 BPM
+    even = np.zeros(int(30 * fps))
+    even[np.round(np.arange(5, len(even) - 5, period)).astype(int)] = 1.0
+    close = TempoEstimate(80.0, 0.05, (160.0,), (160.0, 0.95))
+    settled = settle_octave(even, fps, close)
+    assert settled.bpm == 160.0 and settled.alternatives == (80.0,)
+    # Every second hit at a fifth of the strength: 80 BPM stays, as does a clear call.
+    accented = even.copy()
+    accented[np.round(np.arange(5 + period, len(even) - 5, 2 * period)).astype(int)] = 0.2
+    assert settle_octave(accented, fps, close).bpm == 80.0
+    assert settle_octave(even, fps, TempoEstimate(80.0, 0.5, (160.0,), (160.0, 0.6))).bpm == 80.0
