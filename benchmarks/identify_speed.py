@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.identify_mixgen import load_sources, make_mix, score, write_mp3  # noqa: E402
 
 
-def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[str, float, int, int]:
+def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[str, float, float, int, int]:
+    """Output, wall s, CPU s (user + sys of the process and its children), peak RSS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = psutil.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
     peak_self = peak_tree = 0
@@ -42,7 +45,10 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[str, float, int, 
         peak_self, peak_tree = max(peak_self, rss), max(peak_tree, tree)
         time.sleep(0.02)
     out = proc.stdout.read().decode() if proc.stdout else ""
-    return out, time.perf_counter() - start, peak_self, peak_tree
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out, wall, cpu, peak_self, peak_tree
 
 
 def main() -> int:
@@ -55,6 +61,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         env = {**os.environ, "CRATEBOT_HOME": str(home)}
+        load = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
         subprocess.run(
             [
                 sys.executable,
@@ -70,8 +79,17 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
+        index_wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        index_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         index_bytes = sum(p.stat().st_size for p in (home / "library").rglob("*.npy"))
         hours = sum(s.duration_s for s in load_sources(args.audio, 0)) / 3600
+        print(
+            f"cratebot index: {hours:.2f} h of audio in {index_wall:.1f} s = "
+            f"{hours * 3600 / index_wall:.0f}x real time (load average {load:.1f} on 2 cores); "
+            f"CPU (user+sys, ffmpeg included) {index_cpu:.1f} s = "
+            f"{hours * 3600 / index_cpu:.0f}x real time"
+        )
         mix_path = args.mix
         if mix_path is None:
             mix_path = Path(tmp) / "mix.mp3"
@@ -112,13 +130,16 @@ def main() -> int:
                 ],
             ),
         ):
-            out, wall, peak_self, peak_tree = run_measured(cmd, env)
+            load = os.getloadavg()[0]
+            out, wall, cpu, peak_self, peak_tree = run_measured(cmd, env)
             result = json.loads(out)
             s = score(truth, result)
             print(
                 f"{label}: {result['duration_s'] / 60:.1f} min mix in {wall:.1f} s = "
                 f"{result['duration_s'] / wall:.0f}x real time (process start and decode "
-                f"included); peak RSS python {peak_self / 2**20:.0f} MB, with ffmpeg "
+                f"included; load average {load:.1f} on 2 cores); CPU (user+sys, ffmpeg "
+                f"included) {cpu:.1f} s = {result['duration_s'] / cpu:.0f}x real time; "
+                f"peak RSS python {peak_self / 2**20:.0f} MB, with ffmpeg "
                 f"{peak_tree / 2**20:.0f} MB"
             )
         print(

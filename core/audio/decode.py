@@ -13,6 +13,8 @@ rate that means the file is damaged throughout.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import selectors
 import subprocess
@@ -72,6 +74,21 @@ def _command(
         "pipe:1",
     ]
     return cmd
+
+
+# A pipe holds 64 KiB by default: 2 s of 8 kHz float audio, so ffmpeg stalled
+# whenever the reader was busy and the two took turns on a 2-core machine. A
+# wider pipe lets ffmpeg decode ahead on the other core.
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(fd: int) -> None:
+    """Best effort: Linux only, and capped by /proc/sys/fs/pipe-max-size."""
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setpipe is None:
+        return
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(fd, setpipe, PIPE_BYTES)
 
 
 class _ErrorLines:
@@ -143,6 +160,7 @@ def decode_blocks(
     )
     assert proc.stdout is not None and proc.stderr is not None
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    _widen_pipe(out_fd)
     errors = _ErrorLines()
     selector = selectors.DefaultSelector()
     selector.register(out_fd, selectors.EVENT_READ)

@@ -15,10 +15,17 @@ peaks with quantities that do not change under either transformation:
   ``f3 - f1``, are unchanged when every frequency is multiplied by the same
   factor (vinyl) and trivially unchanged when it is not (keylock).
 
-Two coarse, non-invariant features add the bits a 1000-hour library needs: the
-anchor's frequency band and ``t3 - t1`` on a log scale. The query probes every
-bin those can move into under a ±8 % speed change (``query_keys``), so they
-cost lookups, not recall. The reference side stores few triplets per anchor and
+Two non-invariant features add the bits a 1000-hour library needs: the
+anchor's frequency band and ``t3 - t1`` in whole frames. The query probes every
+bin those can move into under a ±8 % speed change (``query_ranges``), so they
+cost lookups, not recall. ``t3 - t1`` is the key's lowest digit, so all the
+values a ±8 % change allows are one contiguous key range: one range read per
+combination of the other features' bins (~11 a triplet) replaces a point probe
+per (combination, log-spaced ``t3 - t1`` class) (~28), every hit already has a
+plausible speed, and the range is exactly what ``matching`` gates on (the
+coarse classes missed hits at the gate's edges). With ~23 M keys the index can
+address big segments by a dense offset table instead of sorted keys
+(``index.py``). The reference side stores few triplets per anchor and
 the query side forms more (asymmetric fan-out): a reference triplet is still
 formed by the query when a crossfade or noise inserts extra peaks between its
 points.
@@ -92,8 +99,9 @@ DF_STEP = 1.5
 DF_LEVELS = int(2 * DF_MAX / DF_STEP) + 1
 F1_BAND = 8  # log bins per anchor band (1/3 octave)
 F1_LEVELS = N_BINS // F1_BAND + 1
-DT_LOG_STEP = 0.25  # log2 units per dt13 class
-DT_LEVELS = int(np.log2(DT_MAX / DT13_MIN) / DT_LOG_STEP) + 1
+# t3 - t1 in whole frames, in the key's lowest digit: the frames a ±8 % speed
+# change allows are then one contiguous key range (see ``query_ranges``).
+DT_LEVELS = DT_MAX - DT13_MIN + 1
 
 # Query-side tolerance: how far each feature may move between reference and mix.
 SPEED_TOL = 0.085  # ±8 % plus margin
@@ -150,6 +158,21 @@ _BANK = _log_filterbank()
 _WINDOW = np.hanning(N_FFT).astype(np.float32)
 
 
+def _sparse_bank(bank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The filterbank's non-zero weights grouped by output bin: (FFT bin, weight, group start).
+
+    The triangles are narrow (~2 % of the dense matrix is non-zero), so a gather
+    and a segmented sum do a fiftieth of a dense matrix product's work; the
+    product was most of the spectrogram's time.
+    """
+    rows, cols = np.nonzero(bank.T)  # ordered by output bin
+    starts = np.searchsorted(rows, np.arange(bank.shape[1]))
+    return cols.astype(np.intp), bank.T[rows, cols].astype(np.float32), starts.astype(np.intp)
+
+
+_BANK_ROWS, _BANK_W, _BANK_STARTS = _sparse_bank(_BANK)
+
+
 def _frames_to_logspec(samples: np.ndarray) -> np.ndarray:
     """Log-frequency log-power spectrogram of complete frames in ``samples``."""
     n = 1 + (len(samples) - N_FFT) // HOP
@@ -163,7 +186,8 @@ def _frames_to_logspec(samples: np.ndarray) -> np.ndarray:
     for i in range(0, n, step):
         spec = np.fft.rfft(frames[i : i + step] * _WINDOW, axis=1)
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
-        out[i : i + step] = np.log10(power @ _BANK + 1e-10)
+        weighted = power[:, _BANK_ROWS] * _BANK_W
+        out[i : i + step] = np.log10(np.add.reduceat(weighted, _BANK_STARTS, axis=1) + 1e-10)
     return out
 
 
@@ -379,8 +403,7 @@ def _q_f1(f1: np.ndarray) -> np.ndarray:
 
 
 def _q_dt(dt13: np.ndarray) -> np.ndarray:
-    x = np.log2(np.maximum(dt13, 1e-3) / DT13_MIN) / DT_LOG_STEP
-    levels: np.ndarray = np.clip(np.floor(x).astype(np.int64), 0, DT_LEVELS - 1)
+    levels: np.ndarray = np.clip(np.asarray(dt13, dtype=np.int64) - DT13_MIN, 0, DT_LEVELS - 1)
     return levels
 
 
@@ -408,18 +431,32 @@ def ref_keys(tr: Triplets) -> np.ndarray:
 def _spans(lo_q: np.ndarray, hi_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First bin and bin count covering [lo, hi] of quantised bounds.
 
-    Every bin the range touches is probed: a short ``t3 - t1`` under an 8 %
-    speed change can span three dt classes, and dropping the last one lost the
-    plays sped up the most.
+    Every bin the range touches is probed: a feature near a bin edge can move
+    into the next bin (or, for the anchor band, two) under an 8 % speed change.
     """
     return lo_q, np.clip(hi_q - lo_q + 1, 1, None)
 
 
-def query_keys(tr: Triplets) -> tuple[np.ndarray, np.ndarray]:
-    """Every key a reference triplet matching this query triplet can have.
+def dt13_range(dt13: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reference ``t3 - t1`` (frames, inclusive) a query ``t3 - t1`` can match.
 
-    Returns ``(keys, owner)``: ``owner[i]`` is the index of the query triplet key
-    ``i`` was probed for.
+    ±``SPEED_TOL`` plus a frame of jitter either side; ``matching`` gates on the
+    same bounds, so probing exactly this range loses nothing.
+    """
+    q = np.asarray(dt13, dtype=np.float64)
+    lo = np.floor(q * (1 - SPEED_TOL)).astype(np.int64) - 1
+    hi = np.ceil(q * (1 + SPEED_TOL)).astype(np.int64) + 1
+    return lo, hi
+
+
+def query_ranges(tr: Triplets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every key range a reference triplet matching this query triplet lies in.
+
+    Returns ``(lo, hi, owner)``: keys ``lo[i] <= key < hi[i]`` are candidates for
+    query triplet ``owner[i]``. ``t3 - t1`` is the key's lowest digit in whole
+    frames, so the speed tolerance is one range per combination of the other
+    features' bins (~11 ranges a triplet) instead of a point probe per
+    (combination, dt class) (~28), and a hit's ``t3 - t1`` is already in range.
     """
     dtq = tr.dt13.astype(np.float32)
     r_tol = R_JITTER_FRAMES / dtq
@@ -428,9 +465,11 @@ def query_keys(tr: Triplets) -> tuple[np.ndarray, np.ndarray]:
         _spans(_q_df(tr.df12 - DF_JITTER), _q_df(tr.df12 + DF_JITTER)),
         _spans(_q_df(tr.df13 - DF_JITTER), _q_df(tr.df13 + DF_JITTER)),
         _spans(_q_f1(tr.f1 - F1_SHIFT), _q_f1(tr.f1 + F1_SHIFT)),
-        _spans(_q_dt(dtq * (1 - SPEED_TOL) - 1), _q_dt(dtq * (1 + SPEED_TOL) + 1)),
     ]
-    counts = np.ones(len(tr), dtype=np.int64)
+    dlo, dhi = dt13_range(tr.dt13)
+    dlo = np.maximum(dlo, DT13_MIN)
+    dhi = np.minimum(dhi, DT_MAX)
+    counts = np.where(dlo <= dhi, 1, 0).astype(np.int64)
     for _, c in features:
         counts *= c
     owner = np.repeat(np.arange(len(tr)), counts)
@@ -441,7 +480,8 @@ def query_keys(tr: Triplets) -> tuple[np.ndarray, np.ndarray]:
         cc = c[owner]
         parts.append(lo[owner] + sub % cc)
         sub = sub // cc
-    return _combine(*parts), owner
+    start = _combine(parts[0], parts[1], parts[2], parts[3], _q_dt(dlo[owner])).astype(np.int64)
+    return start, start + (dhi - dlo + 1)[owner], owner
 
 
 @dataclass

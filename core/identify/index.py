@@ -3,17 +3,27 @@
 Layout under ``folder`` (``settings.library_dir / "fingerprints"``)::
 
     manifest.json          segments in use and the fingerprint version
-    seg-000001.keys.npy    uint32 hash keys, sorted
-    seg-000001.vals.npy    uint64 packed (track id, anchor frame, dt13, anchor bin)
+    seg-000001.vals.npy    uint64 packed (track id, anchor frame, dt13, anchor bin),
+                           in hash key order
+    seg-000001.keys.npy    uint32 hash key of each entry      (small segments), or
+    seg-000001.offs.npy    where each key's entries start     (big segments)
 
-Each entry costs 12 bytes; at ~52 hashes per second of audio that is about
-2.2 MB per hour of reference audio. Segments are immutable and memory-mapped,
-so a lookup touches only the pages of the keys it asks for and a 1000-hour
-library does not have to fit in a process's memory. New tracks arrive as a new
-segment; small segments are merged (an LSM-style tiering) so a lookup never
-binary-searches more than ``MAX_SEGMENTS`` arrays. Removing a track only drops
-it from the database: lookups ignore track ids that are not live, and the next
-merge leaves their entries behind.
+The key space is small (``fp.KEY_SPACE``, ~23 M keys), so a segment with more
+entries than that stores a dense table of offsets (``offs[k]`` to
+``offs[k + 1]`` are key ``k``'s entries) instead of a key per entry: a lookup
+is then two reads instead of two binary searches over hundreds of millions of
+keys, a *range* of keys (``fp.query_ranges``) costs the same as one key, and an
+entry costs 8 bytes instead of 12. Smaller segments keep the sorted keys, which
+cost less than the table there. At ~60 hashes per second of audio a big
+library's index is about 1.8 MB per hour of reference audio.
+
+Segments are immutable and memory-mapped, so a lookup touches only the pages
+of the keys it asks for and a 1000-hour library does not have to fit in a
+process's memory. New tracks arrive as a new segment; small segments are merged
+(an LSM-style tiering, streaming in bounded memory) so a lookup never reads
+more than ``MAX_SEGMENTS`` segments; adding tracks never rewrites the big
+segments. Removing a track only drops it from the database: lookups ignore
+track ids that are not live, and the next merge leaves their entries behind.
 """
 
 from __future__ import annotations
@@ -35,8 +45,8 @@ from core.identify import fingerprint as fp
 
 # Bump when hashes change meaning: an old index must then be rebuilt.
 FINGERPRINT_VERSION = (
-    f"triplet-v1/{fp.SAMPLE_RATE}/{fp.HOP}/{fp.BINS_PER_OCTAVE}/{fp.R_LEVELS}/{fp.DF_STEP}/"
-    f"{fp.F1_BAND}/{fp.DT_LOG_STEP}/{fp.DT13_MIN}/{fp.REF_FANOUT}"
+    f"triplet-v2/{fp.SAMPLE_RATE}/{fp.HOP}/{fp.BINS_PER_OCTAVE}/{fp.R_LEVELS}/{fp.DF_STEP}/"
+    f"{fp.F1_BAND}/dt{fp.DT13_MIN}-{fp.DT_MAX}/{fp.REF_FANOUT}"
 )
 MAX_SEGMENTS = 6
 
@@ -114,10 +124,42 @@ class _Mapped:
 
 @dataclass
 class _Segment:
+    """One immutable segment: entries in key order, found by sorted keys or offsets."""
+
     name: str
-    keys: np.ndarray
     vals: np.ndarray
+    keys: np.ndarray | None = None  # layout "keys"
+    offs: np.ndarray | None = None  # layout "offsets": KEY_SPACE + 1 entry starts
     maps: tuple[_Mapped, ...] = ()
+
+    def position(self, keys: np.ndarray) -> np.ndarray:
+        """Index of the first entry whose key is >= each of ``keys`` (sorted or not)."""
+        if self.offs is not None:
+            k = np.clip(np.asarray(keys, dtype=np.int64), 0, len(self.offs) - 1)
+            at: np.ndarray = self.offs[k].astype(np.int64)
+            return at
+        assert self.keys is not None
+        k = np.asarray(keys, dtype=np.int64)
+        # Probes in the keys' own dtype: mixed dtypes would make numpy convert
+        # (copy) the whole mapped key array on every call.
+        probe = np.clip(k, 0, (1 << 32) - 1).astype(np.uint32)
+        pos: np.ndarray = np.searchsorted(self.keys, probe, side="left")
+        return np.where(k >= 1 << 32, len(self.keys), pos)
+
+    def keys_of(self, lo: int, hi: int, lo_key: int, hi_key: int) -> np.ndarray:
+        """The keys of entries ``lo:hi``, which all lie in ``[lo_key, hi_key)``."""
+        if self.keys is not None:
+            return np.asarray(self.keys[lo:hi])
+        assert self.offs is not None
+        hi_key = min(hi_key, len(self.offs) - 1)
+        bounds: np.ndarray = np.asarray(self.offs[lo_key : hi_key + 1], dtype=np.int64)
+        counts: np.ndarray = bounds[1:] - bounds[:-1]
+        return np.repeat(np.arange(lo_key, hi_key, dtype=np.int64), counts).astype(np.uint32)
+
+    @property
+    def nbytes(self) -> int:
+        extra = self.keys if self.keys is not None else self.offs
+        return int(self.vals.nbytes + (extra.nbytes if extra is not None else 0))
 
     def release(self) -> None:
         for m in self.maps:
@@ -126,6 +168,49 @@ class _Segment:
 
 # Above this much mapped index, lookups hand touched pages back after each call.
 RELEASE_BYTES = 128 << 20
+# Segments with at least this many entries store offsets instead of keys (the
+# table then costs less than a key per entry).
+OFFSETS_MIN_ENTRIES = fp.KEY_SPACE
+
+
+def _offsets_dtype(entries: int) -> type[np.unsignedinteger[Any]]:
+    return np.uint32 if entries < (1 << 32) else np.uint64
+
+
+def write_segment(
+    folder: Path, name: str, keys: np.ndarray, vals: np.ndarray, presorted: bool = False
+) -> str:
+    """Write entries as segment ``name`` (sorted by key here unless ``presorted``);
+    returns its layout."""
+    if presorted:
+        np.save(folder / f"{name}.vals.npy", np.asarray(vals, dtype=np.uint64))
+    else:
+        order = np.argsort(keys, kind="stable")
+        keys = np.asarray(keys)[order].astype(np.uint32)
+        np.save(folder / f"{name}.vals.npy", np.asarray(vals)[order].astype(np.uint64))
+        del order
+    if len(keys) >= OFFSETS_MIN_ENTRIES:
+        offs = np.searchsorted(keys, np.arange(fp.KEY_SPACE + 1, dtype=np.int64), side="left")
+        np.save(folder / f"{name}.offs.npy", offs.astype(_offsets_dtype(len(keys))))
+        return "offsets"
+    np.save(folder / f"{name}.keys.npy", keys)
+    return "keys"
+
+
+def _segment_files(folder: Path, name: str) -> list[Path]:
+    return [folder / f"{name}.{part}.npy" for part in ("vals", "keys", "offs")]
+
+
+def _open_segment(folder: Path, entry: dict[str, Any]) -> _Segment:
+    name = entry["name"]
+    vals = _Mapped(folder / f"{name}.vals.npy")
+    if entry.get("layout", "keys") == "offsets":
+        offs = _Mapped(folder / f"{name}.offs.npy")
+        if len(offs.array) != fp.KEY_SPACE + 1:
+            raise BadInput(f"{name}.offs.npy: not a fingerprint segment")
+        return _Segment(name, vals.array, offs=offs.array, maps=(vals, offs))
+    keys = _Mapped(folder / f"{name}.keys.npy")
+    return _Segment(name, vals.array, keys=keys.array, maps=(vals, keys))
 
 
 class FingerprintIndex:
@@ -148,9 +233,26 @@ class FingerprintIndex:
         if manifest.get("version") != FINGERPRINT_VERSION:
             raise BadInput(
                 "the fingerprint index was built by another version of CrateBot; "
-                f"delete {self.folder} and run `cratebot index` again"
+                "run `cratebot index PATH` (any music folder) once to rebuild it from "
+                "the library's files"
             )
         return manifest
+
+    def is_current(self) -> bool:
+        """False when the index on disk was built by a CrateBot with other hashes."""
+        try:
+            self._read_manifest()
+        except BadInput:
+            return False
+        return True
+
+    def reset(self) -> None:
+        """Delete every segment and the manifest (before a rebuild)."""
+        with self._locked():
+            self.close()
+            for path in self.folder.glob("seg-*.npy"):
+                path.unlink(missing_ok=True)
+            self._manifest_path.unlink(missing_ok=True)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         tmp = self._manifest_path.with_suffix(".tmp")
@@ -171,13 +273,7 @@ class FingerprintIndex:
     def _open(self) -> list[_Segment]:
         if self._segments is None:
             manifest = self._read_manifest()
-            segments = []
-            for entry in manifest["segments"]:
-                name = entry["name"]
-                keys = _Mapped(self.folder / f"{name}.keys.npy")
-                vals = _Mapped(self.folder / f"{name}.vals.npy")
-                segments.append(_Segment(name, keys.array, vals.array, (keys, vals)))
-            self._segments = segments
+            self._segments = [_open_segment(self.folder, e) for e in manifest["segments"]]
         return self._segments
 
     def close(self) -> None:
@@ -185,42 +281,43 @@ class FingerprintIndex:
 
     @property
     def entries(self) -> int:
-        return sum(len(s.keys) for s in self._open())
+        return sum(len(s.vals) for s in self._open())
 
     def size_bytes(self) -> int:
-        return sum(s.keys.nbytes + s.vals.nbytes for s in self._open())
+        return sum(s.nbytes for s in self._open())
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Entries stored under ``keys``: ``(probe index, packed value)`` arrays."""
-        parts = list(self.lookup_chunks(keys))
+        k = np.asarray(keys, dtype=np.int64)
+        parts = list(self.lookup_ranges(k, k + 1))
         if not parts:
             return np.zeros(0, np.int64), np.zeros(0, np.uint64)
         return np.concatenate([p for p, _ in parts]), np.concatenate([v for _, v in parts])
 
-    def lookup_chunks(
-        self, keys: np.ndarray, max_hits: int = 1 << 16
+    def lookup_ranges(
+        self, lo: np.ndarray, hi: np.ndarray, max_hits: int = 1 << 16
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """``lookup`` in pieces of at most about ``max_hits`` entries.
+        """Entries with ``lo[i] <= key < hi[i]``, as ``(range index, packed value)`` pieces
+        of at most about ``max_hits`` entries.
 
-        Against a big library a probe returns hundreds of entries; a caller
-        that filters each piece keeps its memory bounded whatever the size.
-        Probes go in key order, a block at a time, and a big index's pages are
-        handed back after each piece, so the pages resident at once are those
-        of one block's key range and one piece's entries.
+        Against a big library a range holds hundreds of entries; a caller that
+        filters each piece keeps its memory bounded whatever the size. Ranges go
+        in key order, a block at a time, and a big index's pages are handed back
+        after each piece, so the pages resident at once are those of one block's
+        key range and one piece's entries.
         """
-        keys = np.asarray(keys, dtype=np.uint32)
-        # Sorted probes make the binary searches walk the index in one direction.
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
+        lo = np.asarray(lo, dtype=np.int64)
+        hi = np.asarray(hi, dtype=np.int64)
+        # In key order, the reads walk each segment in one direction.
+        order = np.argsort(lo, kind="stable")
+        lo_sorted, hi_sorted = lo[order], hi[order]
         release = self.size_bytes() > RELEASE_BYTES
-        block = 4096 if release else max(len(keys), 1)
+        block = 4096 if release else max(len(lo), 1)
         for seg in self._open():
-            for start in range(0, len(sorted_keys), block):
-                probes = sorted_keys[start : start + block]
-                lo = np.searchsorted(seg.keys, probes, side="left")
-                hi = np.searchsorted(seg.keys, probes, side="right")
-                cnt = hi - lo
-                hits = np.nonzero(cnt)[0]
+            for start in range(0, len(lo_sorted), block):
+                first = seg.position(lo_sorted[start : start + block])
+                cnt = seg.position(hi_sorted[start : start + block]) - first
+                hits = np.nonzero(cnt > 0)[0]
                 if len(hits) == 0:
                     continue
                 cnt = cnt[hits]
@@ -229,7 +326,7 @@ class FingerprintIndex:
                 for a, b in zip(edges[:-1], edges[1:], strict=True):
                     h, c = hits[a:b], cnt[a:b]
                     # copies (fancy indexing), so the pages can go at once
-                    piece = np.repeat(order[start + h], c), seg.vals[_expand(lo[h], c)]
+                    piece = np.repeat(order[start + h], c), seg.vals[_expand(first[h], c)]
                     if release:
                         seg.release()
                     yield piece
@@ -250,18 +347,13 @@ class FingerprintIndex:
         vals = np.concatenate(vals_parts)
         with self._locked():
             manifest = self._read_manifest()
-            self._write_segment(manifest, keys, vals)
+            name = f"seg-{manifest['next']:06d}"
+            manifest["next"] += 1
+            layout = write_segment(self.folder, name, keys, vals)
+            manifest["segments"].append({"name": name, "entries": int(len(keys)), "layout": layout})
             self._write_manifest(manifest)
             self.close()
         return len(keys)
-
-    def _write_segment(self, manifest: dict[str, Any], keys: np.ndarray, vals: np.ndarray) -> None:
-        order = np.argsort(keys, kind="stable")
-        name = f"seg-{manifest['next']:06d}"
-        manifest["next"] += 1
-        np.save(self.folder / f"{name}.keys.npy", keys[order].astype(np.uint32))
-        np.save(self.folder / f"{name}.vals.npy", vals[order].astype(np.uint64))
-        manifest["segments"].append({"name": name, "entries": int(len(keys))})
 
     def compact(self, live_ids: set[int] | None, force: bool = False) -> None:
         """Merge small segments (and drop dead tracks' entries) when there are too many.
@@ -279,22 +371,23 @@ class FingerprintIndex:
             take = segments if force else _tier_to_merge(segments)
             if len(take) < 2 and not force:
                 return
-            names = [entry["name"] for entry in take]
             new = f"seg-{manifest['next']:06d}"
             manifest["next"] += 1
-            entries = merge_segments(self.folder, names, new, live_ids)
+            entries, layout = merge_segments(self.folder, take, new, live_ids)
             manifest["segments"] = [s for s in manifest["segments"] if s not in take]
             if entries:
-                manifest["segments"].append({"name": new, "entries": entries})
+                manifest["segments"].append({"name": new, "entries": entries, "layout": layout})
             self._write_manifest(manifest)
-            for name in names:
-                for suffix in (".keys.npy", ".vals.npy"):
-                    (self.folder / f"{name}{suffix}").unlink(missing_ok=True)
             self.close()
+            for entry in take:
+                for path in _segment_files(self.folder, entry["name"]):
+                    path.unlink(missing_ok=True)
 
 
 # Entries a streaming merge holds in memory at once (16 bytes each with the sort).
 MERGE_CHUNK = 1 << 21
+# At most this many keys per merge range, so rebuilding keys from offsets stays small.
+MERGE_KEY_SPAN = 1 << 20
 
 
 def _tier_to_merge(by_size: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -315,61 +408,86 @@ def _tier_to_merge(by_size: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return take
 
 
-def merge_segments(folder: Path, names: list[str], out_name: str, live_ids: set[int] | None) -> int:
-    """K-way merge of sorted segments into ``out_name`` in bounded memory; entry count.
+def merge_segments(
+    folder: Path, entries: list[dict[str, Any]], out_name: str, live_ids: set[int] | None
+) -> tuple[int, str]:
+    """K-way merge of segments into ``out_name`` in bounded memory; (entries, layout).
 
     Works in key ranges: each range's slice of every input (memory-mapped) is
     read, filtered and sorted, then appended to the output. Two passes, because
-    a ``.npy`` header states its length: the first counts the surviving entries,
-    the second writes them.
+    a ``.npy`` header states its length (and the layout depends on it): the
+    first counts the surviving entries, the second writes them.
     """
-    maps = [_Mapped(folder / f"{n}.{part}.npy") for n in names for part in ("keys", "vals")]
-    keys_in = [m.array for m in maps[0::2]]
-    vals_in = [m.array for m in maps[1::2]]
-    total = sum(len(k) for k in keys_in)
+    segs = [_open_segment(folder, e) for e in entries]
+    total = sum(len(s.vals) for s in segs)
     live = None if live_ids is None else np.fromiter(live_ids, dtype=np.int64)
     # Range boundaries: keys that split the biggest input into equal chunks.
-    biggest = max(keys_in, key=len) if keys_in else np.zeros(0, np.uint32)
     n_ranges = max(1, -(-total // MERGE_CHUNK))
-    step = max(1, len(biggest) // n_ranges)
-    bounds = np.unique(np.asarray(biggest[step::step], dtype=np.int64))
-    edges = np.concatenate([[0], bounds, [1 << 32]])
+    biggest = max(segs, key=lambda s: len(s.vals)) if segs else None
+    bounds = np.zeros(0, np.int64)
+    if biggest is not None and len(biggest.vals):
+        step = max(1, len(biggest.vals) // n_ranges)
+        at = np.arange(step, len(biggest.vals), step)
+        if biggest.keys is not None:
+            bounds = np.asarray(biggest.keys[at], dtype=np.int64)
+        else:
+            assert biggest.offs is not None
+            bounds = np.searchsorted(biggest.offs, at, side="right").astype(np.int64) - 1
+    top = max(
+        fp.KEY_SPACE,
+        max((int(s.keys[-1]) + 1 for s in segs if s.keys is not None and len(s.keys)), default=0),
+    )
+    edges = np.unique(np.concatenate([[0, top], bounds, np.arange(0, top, MERGE_KEY_SPAN)]))
 
-    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for lo_key, hi_key in zip(edges[:-1], edges[1:], strict=True):
+    def chunks() -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+        for lo_key, hi_key in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
             ks, vs = [], []
-            for keys, vals in zip(keys_in, vals_in, strict=True):
-                lo = int(np.searchsorted(keys, lo_key, side="left"))
-                hi = int(np.searchsorted(keys, hi_key, side="left"))
+            for seg in segs:
+                lo, hi = (int(x) for x in seg.position(np.array([lo_key, hi_key])))
                 if hi > lo:
-                    ks.append(np.asarray(keys[lo:hi]))
-                    vs.append(np.asarray(vals[lo:hi]))
+                    ks.append(seg.keys_of(lo, hi, lo_key, hi_key))
+                    vs.append(np.asarray(seg.vals[lo:hi]))
+            for seg in segs:
+                seg.release()
             if not ks:
+                yield lo_key, hi_key, np.zeros(0, np.uint32), np.zeros(0, np.uint64)
                 continue
             k, v = np.concatenate(ks), np.concatenate(vs)
-            for m in maps:
-                m.release()
             if live is not None:
                 keep = np.isin(unpack_values(v).track, live)
                 k, v = k[keep], v[keep]
             order = np.argsort(k, kind="stable")
-            yield k[order], v[order]
+            yield lo_key, hi_key, k[order], v[order]
 
-    count = sum(len(k) for k, _ in chunks())
+    count = sum(len(k) for _, _, k, _ in chunks())
     if count == 0:
-        return 0
+        return 0, "keys"
+    layout = "offsets" if count >= OFFSETS_MIN_ENTRIES else "keys"
     # Plain appends, not a writable memmap: written pages then never count as ours.
+    index_part, index_dtype = (
+        ("offs", _offsets_dtype(count)) if layout == "offsets" else ("keys", np.uint32)
+    )
     with (
-        open(folder / f"{out_name}.keys.npy", "wb") as fk,
+        open(folder / f"{out_name}.{index_part}.npy", "wb") as fk,
         open(folder / f"{out_name}.vals.npy", "wb") as fv,
     ):
-        for f, dtype in ((fk, np.uint32), (fv, np.uint64)):
-            header = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": (count,)}
+        shape = fp.KEY_SPACE + 1 if layout == "offsets" else count
+        for f, dtype, n in ((fk, index_dtype, shape), (fv, np.uint64, count)):
+            header = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": (n,)}
             np.lib.format.write_array_header_1_0(f, header)
-        for k, v in chunks():
-            fk.write(k.astype(np.uint32).tobytes())
+        written = 0
+        for lo_key, hi_key, k, v in chunks():
+            if layout == "offsets":
+                span = np.arange(lo_key, min(hi_key, fp.KEY_SPACE), dtype=np.int64)
+                starts = written + np.searchsorted(k, span, side="left")
+                fk.write(starts.astype(index_dtype).tobytes())
+            else:
+                fk.write(k.astype(np.uint32).tobytes())
             fv.write(v.astype(np.uint64).tobytes())
-    return count
+            written += len(k)
+        if layout == "offsets":
+            fk.write(np.array([written], dtype=index_dtype).tobytes())
+    return count, layout
 
 
 def _expand(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

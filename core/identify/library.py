@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.audio import decode_blocks, probe_audio
 from core.errors import BadInput
@@ -16,6 +16,9 @@ from core.identify import fingerprint as fp
 from core.identify.index import MAX_FRAMES, FingerprintIndex
 from core.settings import Settings
 from storage.files import sha256_file
+
+if TYPE_CHECKING:
+    from storage.library import LibraryStore
 
 AUDIO_SUFFIXES = {
     ".mp3",
@@ -167,6 +170,8 @@ def index_paths(
     store = LibraryStore(settings.database_url)
     index = open_index(settings)
     report = IndexReport([], [], [])
+    if not index.is_current():
+        report.failed.extend(rebuild_index(store, index, progress))
     batch: list[tuple[int, fp.Fingerprint]] = []
 
     def flush() -> None:
@@ -217,6 +222,50 @@ def index_paths(
     if progress:
         progress(1.0, f"indexed {len(report.added)} file(s)")
     return report
+
+
+def rebuild_index(
+    store: LibraryStore,
+    index: FingerprintIndex,
+    progress: Callable[[float, str], None] | None = None,
+) -> list[tuple[str, str]]:
+    """Fingerprint every indexed track again from its file, into a fresh index.
+
+    An upgrade that changes the hashes leaves an index the new code cannot
+    read; the database still knows every track's file. A track whose file is
+    gone or changed is marked unindexed (so indexing that file again adds it
+    back) and reported. Returns ``(path, reason)`` of those.
+    """
+    index.reset()
+    tracks = store.get_many(store.indexed_ids())
+    failed: list[tuple[str, str]] = []
+    batch: list[tuple[int, fp.Fingerprint]] = []
+
+    def flush() -> None:
+        if batch:
+            index.add(batch)
+            for track_id, print_ in batch:
+                store.set_hashes(track_id, len(print_.keys))
+            batch.clear()
+
+    for n, (track_id, info) in enumerate(sorted(tracks.items())):
+        if progress:
+            progress(n / max(len(tracks), 1), f"rebuilding the index: {Path(info.path).name}")
+        path = Path(info.path)
+        try:
+            if not path.is_file() or sha256_file(path) != info.sha256:
+                raise BadInput(f"{path.name}: the file is gone or changed; index it again")
+            print_ = fp.reference_fingerprint(decode_blocks(path, fp.SAMPLE_RATE, 1))
+        except BadInput as exc:
+            store.set_hashes(track_id, 0)
+            failed.append((info.path, f"rebuilding the index: {exc}"))
+            continue
+        batch.append((track_id, print_))
+        if len(batch) >= SEGMENT_TRACKS:
+            flush()
+    flush()
+    index.compact(set(store.indexed_ids()))
+    return failed
 
 
 def remove_tracks(settings: Settings, ids: Iterable[int]) -> int:

@@ -141,14 +141,15 @@ def lookup_triplets(
     tr: fp.Triplets,
     live_ids: np.ndarray | None,
     source: int = 0,
-    keys_owner: tuple[np.ndarray, np.ndarray] | None = None,
+    ranges: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Matches:
     """Look up the query triplets and keep only speed- and pitch-plausible matches."""
     if len(tr) == 0:
         return Matches.empty()
-    keys, owner = keys_owner if keys_owner is not None else fp.query_keys(tr)
+    lo, hi, owner = ranges if ranges is not None else fp.query_ranges(tr)
     parts = [
-        _gate(tr, owner[probe], vals, live_ids, source) for probe, vals in index.lookup_chunks(keys)
+        _gate(tr, owner[probe], vals, live_ids, source)
+        for probe, vals in index.lookup_ranges(lo, hi)
     ]
     return Matches.concat(parts)
 
@@ -203,9 +204,17 @@ class StreamingMatcher:
             self.live_ids = list(live_ids) if live_ids is not None else [None] * len(self.indexes)
         if len(self.live_ids) != len(self.indexes):
             raise ValueError("one live_ids entry per index")
+        from core.identify.prune import SeedPruner  # imports this module's constants
+
         self._peaks = fp.concat_peaks([])
-        self._parts: list[Matches] = []
+        # A big library's chance matches are dropped as the mix streams (prune.py).
+        self._pruner = SeedPruner()
         self.triplets = 0
+
+    @property
+    def gated(self) -> int:
+        """Matches that passed the gates so far (before pruning)."""
+        return self._pruner.seen
 
     def feed(self, peaks: fp.Peaks) -> None:
         self._peaks = fp.concat_peaks([self._peaks, peaks])
@@ -214,9 +223,7 @@ class StreamingMatcher:
 
     def finish(self) -> Matches:
         self._process(final=True)
-        matches = Matches.concat(self._parts)
-        self._parts = []
-        return matches
+        return self._pruner.finish()
 
     def _process(self, final: bool) -> None:
         p = self._peaks
@@ -237,9 +244,17 @@ class StreamingMatcher:
                     for f in ("t1", "dt13", "f1", "r", "df12", "df13")
                 )
             )
-            keys_owner = fp.query_keys(part)
-            for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
-                self._parts.append(lookup_triplets(index, part, live, source, keys_owner))
+            ranges = fp.query_ranges(part)
+            found = [
+                lookup_triplets(index, part, live, source, ranges)
+                for source, (index, live) in enumerate(
+                    zip(self.indexes, self.live_ids, strict=True)
+                )
+            ]
+            # Anchors are in time order: those before the next piece's are done.
+            nxt = lo + self.LOOKUP_TRIPLETS
+            done_upto = int(tr.t1[nxt]) if nxt < len(tr) else int(cutoff)
+            self._pruner.add(Matches.concat(found), None if final and nxt >= len(tr) else done_upto)
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 

@@ -126,16 +126,34 @@ def test_pack_unpack_roundtrip() -> None:
     assert np.allclose(u.f1, f1)
 
 
-def test_query_keys_cover_reference_keys_under_speed_change(one_song_index) -> None:
-    """Every probe set contains the key the reference triplet was stored under."""
+def test_query_ranges_cover_reference_keys_under_speed_change(one_song_index) -> None:
+    """Every triplet's ranges hold the key its reference triplet was stored under,
+    also when the reference ``t3 - t1`` is 8 % longer or shorter."""
     _, x = one_song_index
     tr = fp.triplets(fp.peaks_from_samples(_to8k(x[: 20 * SR])), fp.REF_FANOUT)
-    keys, owner = fp.query_keys(tr)
-    ref = fp.ref_keys(tr)
-    hit = np.zeros(len(tr), bool)
-    hit[owner[keys == ref[owner]]] = True
-    assert hit.all()
-    assert len(keys) / len(tr) < 40  # probes per triplet stay bounded
+    lo, hi, owner = fp.query_ranges(tr)
+    assert (hi > lo).all()
+    for factor in (1.0, 1.08, 1 / 1.08):
+        moved = fp.Triplets(
+            tr.t1, np.round(tr.dt13 * factor).astype(np.int64), tr.f1, tr.r, tr.df12, tr.df13
+        )
+        inside = moved.dt13 <= fp.DT_MAX
+        ref = fp.ref_keys(moved).astype(np.int64)
+        hit = np.zeros(len(tr), bool)
+        hit[owner[(lo <= ref[owner]) & (ref[owner] < hi)]] = True
+        assert hit[inside].all()
+    assert len(lo) / len(tr) < 20  # ranges per triplet stay bounded
+
+
+def test_query_ranges_hold_exactly_the_speed_gate(one_song_index) -> None:
+    """A range spans the reference ``t3 - t1`` values the speed gate accepts, no more."""
+    _, x = one_song_index
+    tr = fp.triplets(fp.peaks_from_samples(_to8k(x[: 10 * SR])), fp.QUERY_FANOUT)
+    lo, hi, owner = fp.query_ranges(tr)
+    dlo, dhi = fp.dt13_range(tr.dt13[owner])
+    expect = np.minimum(dhi, fp.DT_MAX) - np.maximum(dlo, fp.DT13_MIN) + 1
+    assert (hi - lo == expect).all()
+    assert (lo % fp.DT_LEVELS == np.maximum(dlo, fp.DT13_MIN) - fp.DT13_MIN).all()
 
 
 def test_index_version_mismatch_is_clear(tmp_path: Path) -> None:

@@ -193,3 +193,103 @@ def test_one_recording_in_two_files_is_one_play_with_an_alternative() -> None:
     # A double drop's second track gives its own peaks: both plays stay.
     other = LocalPlay(3, 5.0, 55.0, 1.05, 0.0, 120, 0.0, anchors=anchors[20:140] + 7)
     assert matching._drop_shadowed([main, other]) == [main, other]
+
+
+def test_offset_segments_read_and_merge_like_key_segments(tmp_path: Path, monkeypatch) -> None:
+    """Big segments store key offsets instead of keys: same lookups, same merges,
+    and merges between the two layouts (either way) lose nothing."""
+    monkeypatch.setattr(fp, "KEY_SPACE", 5000)
+    monkeypatch.setattr(index_mod, "OFFSETS_MIN_ENTRIES", 1500)
+    monkeypatch.setattr(index_mod, "MERGE_CHUNK", 211)
+    monkeypatch.setattr(index_mod, "MERGE_KEY_SPAN", 700)
+    rng = np.random.default_rng(8)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, _fake(rng, 2000))])  # big: offsets
+    for track in range(2, 9):
+        index.add([(track, _fake(rng, 150))])  # small: keys
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    layouts = [s["layout"] for s in manifest["segments"]]
+    assert layouts[0] == "offsets" and set(layouts[1:]) == {"keys"}
+    assert not (tmp_path / f"{manifest['segments'][0]['name']}.keys.npy").exists()
+    before = _all_entries(index)
+    assert len(before) == 2000 + 7 * 150
+    # A range lookup returns what point lookups of its keys return.
+    lo = rng.integers(0, 4900, 300)
+    hi = lo + rng.integers(1, 60, 300)
+    probe, vals = index.lookup(np.arange(5000, dtype=np.uint32))
+    by_key = {}
+    for k, v in zip(probe.tolist(), vals.tolist(), strict=True):
+        by_key.setdefault(k, []).append(v)
+    got = sorted(
+        (i, v)
+        for r_probe, r_vals in index.lookup_ranges(lo, hi, max_hits=100)
+        for i, v in zip(r_probe.tolist(), r_vals.tolist(), strict=True)
+    )
+    want = sorted(
+        (i, v) for i in range(300) for k in range(lo[i], hi[i]) for v in by_key.get(k, [])
+    )
+    assert got == want
+    # Small segments merge into a keys segment; then everything into offsets.
+    index.compact(None)
+    assert _all_entries(index) == before
+    index.compact({1, 3, 4}, force=True)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [s["layout"] for s in manifest["segments"]] == ["offsets"]
+    kept = [(k, v) for k, v in before if (v >> 36) in (1, 3, 4)]
+    assert _all_entries(index) == kept
+    offs = np.load(tmp_path / f"{manifest['segments'][0]['name']}.offs.npy")
+    assert len(offs) == 5001 and offs[-1] == len(kept) and (np.diff(offs.astype(int)) >= 0).all()
+    # Removing most tracks: the merged segment is small again and stores keys.
+    index.compact({3}, force=True)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [s["layout"] for s in manifest["segments"]] == ["keys"]
+    assert _all_entries(index) == [(k, v) for k, v in before if (v >> 36) == 3]
+    assert len(list(tmp_path.glob("*.npy"))) == 2
+
+
+def test_pruning_chance_matches_keeps_every_play(monkeypatch) -> None:
+    """The streaming pruner drops chance matches far from any seed, and the plays
+    found are exactly those found from all matches."""
+    from core.identify import prune
+
+    rng = np.random.default_rng(12)
+    n_q = int(300 / fp.FRAME_S)
+    # Chance matches: 3000 tracks, uniform over mix and reference time.
+    chance = 400_000
+    track = rng.integers(1, 3000, chance)
+    qt = rng.integers(0, n_q, chance)
+    rt = rng.integers(0, 15_000, chance)
+    # Plays: track 7 at 1.04x from 20 s to 90 s, track 9 at 0.95x from 150 s to 200 s
+    # (weak: one match every 0.4 s), with jitter.
+    plays = []
+    for tid, speed, a, b, every in ((7, 1.04, 20, 90, 8), (9, 0.95, 150, 200, 25)):
+        q = np.arange(int(a / fp.FRAME_S), int(b / fp.FRAME_S), every)
+        r = np.round(speed * (q - q[0]) + 2000 + rng.integers(-2, 3, len(q)))
+        plays.append((np.full(len(q), tid), q, r))
+    track = np.concatenate([track] + [p[0] for p in plays])
+    qt = np.concatenate([qt] + [p[1] for p in plays])
+    rt = np.concatenate([rt] + [p[2] for p in plays])
+    order = np.argsort(qt, kind="stable")
+    m = matching.Matches(
+        track[order].astype(np.int64),
+        qt[order].astype(np.int32),
+        rt[order].astype(np.int32),
+        np.zeros(len(order), np.float16),
+    )
+
+    def summary(ms: matching.Matches) -> list[tuple[int, float, float, int, float]]:
+        return [
+            (p.track_id, round(p.start_s, 2), round(p.end_s, 2), p.inliers, round(p.expected, 3))
+            for p in find_plays(ms)
+        ]
+
+    everything = summary(matching.Matches(m.track.copy(), m.qt.copy(), m.rt.copy(), m.pitch))
+    assert [p[0] for p in everything] == [7, 9]
+    pruner = prune.SeedPruner()
+    step = int(30 / fp.FRAME_S)
+    for lo in range(0, n_q, step):
+        sel = (m.qt >= lo) & (m.qt < lo + step)
+        pruner.add(m.select(sel), lo + step)
+    kept = pruner.finish()
+    assert len(kept) < len(m) // 3
+    assert summary(kept) == everything

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.errors import BadInput
+from core.identify import fingerprint as fp
 from core.identify.index import FingerprintIndex, unpack_values
 from core.identify.library import (
     find_audio_files,
@@ -115,3 +116,43 @@ def test_compaction_drops_removed_tracks(tmp_path: Path) -> None:
     _, vals = index.lookup(np.arange(1000, dtype=np.uint32))
     assert set(unpack_values(vals).track) == {1, 2, 3}
     assert len(list(tmp_path.glob("*.npy"))) == 2
+
+
+def test_an_index_from_an_older_version_is_rebuilt_from_the_files(
+    settings, synth_songs, tmp_path: Path
+) -> None:
+    """After an upgrade that changes the hashes, `cratebot id` says what to do in one
+    line, and the next `cratebot index` re-fingerprints every track from its file."""
+    songs = []
+    for song in synth_songs[:3]:
+        shutil.copy(song, tmp_path / song.name)
+        songs.append(tmp_path / song.name)
+    first = index_paths(settings, songs[:2])
+    index = open_index(settings)
+    entries = index.entries
+    manifest_path = index.folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["version"] = "triplet-v1/old"
+    manifest_path.write_text(json.dumps(manifest))
+    index.close()
+    assert not index.is_current()
+    with pytest.raises(BadInput, match="another version.*cratebot index"):
+        index.lookup(np.arange(10, dtype=np.uint32))
+    songs[1].unlink()  # one file gone since
+    report = index_paths(settings, [songs[2]])
+    assert index.is_current()
+    assert [Path(p).name for p, _ in report.failed] == [songs[1].name]
+    assert "gone or changed" in report.failed[0][1]
+    store = LibraryStore(settings.database_url)
+    kept_id, gone_id = first.added[0][0], first.added[1][0]
+    assert set(store.live_ids()) == {kept_id, report.added[0][0]}
+    assert gone_id not in store.live_ids()
+    tracks = store.get_many(store.live_ids())
+    assert index.entries == sum(t.hashes for t in tracks.values())
+    assert index.entries > entries // 2
+    everything = [v for _, v in index.lookup_ranges(np.array([0]), np.array([fp.KEY_SPACE]))]
+    assert set(unpack_values(np.concatenate(everything)).track) == set(store.live_ids())
+    # The gone file, indexed again from elsewhere, comes back.
+    shutil.copy(synth_songs[1], songs[1])
+    again = index_paths(settings, [songs[1]])
+    assert len(again.added) == 1

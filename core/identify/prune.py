@@ -1,0 +1,168 @@
+"""Drop chance matches no play can use, while the mix streams, so memory stays bounded.
+
+Against a 1000-hour library every query triplet meets hundreds of chance
+entries, and a few dozen of them pass the speed and pitch gates: tens of
+millions of matches for a one-hour mix, spread thin over tens of thousands of
+tracks. ``matching.find_plays`` only ever uses a match near a *seed* (a track
+and 10-second window where at least ``SEED_MIN`` matches share an offset bin,
+neighbours included): seeds chain across at most ``CHAIN_GAP_WINDOWS`` windows,
+a fit extends ``EXTEND_FRAMES`` beyond its chain, and a play's background is
+counted within ``BACKGROUND_BAND`` frames of its line, whose offset drifts by
+at most ``SPEED_RANGE`` over that span. Matches farther than all of that from
+every seed of their track are dropped as soon as the windows around them are
+complete; a match ``find_plays`` could use is never dropped, so the plays found
+are the same (tests compare). The reaches below are derived from
+``matching``'s constants, with margin, so they follow when those are tuned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.identify import matching as mt
+
+# Windows either side of a seed whose matches a play may use.
+WINDOW_REACH = mt.CHAIN_GAP_WINDOWS + -(-mt.EXTEND_FRAMES // mt.WINDOW_FRAMES) + 1
+# Frames of offset (reference minus mix time) either side of a seed's bin.
+OFFSET_REACH = int(
+    mt.BACKGROUND_BAND
+    + mt.FIT_TOL
+    + 4 * mt.OFFSET_BIN
+    + max(abs(1 - mt.SPEED_RANGE[0]), abs(mt.SPEED_RANGE[1] - 1))
+    * (WINDOW_REACH + 1)
+    * mt.WINDOW_FRAMES
+)
+# Bits of a match's (track, window, offset bin) code: a track code is the track
+# id (< 2**28) and its index's position (< 8); offset bins are within ±2**16
+# (reference tracks are under 2**20 frames, mixes under 11 hours).
+_T_BITS, _W_BITS, _B_BITS = 31, 12, 17
+_OFF_BITS = 24
+
+
+def _track_codes(track: np.ndarray) -> np.ndarray:
+    """Matches' track codes (``source << 32 | id``) squeezed into ``_T_BITS`` bits."""
+    t = track.astype(np.int64)
+    return ((t >> 32) << 28) | (t & ((1 << 28) - 1))
+
+
+def _untrack(code: np.ndarray) -> np.ndarray:
+    return ((code >> 28) << 32) | (code & ((1 << 28) - 1))
+
+
+def seed_bins(m: mt.Matches) -> np.ndarray:
+    """Rows (track, window, offset bin) where a seed can be: ``SEED_MIN`` matches or
+    more in the bin and its two neighbours (``find_plays`` also asks for a peak)."""
+    if len(m) == 0:
+        return np.zeros((0, 3), np.int64)
+    qt = m.qt.astype(np.int64)
+    w = qt // mt.WINDOW_FRAMES
+    ob = np.floor_divide(m.rt.astype(np.int64) - qt, mt.OFFSET_BIN) + (1 << (_B_BITS - 1))
+    del qt
+    w0 = int(w.min())
+    if int(w.max()) - w0 >= 1 << _W_BITS:  # a very long piece: in parts
+        cut = (w - w0) < (1 << (_W_BITS - 1))
+        return np.concatenate([seed_bins(m.select(cut)), seed_bins(m.select(~cut))])
+    code = ((_track_codes(m.track) << _W_BITS) | (w - w0)) << _B_BITS | ob
+    del w, ob
+    # One sort; a bin's neighbours are then next to it in ``uniq``.
+    uniq, counts = np.unique(code, return_counts=True)
+    del code
+    score = counts.copy()
+    score[1:] += np.where(uniq[:-1] == uniq[1:] - 1, counts[:-1], 0)
+    score[:-1] += np.where(uniq[1:] == uniq[:-1] + 1, counts[1:], 0)
+    u = uniq[score >= mt.SEED_MIN]
+    return np.stack(
+        [
+            _untrack(u >> (_B_BITS + _W_BITS)),
+            ((u >> _B_BITS) & ((1 << _W_BITS) - 1)) + w0,
+            (u & ((1 << _B_BITS) - 1)) - (1 << (_B_BITS - 1)),
+        ],
+        axis=1,
+    )
+
+
+def near_seeds(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
+    """Mask of the matches within reach of a seed of their own track."""
+    keep = np.zeros(len(m), dtype=bool)
+    if len(m) == 0 or len(seeds) == 0:
+        return keep
+    tracks = np.unique(seeds[:, 0])
+    pos = np.clip(np.searchsorted(tracks, m.track), 0, len(tracks) - 1)
+    cand = np.flatnonzero(tracks[pos] == m.track)
+    if len(cand) == 0:
+        return keep
+    qt = m.qt[cand].astype(np.int64)
+    w = qt // mt.WINDOW_FRAMES
+    off = m.rt[cand].astype(np.int64) - qt
+    w0 = min(int(w.min()), int(seeds[:, 1].min())) - WINDOW_REACH
+    # Each seed covers a box of windows x offsets; boxes become intervals of a
+    # composite (track, window, offset) code, merged, then searched.
+    sti = np.searchsorted(tracks, seeds[:, 0])
+    dw = np.arange(-WINDOW_REACH, WINDOW_REACH + 1)
+    row = ((sti[:, None] << _W_BITS) | (seeds[:, 1:2] + dw[None, :] - w0)).ravel() << _OFF_BITS
+    lo_off = np.repeat(seeds[:, 2] * mt.OFFSET_BIN - OFFSET_REACH, len(dw))
+    hi_off = np.repeat((seeds[:, 2] + 1) * mt.OFFSET_BIN + OFFSET_REACH, len(dw))
+    starts = row | np.clip(lo_off + (1 << 23), 0, (1 << _OFF_BITS) - 1)
+    ends = row | np.clip(hi_off + (1 << 23), 0, (1 << _OFF_BITS) - 1)
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], np.maximum.accumulate(ends[order])
+    first = np.concatenate([[True], starts[1:] > ends[:-1]])
+    last = np.concatenate([first[1:], [True]])
+    starts, ends = starts[first], ends[last]
+    x = (((pos[cand] << _W_BITS) | (w - w0)) << _OFF_BITS) | np.clip(
+        off + (1 << 23), 0, (1 << _OFF_BITS) - 1
+    )
+    i = np.searchsorted(starts, x, side="right") - 1
+    keep[cand] = (i >= 0) & (x <= ends[np.maximum(i, 0)])
+    return keep
+
+
+class SeedPruner:
+    """Holds a streaming mix's matches, a 10-second window at a time, until the
+    windows around them are complete, then keeps only those within reach of a seed.
+
+    Held: about ``2 * WINDOW_REACH`` windows of matches (each window apart, so
+    no step copies all of them at once).
+    """
+
+    def __init__(self) -> None:
+        self._windows: dict[int, list[mt.Matches]] = {}
+        self._kept: list[mt.Matches] = []
+        self._seeds = np.zeros((0, 3), np.int64)
+        self._evaluated = 0  # seeds known for windows < this
+        self.seen = 0
+
+    def add(self, m: mt.Matches, complete_frames: int | None) -> None:
+        """Matches of anchors processed so far; every anchor before
+        ``complete_frames`` (``None``: the end of the mix) has been looked up."""
+        self.seen += len(m)
+        if len(m):
+            w = m.qt // mt.WINDOW_FRAMES
+            for window in np.unique(w).tolist():
+                self._windows.setdefault(window, []).append(m.select(w == window))
+        if not self._windows:
+            return
+        last = max(self._windows)
+        complete = last + 1 if complete_frames is None else complete_frames // mt.WINDOW_FRAMES
+        # New seeds, from windows that are now complete.
+        for window in sorted(self._windows):
+            if self._evaluated <= window < complete:
+                whole = mt.Matches.concat(self._windows[window])
+                self._windows[window] = [whole]
+                self._seeds = np.concatenate([self._seeds, seed_bins(whole)])
+        self._evaluated = max(self._evaluated, complete)
+        # Decided: windows whose every reachable seed window is complete.
+        upto = complete if complete_frames is None else complete - WINDOW_REACH
+        for window in sorted(self._windows):
+            if window >= upto:
+                break
+            part = mt.Matches.concat(self._windows.pop(window))
+            self._kept.append(part.select(near_seeds(part, self._seeds)))
+        # Seeds older than any undecided window's reach are done with.
+        self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
+
+    def finish(self) -> mt.Matches:
+        self.add(mt.Matches.empty(), None)
+        kept = mt.Matches.concat(self._kept)
+        self._kept = []
+        return kept
