@@ -40,6 +40,8 @@ ERRORS_PER_SECOND = 2.0
 _STDERR_KEEP = 20
 # Full scale is 1.0; float files may run hot, but not 80 dB over: beyond that, clipped.
 MAX_SAMPLE = 1e4
+# Samples (at the file's own rate) per frame leaving the filter graph; p=0: no padding.
+FILTER_FRAME = 65536
 _GENERIC = (
     "Terminating thread",
     "Error number",
@@ -51,13 +53,23 @@ _GENERIC = (
 def _command(
     path: Path, sample_rate: int, channels: int, start_s: float | None, duration_s: float | None
 ) -> list[str]:
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    # One thread per stage and few, large frames: ffmpeg (7+) runs demuxer, decoder,
+    # filters, encoder and muxer in threads that hand every frame on, and with a
+    # 26 ms MP3 frame those hand-offs cost more system time than the decoding itself.
+    # The decoded samples are bit-identical (benchmarks/identify_speed.py, README).
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1"]
     if start_s:
         cmd += ["-ss", f"{start_s:.6f}"]
     cmd += ["-i", ffmpeg_input(path)]
     if duration_s is not None:
         cmd += ["-t", f"{duration_s:.6f}"]
     cmd += [
+        "-threads",
+        "1",
+        "-filter_threads",
+        "1",
+        "-af",
+        f"asetnsamples=n={FILTER_FRAME}:p=0",
         "-vn",
         "-sn",
         "-dn",
