@@ -10,15 +10,17 @@ import builtins
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
 from storage.db import Database
 from storage.models import Job, JobEvent, Owner, PublishedFile
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 ACTIVE = ("queued", "running")
 REUSABLE = ("queued", "running", "succeeded")

@@ -55,7 +55,7 @@ def identify_local(
 ) -> tuple[list[Play], list[str]]:
     """Stream-decode the mix, fingerprint it and match it against the local library
     (and ``crate``'s tracks; ``origins`` then learns which of the two each play is from)."""
-    from core.identify.memory import limit_heap_growth
+    from core.identify.memory import limit_heap_growth, release_free_memory
     from storage.library import LibraryStore
 
     limit_heap_growth()
@@ -76,8 +76,15 @@ def identify_local(
     peaks = stream.finish()
     if peaks is not None:
         matcher.feed(fp._thin(peaks))
-    local = find_plays(matcher.finish())
+    del peaks, stream
+    matches = matcher.finish()
+    # The index and the matcher's buffers are done with: free them before
+    # find_plays, the step where an identification's memory peaks.
     index.close()
+    del matcher, index
+    release_free_memory()
+    local = find_plays(matches)
+    del matches
     tracks = store.get_many(p.track_id for p in local)
     plays = []
     for p in local:
