@@ -6,6 +6,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ AUDIO_SUFFIXES = {
 }
 # Fingerprints of this many tracks are written together as one index segment.
 SEGMENT_TRACKS = 200
+INDEX_THREADS = 2  # files fingerprinted at once by `cratebot index` (this machine: 2 cores)
 
 
 @dataclass
@@ -181,47 +183,86 @@ def index_paths(
                 store.set_hashes(track_id, len(print_.keys))
             batch.clear()
 
-    for n, path in enumerate(files):
-        if progress:
-            progress(n / max(len(files), 1), f"indexing {path.name}")
+    # Two files are fingerprinted at once: within a file ffmpeg is the slower side
+    # (the reader waits on it), so a second file's decoder keeps both cores busy.
+    shas: dict[int, str] = {}
+    ahead: dict[int, Future[fp.Fingerprint]] = {}
+
+    def sha_of(k: int) -> str:
+        if k not in shas:
+            shas[k] = sha256_file(files[k])
+        return shas[k]
+
+    def start(k: int) -> None:
+        """Fingerprint file ``k`` on the pool, unless the library already has its content."""
+        if k >= len(files) or k in ahead:
+            return
         try:
-            sha = sha256_file(path)
-            existing = store.by_sha256(sha)
-            if existing is not None and existing.hashes > 0:
-                report.known.append((existing.id, str(path)))
-                if in_library and not store.is_in_library(existing.id):
-                    # Known from a chat's crate: now the operator's too, same fingerprints.
-                    store.set_in_library(existing.id, True)
-                    report.added.append((existing.id, str(path), existing.artist, existing.title))
-                else:
-                    report.skipped.append((str(path), f"already indexed as #{existing.id}"))
+            if store.by_sha256(sha_of(k)) is not None:
+                return
+        except OSError:
+            return  # reported when the loop reaches it
+        ahead[k] = pool.submit(_fingerprint_file, files[k], settings)
+
+    pool = ThreadPoolExecutor(max_workers=INDEX_THREADS, thread_name_prefix="index")
+    try:
+        for n, path in enumerate(files):
+            if progress:
+                progress(n / max(len(files), 1), f"indexing {path.name}")
+            try:
+                sha = sha_of(n)
+                existing = store.by_sha256(sha)
+                if existing is not None and existing.hashes > 0:
+                    report.known.append((existing.id, str(path)))
+                    if in_library and not store.is_in_library(existing.id):
+                        # Known from a chat's crate: now the operator's too, same fingerprints.
+                        store.set_in_library(existing.id, True)
+                        report.added.append(
+                            (existing.id, str(path), existing.artist, existing.title)
+                        )
+                    else:
+                        report.skipped.append((str(path), f"already indexed as #{existing.id}"))
+                    continue
+                if existing is not None:  # an earlier run died before its index was written
+                    store.remove([existing.id])
+                if n not in ahead:
+                    ahead[n] = pool.submit(_fingerprint_file, path, settings)
+                start(n + 1)
+                print_ = ahead.pop(n).result()
+            except BadInput as exc:
+                report.failed.append((str(path), str(exc)))
                 continue
-            if existing is not None:  # an earlier run died before its index was written
-                store.remove([existing.id])
-            info = probe_audio(path, settings.max_duration_s, settings.max_download_bytes)
-            if info.duration_s > MAX_FRAMES * fp.FRAME_S:
-                raise BadInput(f"{path.name}: longer than {MAX_FRAMES * fp.FRAME_S / 3600:.1f} h")
-            print_ = fp.reference_fingerprint(decode_blocks(path, fp.SAMPLE_RATE, 1))
-            if len(print_.keys) == 0:
-                raise BadInput(f"{path.name}: no usable audio (silent?)")
-        except BadInput as exc:
-            report.failed.append((str(path), str(exc)))
-            continue
-        # A changed file at the same path replaces its old entry.
-        stale = [t.id for t in store.by_path(str(path))]
-        if stale:
-            store.remove(stale)
-        artist, title = describe(path, metadata)
-        track_id = store.add(str(path), sha, artist, title, print_.duration_s, 0, in_library)
-        batch.append((track_id, print_))
-        report.added.append((track_id, str(path), artist, title))
-        if len(batch) >= SEGMENT_TRACKS:
-            flush()
+            finally:
+                shas.pop(n, None)
+                if (left := ahead.pop(n, None)) is not None:
+                    left.cancel()  # a skipped file's speculative fingerprint
+            # A changed file at the same path replaces its old entry.
+            stale = [t.id for t in store.by_path(str(path))]
+            if stale:
+                store.remove(stale)
+            artist, title = describe(path, metadata)
+            track_id = store.add(str(path), sha, artist, title, print_.duration_s, 0, in_library)
+            batch.append((track_id, print_))
+            report.added.append((track_id, str(path), artist, title))
+            if len(batch) >= SEGMENT_TRACKS:
+                flush()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     flush()
     index.compact(set(store.indexed_ids()))
     if progress:
         progress(1.0, f"indexed {len(report.added)} file(s)")
     return report
+
+
+def _fingerprint_file(path: Path, settings: Settings) -> fp.Fingerprint:
+    info = probe_audio(path, settings.max_duration_s, settings.max_download_bytes)
+    if info.duration_s > MAX_FRAMES * fp.FRAME_S:
+        raise BadInput(f"{path.name}: longer than {MAX_FRAMES * fp.FRAME_S / 3600:.1f} h")
+    print_ = fp.reference_fingerprint(decode_blocks(path, fp.SAMPLE_RATE, 1))
+    if len(print_.keys) == 0:
+        raise BadInput(f"{path.name}: no usable audio (silent?)")
+    return print_
 
 
 def rebuild_index(

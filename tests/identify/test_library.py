@@ -156,3 +156,44 @@ def test_an_index_from_an_older_version_is_rebuilt_from_the_files(
     shutil.copy(synth_songs[1], songs[1])
     again = index_paths(settings, [songs[1]])
     assert len(again.added) == 1
+
+
+def test_two_files_at_once_give_the_serial_index(
+    synth_songs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cratebot index` fingerprints two files at a time; the result (ids, reports and the
+    index bytes) is the one-at-a-time result, and known files are never decoded."""
+    from core.identify import library
+    from core.settings import load_settings
+
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"not audio at all" * 10)
+    files = [synth_songs[0], junk, synth_songs[1], synth_songs[2]]
+    results = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(library, "INDEX_THREADS", threads)
+        settings = load_settings(home=tmp_path / f"home{threads}")
+        report = index_paths(settings, files)
+        folder = open_index(settings).folder
+        index_bytes = {p.name: p.read_bytes() for p in sorted(folder.glob("*.npy"))}
+        results[threads] = (
+            report.added,
+            [(Path(p).name, r) for p, r in report.failed],
+            index_bytes,
+        )
+    assert results[1] == results[2]
+    added, failed, index_bytes = results[2]
+    assert [Path(p).name for _, p, _, _ in added] == [f.name for f in files if f != junk]
+    assert len(failed) == 1 and failed[0][0] == "junk.mp3" and index_bytes
+
+    decoded: list[Path] = []
+    real = library._fingerprint_file
+
+    def counting(path: Path, settings: object) -> fp.Fingerprint:
+        decoded.append(path)
+        return real(path, settings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(library, "_fingerprint_file", counting)
+    again = index_paths(load_settings(home=tmp_path / "home2"), files)
+    assert again.added == [] and len(again.skipped) == 3
+    assert decoded == [junk]  # only the file that failed before is tried again
