@@ -80,6 +80,11 @@ N_BINS = int(np.floor(BINS_PER_OCTAVE * np.log2(F_MAX / F_MIN))) + 1
 
 # Peak picking: a peak is the maximum of its neighbourhood and stands out of it.
 PEAK_HALF_T = 10  # frames (±160 ms)
+# A mix's peaks are maxima over a shorter time: at +8 % speed the mix's ±10
+# frames span ±10.8 reference frames, so a neighbour just outside a library
+# peak's neighbourhood moves into it and suppresses the peak; ±9 (10 / 1.08)
+# keeps it. The extra peaks at slower speeds cost ~10 % more lookups.
+QUERY_PEAK_HALF_T = 9
 PEAK_HALF_F = 5  # log bins (±5/24 octave)
 PEAK_MIN_PROMINENCE = 0.35  # log10 units above the neighbourhood mean (3.5 dB)
 PEAK_FLOOR = -7.0  # log10 power; below it is (near) digital silence
@@ -137,16 +142,24 @@ class Triplets:
         return len(self.t1)
 
 
-def _log_filterbank() -> np.ndarray:
+# A mix is analysed on a wider band than the library: QUERY_BELOW log bins under
+# F_MIN and QUERY_ABOVE over F_MAX (its peaks keep the library's bin numbers,
+# so they can be negative). Vinyl at -8 % moves a track's lowest library bins
+# under F_MIN, and a low-pass sweep leaves little but those bins.
+QUERY_BELOW = 4
+QUERY_ABOVE = 3
+
+
+def _log_filterbank(below: int = 0, above: int = 0) -> np.ndarray:
     """Triangular filters centred on log-spaced frequencies, one FFT bin wide at least.
 
     Hand-built (a dozen lines) because librosa's loaders pull in numba, which
     costs more memory than this whole pipeline is allowed.
     """
     fft_freqs = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT
-    centres = F_MIN * 2.0 ** (np.arange(N_BINS) / BINS_PER_OCTAVE)
+    centres = F_MIN * 2.0 ** (np.arange(-below, N_BINS + above) / BINS_PER_OCTAVE)
     step = SAMPLE_RATE / N_FFT
-    bank = np.zeros((len(fft_freqs), N_BINS), dtype=np.float32)
+    bank = np.zeros((len(fft_freqs), len(centres)), dtype=np.float32)
     for i, fc in enumerate(centres):
         half = max(fc * (2 ** (1 / BINS_PER_OCTAVE) - 1), step)
         w = np.clip(1.0 - np.abs(fft_freqs - fc) / half, 0.0, None)
@@ -154,7 +167,6 @@ def _log_filterbank() -> np.ndarray:
     return bank
 
 
-_BANK = _log_filterbank()
 _WINDOW = np.hanning(N_FFT).astype(np.float32)
 
 
@@ -170,24 +182,28 @@ def _sparse_bank(bank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cols.astype(np.intp), bank.T[rows, cols].astype(np.float32), starts.astype(np.intp)
 
 
-_BANK_ROWS, _BANK_W, _BANK_STARTS = _sparse_bank(_BANK)
+_REF_BANK = _sparse_bank(_log_filterbank())
+_QUERY_BANK = _sparse_bank(_log_filterbank(QUERY_BELOW, QUERY_ABOVE))
 
 
-def _frames_to_logspec(samples: np.ndarray) -> np.ndarray:
-    """Log-frequency log-power spectrogram of complete frames in ``samples``."""
+def _frames_to_logspec(samples: np.ndarray, query: bool = False) -> np.ndarray:
+    """Log-frequency log-power spectrogram of complete frames in ``samples``
+    (on the mix's wider band when ``query``)."""
+    bank_rows, bank_w, bank_starts = _QUERY_BANK if query else _REF_BANK
+    bins = len(bank_starts)
     n = 1 + (len(samples) - N_FFT) // HOP
     if n <= 0:
-        return np.zeros((0, N_BINS), dtype=np.float32)
+        return np.zeros((0, bins), dtype=np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP][:n]
-    out = np.empty((n, N_BINS), dtype=np.float32)
+    out = np.empty((n, bins), dtype=np.float32)
     # numpy's FFT works in complex128: a few hundred frames at a time keeps
     # its temporaries at a few MB instead of tens.
     step = 256
     for i in range(0, n, step):
         spec = np.fft.rfft(frames[i : i + step] * _WINDOW, axis=1)
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
-        weighted = power[:, _BANK_ROWS] * _BANK_W
-        out[i : i + step] = np.log10(np.add.reduceat(weighted, _BANK_STARTS, axis=1) + 1e-10)
+        weighted = power[:, bank_rows] * bank_w
+        out[i : i + step] = np.log10(np.add.reduceat(weighted, bank_starts, axis=1) + 1e-10)
     return out
 
 
@@ -196,14 +212,18 @@ class PeakStream:
 
     Spectrogram frames are kept only for the peak neighbourhood's width, so a
     six-hour mix costs the same memory as a short one (apart from the peaks).
+    ``query``: a mix's stream, analysed on the wider band (``QUERY_BELOW``).
     """
 
     CHUNK_FRAMES = 2048
 
-    def __init__(self) -> None:
+    def __init__(self, query: bool = False) -> None:
+        self.query = query
+        self._bin0 = QUERY_BELOW if query else 0
+        self._half_t = QUERY_PEAK_HALF_T if query else PEAK_HALF_T
         self._samples = np.zeros(0, dtype=np.float32)
         self._next_frame = 0  # frame index of the first frame in _samples
-        self._spec = np.zeros((0, N_BINS), dtype=np.float32)
+        self._spec = np.zeros((0, N_BINS + (QUERY_BELOW + QUERY_ABOVE) * query), dtype=np.float32)
         self._spec_start = 0  # frame index of _spec[0]
         self._emitted = 0  # peaks are final for frames < _emitted
         self.frames = 0
@@ -214,14 +234,14 @@ class PeakStream:
         if n < self.CHUNK_FRAMES:
             return None
         used = n * HOP
-        new = _frames_to_logspec(self._samples[: used + N_FFT - HOP])
+        new = _frames_to_logspec(self._samples[: used + N_FFT - HOP], self.query)
         self._samples = self._samples[used:]
         return self._push(new, final=False)
 
     def finish(self) -> Peaks | None:
         # Pad the tail so the last partial frame is analysed too.
         tail = np.concatenate([self._samples, np.zeros(N_FFT, dtype=np.float32)])
-        new = _frames_to_logspec(tail)
+        new = _frames_to_logspec(tail, self.query)
         self._samples = np.zeros(0, dtype=np.float32)
         return self._push(new, final=True)
 
@@ -229,12 +249,14 @@ class PeakStream:
         self.frames += len(new)
         self._spec = np.concatenate([self._spec, new]) if len(self._spec) else new
         end = self._spec_start + len(self._spec)
-        upto = end if final else end - PEAK_HALF_T
+        upto = end if final else end - self._half_t
         if upto <= self._emitted:
             return None
-        peaks = _pick_peaks(self._spec, self._spec_start, self._emitted, upto)
+        peaks = _pick_peaks(self._spec, self._spec_start, self._emitted, upto, self._half_t)
+        if self._bin0:
+            peaks.f -= self._bin0
         self._emitted = upto
-        keep_from = max(self._emitted - PEAK_HALF_T, self._spec_start)
+        keep_from = max(self._emitted - self._half_t, self._spec_start)
         self._spec = self._spec[keep_from - self._spec_start :]
         self._spec_start = keep_from
         return peaks
@@ -272,14 +294,16 @@ def _running_mean(x: np.ndarray, half: int, axis: int) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
-def _pick_peaks(spec: np.ndarray, spec_start: int, lo: int, hi: int) -> Peaks:
+def _pick_peaks(
+    spec: np.ndarray, spec_start: int, lo: int, hi: int, half_t: int = PEAK_HALF_T
+) -> Peaks:
     """Peaks of ``spec`` (frames from ``spec_start``) whose frame lies in [lo, hi).
 
     The neighbourhood filters are numpy, not scipy.ndimage: importing scipy
     costs ~27 MB of RSS, a fifth of the memory budget of ``cratebot id``.
     """
-    local_max = _running_max(_running_max(spec, PEAK_HALF_T, 0), PEAK_HALF_F, 1)
-    local_mean = _running_mean(_running_mean(spec, PEAK_HALF_T, 0), PEAK_HALF_F, 1)
+    local_max = _running_max(_running_max(spec, half_t, 0), PEAK_HALF_F, 1)
+    local_mean = _running_mean(_running_mean(spec, half_t, 0), PEAK_HALF_F, 1)
     is_peak = (spec == local_max) & (spec > local_mean + PEAK_MIN_PROMINENCE) & (spec > PEAK_FLOOR)
     is_peak[:, 0] = False
     is_peak[:, -1] = False
@@ -327,9 +351,10 @@ def concat_peaks(parts: Iterable[Peaks]) -> Peaks:
     )
 
 
-def peaks_from_blocks(blocks: Iterable[np.ndarray]) -> tuple[Peaks, int]:
-    """All peaks of a stream of mono 8 kHz blocks, and the number of frames analysed."""
-    stream = PeakStream()
+def peaks_from_blocks(blocks: Iterable[np.ndarray], query: bool = False) -> tuple[Peaks, int]:
+    """All peaks of a stream of mono 8 kHz blocks, and the number of frames analysed
+    (a mix's when ``query``: see ``PeakStream``)."""
+    stream = PeakStream(query)
     parts: list[Peaks] = []
     for block in blocks:
         mono = block[:, 0] if block.ndim == 2 else block
@@ -342,9 +367,10 @@ def peaks_from_blocks(blocks: Iterable[np.ndarray]) -> tuple[Peaks, int]:
     return concat_peaks(parts), stream.frames
 
 
-def peaks_from_samples(samples: np.ndarray) -> Peaks:
+def peaks_from_samples(samples: np.ndarray, query: bool = False) -> Peaks:
     """Peaks of an in-memory mono 8 kHz signal (tests, short windows)."""
-    return peaks_from_blocks([samples[i : i + 65536] for i in range(0, len(samples), 65536)])[0]
+    blocks = [samples[i : i + 65536] for i in range(0, len(samples), 65536)]
+    return peaks_from_blocks(blocks, query)[0]
 
 
 def triplets(peaks: Peaks, fanout: int) -> Triplets:

@@ -40,7 +40,7 @@ def one_song_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Fingerprin
 
 def _identify(index: FingerprintIndex, y8k: np.ndarray):
     matcher = StreamingMatcher(index, None)
-    peaks = fp.peaks_from_samples(y8k)
+    peaks = fp.peaks_from_samples(y8k, query=True)
     matcher.feed(peaks)
     return find_plays(matcher.finish())
 
@@ -163,3 +163,53 @@ def test_index_version_mismatch_is_clear(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text('{"version": "old", "segments": [], "next": 1}')
     with pytest.raises(BadInput, match="another version"):
         index.lookup(np.array([1], np.uint32))
+
+
+def _tone(hz: float, seconds: float = 4.0) -> np.ndarray:
+    t = np.arange(int(seconds * fp.SAMPLE_RATE)) / fp.SAMPLE_RATE
+    # pulsed, so the tone gives peaks in time too
+    return (np.sin(2 * np.pi * hz * t) * (np.sin(2 * np.pi * 2 * t) > 0)).astype(np.float32)
+
+
+def test_query_peaks_keep_library_bin_numbers_and_hear_below_f_min() -> None:
+    """A mix is analysed on a wider band, in the library's bin numbers: a tone
+    gives the same bin either way, and one under F_MIN (a track's bass slowed
+    by vinyl) only shows in the mix's peaks, at a negative bin."""
+    inside = _tone(300.0)
+    ref = fp.peaks_from_samples(inside)
+    query = fp.peaks_from_samples(inside, query=True)
+    bin_300 = fp.BINS_PER_OCTAVE * np.log2(300.0 / fp.F_MIN)
+    assert np.median(ref.f) == pytest.approx(bin_300, abs=0.3)
+    assert np.median(query.f) == pytest.approx(bin_300, abs=0.3)
+    below = _tone(100.0)
+    bin_100 = fp.BINS_PER_OCTAVE * np.log2(100.0 / fp.F_MIN)  # about -3.3
+    assert not (fp.peaks_from_samples(below).f < 1.0).any()
+    heard = fp.peaks_from_samples(below, query=True)
+    # an FFT bin (7.8 Hz) is ~3 log bins at 100 Hz: the position is coarse there
+    assert len(heard) and np.median(heard.f) == pytest.approx(bin_100, abs=0.6)
+    assert (heard.f < 0).all()
+
+
+def _hash_survival(x: np.ndarray, speed: float, query: bool) -> float:
+    """Share of a track's library triplets that a vinyl copy's query ranges hit
+    at the right place (anchor within 1.5 frames of where the speed puts it)."""
+    ref_tr = fp.triplets(fp.peaks_from_samples(_to8k(x)), fp.REF_FANOUT)
+    keys = fp.ref_keys(ref_tr).astype(np.int64)
+    mix_tr = fp.triplets(fp.peaks_from_samples(_to8k(_vinyl(x, speed)), query), fp.QUERY_FANOUT)
+    lo, hi, owner = fp.query_ranges(mix_tr)
+    order = np.argsort(keys, kind="stable")
+    a, b = np.searchsorted(keys[order], lo), np.searchsorted(keys[order], hi)
+    hit = np.zeros(len(keys), bool)
+    for i in np.flatnonzero(b > a):
+        cand = order[a[i] : b[i]]
+        hit[cand[np.abs(ref_tr.t1[cand] - mix_tr.t1[owner[i]] * speed) <= 1.5]] = True
+    return float(hit.mean())
+
+
+def test_query_peaks_hold_more_library_triplets_at_fast_vinyl() -> None:
+    """The mix's shorter peak neighbourhood (QUERY_PEAK_HALF_T) keeps library
+    peaks that a faster play would otherwise push under a neighbour."""
+    x = song(5, 30.0)
+    plain = _hash_survival(x, 1.08, query=False)
+    wide = _hash_survival(x, 1.08, query=True)
+    assert wide > plain + 0.03, (plain, wide)
