@@ -54,8 +54,28 @@ which the matcher now recognises by their sharing query triplets. Starts come
 late on filter-sweep transitions (the low-pass hides the incoming track for
 the first half of the fade); the matcher reaches back over sparse early
 inliers where chance inliers are rare, which halves that on a small library
-and trims it on a large one. A lower ``F_MIN`` (bass survives an opening
-low-pass) is the next thing to try; it changes the key layout.
+and trims it on a large one.
+
+Why vinyl plays were missed more than keylock ones (measured with a
+hash-survival count: the share of a track's library triplets that a sped-up
+copy's query ranges still hit at the right time): not the frequency features.
+Under a ±8 % pitch shift a peak's log-bin moves by under 0.15 bins (90th
+percentile) above ~220 Hz and by up to ~0.6 bins at 110-150 Hz, where one FFT
+bin spans several log bins; widening ``DF_JITTER`` to 0.75 and
+``R_JITTER_FRAMES`` to 1.5 raised survival by under one point for 40-90 % more
+lookups. What is lost is peaks: at +8 % speed ~20 % of a track's peaks are no
+longer maxima of their ±10-frame neighbourhood (4 % at the same speed), so
+triplets survive at 0.47 instead of 0.79. Picking a mix's peaks over ±9 frames
+(``QUERY_PEAK_HALF_T``) raised that to 0.56 at +8 % and to 0.83 at 1.00, and
+the matches on the true line by 9 % (12 % on fast vinyl) against 12.7 hours;
+end to end it moved no miss over the acceptance line, since the misses have
+under 20 matches to begin with. Also tried, no gain: analysing the mix on a
+wider band (4 bins under ``F_MIN``, where slow vinyl moves a track's lowest
+bins) added matches only to slow vinyl under a low-pass and cost them
+elsewhere; a library ``F_MIN`` of 70 Hz (bass heard while a low-pass opens)
+left recall at 0.91 on 12.7 hours, added a wrong report and 8 % index size:
+below ~110 Hz an FFT bin (7.8 Hz) spans 3-5 log bins, so the spectrum there is
+too coarse to give distinct peaks.
 
 Analysis runs at 8 kHz mono (DJ mixes keep their identity below 4 kHz and it
 quarters the work of 16 kHz), 1024-sample windows with a 128-sample hop (16 ms
@@ -142,24 +162,16 @@ class Triplets:
         return len(self.t1)
 
 
-# A mix is analysed on a wider band than the library: QUERY_BELOW log bins under
-# F_MIN and QUERY_ABOVE over F_MAX (its peaks keep the library's bin numbers,
-# so they can be negative). Vinyl at -8 % moves a track's lowest library bins
-# under F_MIN, and a low-pass sweep leaves little but those bins.
-QUERY_BELOW = 4
-QUERY_ABOVE = 3
-
-
-def _log_filterbank(below: int = 0, above: int = 0) -> np.ndarray:
+def _log_filterbank() -> np.ndarray:
     """Triangular filters centred on log-spaced frequencies, one FFT bin wide at least.
 
     Hand-built (a dozen lines) because librosa's loaders pull in numba, which
     costs more memory than this whole pipeline is allowed.
     """
     fft_freqs = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT
-    centres = F_MIN * 2.0 ** (np.arange(-below, N_BINS + above) / BINS_PER_OCTAVE)
+    centres = F_MIN * 2.0 ** (np.arange(N_BINS) / BINS_PER_OCTAVE)
     step = SAMPLE_RATE / N_FFT
-    bank = np.zeros((len(fft_freqs), len(centres)), dtype=np.float32)
+    bank = np.zeros((len(fft_freqs), N_BINS), dtype=np.float32)
     for i, fc in enumerate(centres):
         half = max(fc * (2 ** (1 / BINS_PER_OCTAVE) - 1), step)
         w = np.clip(1.0 - np.abs(fft_freqs - fc) / half, 0.0, None)
@@ -167,6 +179,7 @@ def _log_filterbank(below: int = 0, above: int = 0) -> np.ndarray:
     return bank
 
 
+_BANK = _log_filterbank()
 _WINDOW = np.hanning(N_FFT).astype(np.float32)
 
 
@@ -182,28 +195,24 @@ def _sparse_bank(bank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cols.astype(np.intp), bank.T[rows, cols].astype(np.float32), starts.astype(np.intp)
 
 
-_REF_BANK = _sparse_bank(_log_filterbank())
-_QUERY_BANK = _sparse_bank(_log_filterbank(QUERY_BELOW, QUERY_ABOVE))
+_BANK_ROWS, _BANK_W, _BANK_STARTS = _sparse_bank(_BANK)
 
 
-def _frames_to_logspec(samples: np.ndarray, query: bool = False) -> np.ndarray:
-    """Log-frequency log-power spectrogram of complete frames in ``samples``
-    (on the mix's wider band when ``query``)."""
-    bank_rows, bank_w, bank_starts = _QUERY_BANK if query else _REF_BANK
-    bins = len(bank_starts)
+def _frames_to_logspec(samples: np.ndarray) -> np.ndarray:
+    """Log-frequency log-power spectrogram of complete frames in ``samples``."""
     n = 1 + (len(samples) - N_FFT) // HOP
     if n <= 0:
-        return np.zeros((0, bins), dtype=np.float32)
+        return np.zeros((0, N_BINS), dtype=np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP][:n]
-    out = np.empty((n, bins), dtype=np.float32)
+    out = np.empty((n, N_BINS), dtype=np.float32)
     # numpy's FFT works in complex128: a few hundred frames at a time keeps
     # its temporaries at a few MB instead of tens.
     step = 256
     for i in range(0, n, step):
         spec = np.fft.rfft(frames[i : i + step] * _WINDOW, axis=1)
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
-        weighted = power[:, bank_rows] * bank_w
-        out[i : i + step] = np.log10(np.add.reduceat(weighted, bank_starts, axis=1) + 1e-10)
+        weighted = power[:, _BANK_ROWS] * _BANK_W
+        out[i : i + step] = np.log10(np.add.reduceat(weighted, _BANK_STARTS, axis=1) + 1e-10)
     return out
 
 
@@ -212,18 +221,17 @@ class PeakStream:
 
     Spectrogram frames are kept only for the peak neighbourhood's width, so a
     six-hour mix costs the same memory as a short one (apart from the peaks).
-    ``query``: a mix's stream, analysed on the wider band (``QUERY_BELOW``).
+    ``query``: a mix's stream, whose peaks are maxima over a shorter time
+    (``QUERY_PEAK_HALF_T``).
     """
 
     CHUNK_FRAMES = 2048
 
     def __init__(self, query: bool = False) -> None:
-        self.query = query
-        self._bin0 = QUERY_BELOW if query else 0
         self._half_t = QUERY_PEAK_HALF_T if query else PEAK_HALF_T
         self._samples = np.zeros(0, dtype=np.float32)
         self._next_frame = 0  # frame index of the first frame in _samples
-        self._spec = np.zeros((0, N_BINS + (QUERY_BELOW + QUERY_ABOVE) * query), dtype=np.float32)
+        self._spec = np.zeros((0, N_BINS), dtype=np.float32)
         self._spec_start = 0  # frame index of _spec[0]
         self._emitted = 0  # peaks are final for frames < _emitted
         self.frames = 0
@@ -234,14 +242,14 @@ class PeakStream:
         if n < self.CHUNK_FRAMES:
             return None
         used = n * HOP
-        new = _frames_to_logspec(self._samples[: used + N_FFT - HOP], self.query)
+        new = _frames_to_logspec(self._samples[: used + N_FFT - HOP])
         self._samples = self._samples[used:]
         return self._push(new, final=False)
 
     def finish(self) -> Peaks | None:
         # Pad the tail so the last partial frame is analysed too.
         tail = np.concatenate([self._samples, np.zeros(N_FFT, dtype=np.float32)])
-        new = _frames_to_logspec(tail, self.query)
+        new = _frames_to_logspec(tail)
         self._samples = np.zeros(0, dtype=np.float32)
         return self._push(new, final=True)
 
@@ -253,8 +261,6 @@ class PeakStream:
         if upto <= self._emitted:
             return None
         peaks = _pick_peaks(self._spec, self._spec_start, self._emitted, upto, self._half_t)
-        if self._bin0:
-            peaks.f -= self._bin0
         self._emitted = upto
         keep_from = max(self._emitted - self._half_t, self._spec_start)
         self._spec = self._spec[keep_from - self._spec_start :]
