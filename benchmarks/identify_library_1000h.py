@@ -112,7 +112,7 @@ def measure(folder: Path, mix_path: Path, audio: Path) -> None:
     sources = load_sources(audio)
     truth = json.loads((mix_path.parent / "truth.json").read_text())
     t0 = time.perf_counter()
-    peaks_all, frames = fp.peaks_from_blocks(decode_blocks(mix_path, fp.SAMPLE_RATE, 1), query=True)
+    peaks_all, frames = fp.peaks_from_blocks(decode_blocks(mix_path, fp.SAMPLE_RATE, 1))
     decode_s = time.perf_counter() - t0
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores; wall figures are noisy)")
     mix_s = frames * fp.FRAME_S

@@ -56,26 +56,28 @@ the first half of the fade); the matcher reaches back over sparse early
 inliers where chance inliers are rare, which halves that on a small library
 and trims it on a large one.
 
-Why vinyl plays were missed more than keylock ones (measured with a
-hash-survival count: the share of a track's library triplets that a sped-up
-copy's query ranges still hit at the right time): not the frequency features.
-Under a ±8 % pitch shift a peak's log-bin moves by under 0.15 bins (90th
-percentile) above ~220 Hz and by up to ~0.6 bins at 110-150 Hz, where one FFT
-bin spans several log bins; widening ``DF_JITTER`` to 0.75 and
-``R_JITTER_FRAMES`` to 1.5 raised survival by under one point for 40-90 % more
-lookups. What is lost is peaks: at +8 % speed ~20 % of a track's peaks are no
-longer maxima of their ±10-frame neighbourhood (4 % at the same speed), so
-triplets survive at 0.47 instead of 0.79. Picking a mix's peaks over ±9 frames
-(``QUERY_PEAK_HALF_T``) raised that to 0.56 at +8 % and to 0.83 at 1.00, and
-the matches on the true line by 9 % (12 % on fast vinyl) against 12.7 hours;
-end to end it moved no miss over the acceptance line, since the misses have
-under 20 matches to begin with. Also tried, no gain: analysing the mix on a
-wider band (4 bins under ``F_MIN``, where slow vinyl moves a track's lowest
-bins) added matches only to slow vinyl under a low-pass and cost them
-elsewhere; a library ``F_MIN`` of 70 Hz (bass heard while a low-pass opens)
-left recall at 0.91 on 12.7 hours, added a wrong report and 8 % index size:
-below ~110 Hz an FFT bin (7.8 Hz) spans 3-5 log bins, so the spectrum there is
-too coarse to give distinct peaks.
+Why vinyl plays are missed more than keylock ones, measured with
+``benchmarks/identify_hash_survival.py`` (the share of a track's library
+triplets that a sped-up copy's query ranges still hit at the right time): not
+the frequency features. Under a ±8 % pitch shift a peak's log-bin moves by
+under 0.15 bins (90th percentile) above ~220 Hz and by up to ~0.6 bins at
+110-150 Hz, where one FFT bin spans several log bins; widening ``DF_JITTER`` to
+0.75 and ``R_JITTER_FRAMES`` to 1.5 raised survival by under one point for
+40-90 % more lookups. What is lost is peaks: at +8 % speed ~20 % of a track's
+peaks are no longer maxima of their ±10-frame neighbourhood (4 % at the same
+speed), so triplets survive at 0.47 instead of 0.79. Tried, and left out:
+
+* picking a mix's peaks over ±9 frames (10 / 1.08): survival 0.55 at +8 %,
+  matches on the true line +9 % (+12 % on fast vinyl) against 12.7 hours, but
+  no miss crossed the acceptance line (the misses have under 20 matches to
+  begin with), recall 0.910 vs 0.919, and it cost 38 % more CPU in lookup and
+  matching (gated matches +21 %) and 14 % more peak memory;
+* analysing the mix on a wider band (4 bins under ``F_MIN``, where slow vinyl
+  moves a track's lowest bins): matches only for slow vinyl under a low-pass,
+  fewer elsewhere;
+* a library ``F_MIN`` of 70 Hz (bass heard while a low-pass opens): recall
+  0.910 on 12.7 hours, one wrong report more, 8 % larger index; below ~110 Hz
+  an FFT bin (7.8 Hz) spans 3-5 log bins, too coarse for distinct peaks.
 
 Analysis runs at 8 kHz mono (DJ mixes keep their identity below 4 kHz and it
 quarters the work of 16 kHz), 1024-sample windows with a 128-sample hop (16 ms
@@ -100,11 +102,6 @@ N_BINS = int(np.floor(BINS_PER_OCTAVE * np.log2(F_MAX / F_MIN))) + 1
 
 # Peak picking: a peak is the maximum of its neighbourhood and stands out of it.
 PEAK_HALF_T = 10  # frames (±160 ms)
-# A mix's peaks are maxima over a shorter time: at +8 % speed the mix's ±10
-# frames span ±10.8 reference frames, so a neighbour just outside a library
-# peak's neighbourhood moves into it and suppresses the peak; ±9 (10 / 1.08)
-# keeps it. The extra peaks at slower speeds cost ~10 % more lookups.
-QUERY_PEAK_HALF_T = 9
 PEAK_HALF_F = 5  # log bins (±5/24 octave)
 PEAK_MIN_PROMINENCE = 0.35  # log10 units above the neighbourhood mean (3.5 dB)
 PEAK_FLOOR = -7.0  # log10 power; below it is (near) digital silence
@@ -221,14 +218,11 @@ class PeakStream:
 
     Spectrogram frames are kept only for the peak neighbourhood's width, so a
     six-hour mix costs the same memory as a short one (apart from the peaks).
-    ``query``: a mix's stream, whose peaks are maxima over a shorter time
-    (``QUERY_PEAK_HALF_T``).
     """
 
     CHUNK_FRAMES = 2048
 
-    def __init__(self, query: bool = False) -> None:
-        self._half_t = QUERY_PEAK_HALF_T if query else PEAK_HALF_T
+    def __init__(self) -> None:
         self._samples = np.zeros(0, dtype=np.float32)
         self._next_frame = 0  # frame index of the first frame in _samples
         self._spec = np.zeros((0, N_BINS), dtype=np.float32)
@@ -257,12 +251,12 @@ class PeakStream:
         self.frames += len(new)
         self._spec = np.concatenate([self._spec, new]) if len(self._spec) else new
         end = self._spec_start + len(self._spec)
-        upto = end if final else end - self._half_t
+        upto = end if final else end - PEAK_HALF_T
         if upto <= self._emitted:
             return None
-        peaks = _pick_peaks(self._spec, self._spec_start, self._emitted, upto, self._half_t)
+        peaks = _pick_peaks(self._spec, self._spec_start, self._emitted, upto)
         self._emitted = upto
-        keep_from = max(self._emitted - self._half_t, self._spec_start)
+        keep_from = max(self._emitted - PEAK_HALF_T, self._spec_start)
         self._spec = self._spec[keep_from - self._spec_start :]
         self._spec_start = keep_from
         return peaks
@@ -300,16 +294,14 @@ def _running_mean(x: np.ndarray, half: int, axis: int) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
-def _pick_peaks(
-    spec: np.ndarray, spec_start: int, lo: int, hi: int, half_t: int = PEAK_HALF_T
-) -> Peaks:
+def _pick_peaks(spec: np.ndarray, spec_start: int, lo: int, hi: int) -> Peaks:
     """Peaks of ``spec`` (frames from ``spec_start``) whose frame lies in [lo, hi).
 
     The neighbourhood filters are numpy, not scipy.ndimage: importing scipy
     costs ~27 MB of RSS, a fifth of the memory budget of ``cratebot id``.
     """
-    local_max = _running_max(_running_max(spec, half_t, 0), PEAK_HALF_F, 1)
-    local_mean = _running_mean(_running_mean(spec, half_t, 0), PEAK_HALF_F, 1)
+    local_max = _running_max(_running_max(spec, PEAK_HALF_T, 0), PEAK_HALF_F, 1)
+    local_mean = _running_mean(_running_mean(spec, PEAK_HALF_T, 0), PEAK_HALF_F, 1)
     is_peak = (spec == local_max) & (spec > local_mean + PEAK_MIN_PROMINENCE) & (spec > PEAK_FLOOR)
     is_peak[:, 0] = False
     is_peak[:, -1] = False
@@ -357,10 +349,9 @@ def concat_peaks(parts: Iterable[Peaks]) -> Peaks:
     )
 
 
-def peaks_from_blocks(blocks: Iterable[np.ndarray], query: bool = False) -> tuple[Peaks, int]:
-    """All peaks of a stream of mono 8 kHz blocks, and the number of frames analysed
-    (a mix's when ``query``: see ``PeakStream``)."""
-    stream = PeakStream(query)
+def peaks_from_blocks(blocks: Iterable[np.ndarray]) -> tuple[Peaks, int]:
+    """All peaks of a stream of mono 8 kHz blocks, and the number of frames analysed."""
+    stream = PeakStream()
     parts: list[Peaks] = []
     for block in blocks:
         mono = block[:, 0] if block.ndim == 2 else block
@@ -373,10 +364,9 @@ def peaks_from_blocks(blocks: Iterable[np.ndarray], query: bool = False) -> tupl
     return concat_peaks(parts), stream.frames
 
 
-def peaks_from_samples(samples: np.ndarray, query: bool = False) -> Peaks:
+def peaks_from_samples(samples: np.ndarray) -> Peaks:
     """Peaks of an in-memory mono 8 kHz signal (tests, short windows)."""
-    blocks = [samples[i : i + 65536] for i in range(0, len(samples), 65536)]
-    return peaks_from_blocks(blocks, query)[0]
+    return peaks_from_blocks([samples[i : i + 65536] for i in range(0, len(samples), 65536)])[0]
 
 
 def triplets(peaks: Peaks, fanout: int) -> Triplets:

@@ -65,7 +65,7 @@ def identify_local(
         return [], ["the local library is empty: add tracks with `cratebot index PATH`"]
     index = open_index(settings)
     matcher = StreamingMatcher(index, np.asarray(live, dtype=np.int64))
-    stream = fp.PeakStream(query=True)
+    stream = fp.PeakStream()
     seen = 0
     for block in decode_blocks(path, fp.SAMPLE_RATE, 1, block_frames=1 << 16):
         seen += len(block)

@@ -90,7 +90,7 @@ def test_one_matcher_searches_several_indexes(tmp_path: Path) -> None:
     library.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
     mix = np.concatenate([b[5 * SR : 30 * SR], a[5 * SR : 30 * SR]])
     matcher = StreamingMatcher([crate, library], [None, None])
-    matcher.feed(fp.peaks_from_samples(_to8k(mix), query=True))
+    matcher.feed(fp.peaks_from_samples(_to8k(mix)))
     plays = find_plays(matcher.finish())
     assert [(p.source, p.track_id) for p in plays] == [(1, 1), (0, 1)]
     assert plays[1].start_s == pytest.approx(25.0, abs=3.0)
