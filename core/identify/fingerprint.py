@@ -65,7 +65,12 @@ under 0.15 bins (90th percentile) above ~220 Hz and by up to ~0.6 bins at
 0.75 and ``R_JITTER_FRAMES`` to 1.5 raised survival by under one point for
 40-90 % more lookups. What is lost is peaks: at +8 % speed ~20 % of a track's
 peaks are no longer maxima of their ±10-frame neighbourhood (4 % at the same
-speed), so triplets survive at 0.47 instead of 0.79. Tried, and left out:
+speed), so triplets survive at 0.47 instead of 0.79; fast keylock loses the
+same way (time is compressed too). Nor is it ``matching``'s pitch gate: it
+passes 98-99 % of true vinyl hits at 0.95-1.08. The per-play counts of true
+matches are alike for the two modes (~73 a play at 3-8 % faster, 12.7 hours);
+the plays under 20 matches (the misses) were 6 vinyl, 1 keylock, which with
+47 vs 64 plays may be partly chance. Tried, and left out:
 
 * picking a mix's peaks over ±9 frames (10 / 1.08): survival 0.55 at +8 %,
   matches on the true line +9 % (+12 % on fast vinyl) against 12.7 hours, but
