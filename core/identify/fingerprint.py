@@ -54,8 +54,35 @@ which the matcher now recognises by their sharing query triplets. Starts come
 late on filter-sweep transitions (the low-pass hides the incoming track for
 the first half of the fade); the matcher reaches back over sparse early
 inliers where chance inliers are rare, which halves that on a small library
-and trims it on a large one. A lower ``F_MIN`` (bass survives an opening
-low-pass) is the next thing to try; it changes the key layout.
+and trims it on a large one.
+
+Why vinyl plays are missed more than keylock ones, measured with
+``benchmarks/identify_hash_survival.py`` (the share of a track's library
+triplets that a sped-up copy's query ranges still hit at the right time): not
+the frequency features. Under a ±8 % pitch shift a peak's log-bin moves by
+under 0.15 bins (90th percentile) above ~220 Hz and by up to ~0.6 bins at
+110-150 Hz, where one FFT bin spans several log bins; widening ``DF_JITTER`` to
+0.75 and ``R_JITTER_FRAMES`` to 1.5 raised survival by under one point for
+40-90 % more lookups. What is lost is peaks: at +8 % speed ~20 % of a track's
+peaks are no longer maxima of their ±10-frame neighbourhood (4 % at the same
+speed), so triplets survive at 0.47 instead of 0.79; fast keylock loses the
+same way (time is compressed too). Nor is it ``matching``'s pitch gate: it
+passes 98-99 % of true vinyl hits at 0.95-1.08. The per-play counts of true
+matches are alike for the two modes (~73 a play at 3-8 % faster, 12.7 hours);
+the plays under 20 matches (the misses) were 6 vinyl, 1 keylock, which with
+47 vs 64 plays may be partly chance. Tried, and left out:
+
+* picking a mix's peaks over ±9 frames (10 / 1.08): survival 0.55 at +8 %,
+  matches on the true line +9 % (+12 % on fast vinyl) against 12.7 hours, but
+  no miss crossed the acceptance line (the misses have under 20 matches to
+  begin with), recall 0.910 vs 0.919, and it cost 38 % more CPU in lookup and
+  matching (gated matches +21 %) and 14 % more peak memory;
+* analysing the mix on a wider band (4 bins under ``F_MIN``, where slow vinyl
+  moves a track's lowest bins): matches only for slow vinyl under a low-pass,
+  fewer elsewhere;
+* a library ``F_MIN`` of 70 Hz (bass heard while a low-pass opens): recall
+  0.910 on 12.7 hours, one wrong report more, 8 % larger index; below ~110 Hz
+  an FFT bin (7.8 Hz) spans 3-5 log bins, too coarse for distinct peaks.
 
 Analysis runs at 8 kHz mono (DJ mixes keep their identity below 4 kHz and it
 quarters the work of 16 kHz), 1024-sample windows with a 128-sample hop (16 ms
