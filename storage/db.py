@@ -10,7 +10,6 @@ so a PostgreSQL URL works with the same models and migrations.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from storage.schema_heads import MIGRATIONS_DIR, heads_on_disk
+
 if TYPE_CHECKING:
     # Imported where used: the async layer costs ~6 MB of RSS that the sync-only
     # processes (`cratebot id`, job workers) never need.
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -75,30 +75,6 @@ def create_sync_engine(url: str) -> Engine:
     if is_sqlite:
         install_sqlite_pragmas(engine)
     return engine
-
-
-_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
-_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
-_QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
-
-
-@functools.cache
-def heads_on_disk() -> frozenset[str]:
-    """The newest revision of every migration branch, read from the files.
-
-    Read by hand rather than through Alembic's ScriptDirectory: a job worker only needs to
-    know that the schema is already current, and importing Alembic for that costs each
-    worker process about 10 MB of its memory budget.
-    """
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        if (rev := _REVISION.search(text)) is not None:
-            revisions.add(rev.group(1))
-        if (down := _DOWN_REVISION.search(text)) is not None:
-            parents.update(_QUOTED.findall(down.group(1)))
-    return frozenset(revisions - parents)
 
 
 def _schema_is_current(engine: Engine) -> bool:

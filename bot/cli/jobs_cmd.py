@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import add_home, guarded, print_json, settings_from_args
 from core.errors import CrateBotError
 from core.settings import Settings
-from storage.db import open_database
-from storage.jobs_repo import JobRepository
-from storage.results import ResultStore
+
+if TYPE_CHECKING:
+    # The storage layer (SQLAlchemy and its ORM, ~15 MB of RSS) is imported where used:
+    # every `cratebot` command loads this module to register its parser.
+    from storage.jobs_repo import JobRepository
 
 
 def register(sub: Any) -> None:
@@ -48,6 +50,9 @@ def register(sub: Any) -> None:
 
 
 async def _with_repo(settings: Settings, action: Any) -> Any:
+    from storage.db import open_database
+    from storage.jobs_repo import JobRepository
+
     db = await open_database(settings.database_url)
     try:
         return await action(db, JobRepository(db))
@@ -199,6 +204,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     async def action(db: Any, repo: JobRepository) -> Any:
         from core.jobs.runner import sweep_work_folders
+        from storage.results import ResultStore
 
         store = ResultStore(db, settings.results_dir, settings.result_retention_days)
         report = await store.sweep()

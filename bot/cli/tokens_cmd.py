@@ -6,12 +6,15 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.cli.common import add_home, fail, guarded, print_json, settings_from_args
 from core.settings import Settings
-from storage.api_tokens import TokenStore, parse_owner
-from storage.db import open_database
+
+if TYPE_CHECKING:
+    # The storage layer (SQLAlchemy and its ORM, ~15 MB of RSS) is imported where used:
+    # every `cratebot` command loads this module to register its parser.
+    from storage.api_tokens import TokenStore
 
 T = TypeVar("T")
 
@@ -45,6 +48,9 @@ def register(sub: Any) -> None:
 
 
 def _run(settings: Settings, action: Callable[[TokenStore], Awaitable[T]]) -> T:
+    from storage.api_tokens import TokenStore
+    from storage.db import open_database
+
     async def go() -> T:
         db = await open_database(settings.database_url)
         try:
@@ -56,6 +62,8 @@ def _run(settings: Settings, action: Callable[[TokenStore], Awaitable[T]]) -> T:
 
 
 def _create(args: argparse.Namespace) -> int:
+    from storage.api_tokens import parse_owner
+
     try:
         platform, user_id = parse_owner(args.owner)
     except ValueError as exc:

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from core.identify.tracklist import UNKNOWN_MIN_S, Play, build_tracklist, uncove
 from core.jobs.context import JobContext
 from core.jobs.types import JobOutput
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.library_reader import LibraryReader
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +63,30 @@ def identify_local(
 ) -> tuple[list[Play], list[str]]:
     """Stream-decode the mix, fingerprint it and match it against the local library
     (and ``crate``'s tracks; ``origins`` then learns which of the two each play is from)."""
-    from core.identify.memory import limit_heap_growth, release_free_memory
-    from storage.library import LibraryStore
+    from core.identify.memory import limit_heap_growth
+
+    # Not storage.library: its ORM would hold ~18 MB through the matcher's peak.
+    from storage.library_reader import LibraryReader
 
     limit_heap_growth()
-    store = LibraryStore(settings.database_url)
+    store = LibraryReader(settings.database_url)
+    try:
+        return _match_locally(path, duration_s, settings, store, progress, crate, origins)
+    finally:
+        store.close()
+
+
+def _match_locally(
+    path: Path,
+    duration_s: float,
+    settings: Settings,
+    store: LibraryReader,
+    progress: Callable[[float, str], None],
+    crate: str | None,
+    origins: dict[str, str] | None,
+) -> tuple[list[Play], list[str]]:
+    from core.identify.memory import limit_heap_growth, release_free_memory
+
     live = store.live_ids(crate)
     if not live:
         return [], ["the local library is empty: add tracks with `cratebot index PATH`"]
@@ -98,28 +120,28 @@ def identify_local(
     local = find_plays(matches)
     del matches
     release_free_memory()  # before the tracklist, CUE and picture are made
-    tracks = store.get_many(p.track_id for p in local)
+    tracks = store.labels(
+        [p.track_id for p in local] + [a.track_id for p in local for a in p.alternatives]
+    )
     plays = []
     for p in local:
         info = tracks.get(p.track_id)
         if info is None:  # removed while we were matching
             continue
         play = Play(p.start_s, p.end_s, info.artist, info.title, p.confidence, {"local"}, p.speed)
-        shadowed = store.get_many(a.track_id for a in p.alternatives)
         play.alternatives = [
             {
-                "artist": shadowed[a.track_id].artist,
-                "title": shadowed[a.track_id].title,
+                "artist": tracks[a.track_id].artist,
+                "title": tracks[a.track_id].title,
                 "confidence": round(a.confidence, 3),
                 "recognizer": "local",
             }
             for a in p.alternatives
-            if a.track_id in shadowed
+            if a.track_id in tracks
         ]
         plays.append(play)
         if origins is not None:
-            in_library = store.is_in_library(p.track_id)
-            origins[play.identity] = "library" if in_library else "crate"
+            origins[play.identity] = "library" if info.in_library else "crate"
     return plays, []
 
 
