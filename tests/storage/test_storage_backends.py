@@ -26,6 +26,49 @@ async def test_library_store(settings):
     store.engine.dispose()
 
 
+async def test_library_reader_matches_the_store(settings):
+    """`cratebot id`'s ORM-free reads (sqlite3 on SQLite, SQLAlchemy Core elsewhere)."""
+    from storage.crates import CrateStore
+    from storage.library import LibraryStore
+    from storage.library_reader import LibraryReader, TrackLabel
+
+    store = LibraryStore(settings.database_url)
+    mine = store.add("/music/a.flac", "a" * 64, "Artist", "Title", 180.5, 5)
+    theirs = store.add("/music/b.flac", "b" * 64, None, None, 60.0, 7)
+    store.set_in_library(theirs, False)
+    unindexed = store.add("/music/c.flac", "c" * 64, "C", "Sea", 60.0, 0)
+    CrateStore(settings.database_url).add("telegram:1", theirs, "/music/b.flac", 1, "u")
+    reader = LibraryReader(settings.database_url)
+    try:
+        # SQLite is read with the plain driver, other backends through SQLAlchemy.
+        assert (reader._sqlite is not None) == settings.database_url.startswith("sqlite")
+        assert reader.live_ids() == store.live_ids() == [mine]
+        assert reader.live_ids("telegram:1") == sorted(store.live_ids("telegram:1"))
+        assert reader.live_ids("telegram:1") == [mine, theirs]
+        assert reader.live_ids("telegram:2") == [mine]
+        labels = reader.labels([theirs, mine, unindexed, 999] + list(range(1000, 1600)))
+        assert labels == {
+            mine: TrackLabel("Artist", "Title", True),
+            theirs: TrackLabel(None, None, False),
+            unindexed: TrackLabel("C", "Sea", True),
+        }
+        assert reader.labels([]) == {}
+    finally:
+        reader.close()
+        store.engine.dispose()
+
+
+def test_library_reader_url_parsing(tmp_path: Path):
+    from storage.library_reader import _sqlite_path
+
+    db = tmp_path / "x.db"
+    assert _sqlite_path(f"sqlite+aiosqlite:///{db}") == db
+    assert _sqlite_path(f"sqlite:///{db}") == db
+    assert _sqlite_path("sqlite:///:memory:") is None
+    assert _sqlite_path(f"sqlite:///{db}?mode=ro") is None
+    assert _sqlite_path("postgresql+asyncpg://u:p@127.0.0.1/db") is None
+
+
 async def test_analysis_store(settings, tmp_path: Path):
     from storage.analysis import AnalysisStore, get_analysis, list_analyses, save_analysis
 
