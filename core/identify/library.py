@@ -177,11 +177,7 @@ def index_paths(
     batch: list[tuple[int, fp.Fingerprint]] = []
 
     def flush() -> None:
-        if batch:
-            index.add(batch)
-            for track_id, print_ in batch:
-                store.set_hashes(track_id, len(print_.keys))
-            batch.clear()
+        _write_batch(index, store, batch)
 
     # Two files are fingerprinted at once: within a file ffmpeg is the slower side
     # (the reader waits on it), so a second file's decoder keeps both cores busy.
@@ -265,6 +261,17 @@ def _fingerprint_file(path: Path, settings: Settings) -> fp.Fingerprint:
     return print_
 
 
+def _write_batch(
+    index: FingerprintIndex, store: LibraryStore, batch: list[tuple[int, fp.Fingerprint]]
+) -> None:
+    """Add fingerprinted tracks to the index, then record their hash counts (and empty it)."""
+    if batch:
+        index.add(batch)
+        for track_id, print_ in batch:
+            store.set_hashes(track_id, len(print_.keys))
+        batch.clear()
+
+
 def rebuild_index(
     store: LibraryStore,
     index: FingerprintIndex,
@@ -283,11 +290,7 @@ def rebuild_index(
     batch: list[tuple[int, fp.Fingerprint]] = []
 
     def flush() -> None:
-        if batch:
-            index.add(batch)
-            for track_id, print_ in batch:
-                store.set_hashes(track_id, len(print_.keys))
-            batch.clear()
+        _write_batch(index, store, batch)
 
     for n, (track_id, info) in enumerate(sorted(tracks.items())):
         if progress:
