@@ -13,16 +13,15 @@ a plain engine with the same SQLite pragmas as ``storage.db``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utcnow
-from storage.db import create_sync_engine, migrated_sync_engine
+from storage.db import SyncStore
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,21 +115,12 @@ async def list_analyses(session: AsyncSession) -> list[dict[str, Any]]:
 # -- synchronous store (worker processes, CLI) ---------------------------------------
 
 
-class AnalysisStore:
+class AnalysisStore(SyncStore):
     """Synchronous access to stored analyses (all-in-one dicts)."""
-
-    def __init__(self, url: str, migrate: bool = True) -> None:
-        self.engine = migrated_sync_engine(url) if migrate else create_sync_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
 
     def save(self, structure: dict[str, Any]) -> None:
         path, size = _check(structure)
-        with self._session() as session:
+        with self.session() as session:
             row = session.execute(
                 select(TrackAnalysisRow).where(TrackAnalysisRow.path == path)
             ).scalar_one_or_none()
@@ -142,7 +132,7 @@ class AnalysisStore:
     def get(self, path: str | Path, sha256: str | None = None) -> dict[str, Any] | None:
         """The stored analysis of ``path``; None if absent or made from other content."""
         key = str(Path(path).expanduser().resolve())
-        with self._session() as session:
+        with self.session() as session:
             row = session.execute(
                 select(TrackAnalysisRow).where(TrackAnalysisRow.path == key)
             ).scalar_one_or_none()
@@ -151,7 +141,7 @@ class AnalysisStore:
             return dict(row.structure)
 
     def all(self, paths: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        with self._session() as session:
+        with self.session() as session:
             query = select(TrackAnalysisRow).order_by(TrackAnalysisRow.path)
             if paths is not None:
                 query = query.where(TrackAnalysisRow.path.in_(list(paths)))
@@ -159,7 +149,7 @@ class AnalysisStore:
 
     def delete(self, path: str | Path) -> bool:
         key = str(Path(path).expanduser().resolve())
-        with self._session() as session:
+        with self.session() as session:
             row = session.execute(
                 select(TrackAnalysisRow).where(TrackAnalysisRow.path == key)
             ).scalar_one_or_none()

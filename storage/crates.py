@@ -9,15 +9,13 @@ own copy of the audio under ``$CRATEBOT_HOME/crates/`` (kept for /sections and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, delete, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utcnow
-from storage.db import migrated_sync_engine
+from storage.db import SyncStore
 from storage.library import LibraryTrack
 
 
@@ -63,17 +61,8 @@ class CrateTotals:
     size_bytes: int
 
 
-class CrateStore:
+class CrateStore(SyncStore):
     """Sync repository of crate entries (job workers and the command layer both use it)."""
-
-    def __init__(self, database_url: str) -> None:
-        self.engine = migrated_sync_engine(database_url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
 
     def entries(self, crate: str) -> list[CrateEntry]:
         with self.session() as s:

@@ -10,13 +10,14 @@ so a PostgreSQL URL works with the same models and migrations.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.schema_heads import MIGRATIONS_DIR, heads_on_disk
 
@@ -94,6 +95,22 @@ def migrated_sync_engine(url: str) -> Engine:
         with engine.begin() as conn:
             upgrade(conn)
     return engine
+
+
+class SyncStore:
+    """Base of the synchronous repositories (job workers, CLI commands): the process's
+    engine for the URL, and one transaction per ``session()``."""
+
+    def __init__(self, database_url: str, migrate: bool = True) -> None:
+        self.engine = (
+            migrated_sync_engine(database_url) if migrate else create_sync_engine(database_url)
+        )
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
 
 
 class Database:

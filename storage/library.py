@@ -10,8 +10,7 @@ pragmas as ``storage.db``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +27,10 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utcnow
-from storage.db import migrated_sync_engine
+from storage.db import SyncStore
 
 
 class LibraryTrack(Base):
@@ -92,17 +91,8 @@ class TrackInfo:
         )
 
 
-class LibraryStore:
+class LibraryStore(SyncStore):
     """Sync repository of library tracks and cached recognizer answers."""
-
-    def __init__(self, database_url: str) -> None:
-        self.engine = migrated_sync_engine(database_url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
 
     # -- tracks -----------------------------------------------------------------
     def by_sha256(self, sha256: str) -> TrackInfo | None:

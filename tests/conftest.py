@@ -48,6 +48,16 @@ def settings(home: Path):
 
 
 @pytest.fixture
+async def db(settings):
+    """The async database of the test's settings (each test directory may override those)."""
+    from storage.db import open_database
+
+    database = await open_database(settings.database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 def offline_pi(tmp_path: Path):
     """A real ``cratebot-pi --offline-render`` on a free loopback UDP port (token: TOKEN)."""
     from tests.realtime.conftest import start_server

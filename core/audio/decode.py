@@ -135,6 +135,15 @@ class _ErrorLines:
         return "the data is damaged"
 
 
+def _read_errors(selector: selectors.BaseSelector, err_fd: int, errors: _ErrorLines) -> None:
+    """Feed what ffmpeg wrote to stderr into the error count; stop watching it at its end."""
+    chunk = os.read(err_fd, 65536)
+    if chunk:
+        errors.feed(chunk)
+    else:
+        selector.unregister(err_fd)
+
+
 def _clean_detail(line: str) -> str:
     """ffmpeg's line without its ``[codec @ 0x...]`` prefixes (and never a path of ours)."""
     while line.startswith("["):
@@ -198,11 +207,7 @@ def decode_blocks(
                 waited += time.monotonic() - began
                 for key, _ in events:
                     if key.fd == err_fd:
-                        chunk = os.read(err_fd, 65536)
-                        if chunk:
-                            errors.feed(chunk)
-                        else:
-                            selector.unregister(err_fd)
+                        _read_errors(selector, err_fd, errors)
                     else:
                         n = os.readv(out_fd, [view[got:]])
                         if n:
@@ -238,11 +243,7 @@ def decode_blocks(
         deadline = time.monotonic() + max(5.0, STALL_BASE_S - waited)
         while err_fd in selector.get_map() and time.monotonic() < deadline:
             for _key, _ in selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                chunk = os.read(err_fd, 65536)
-                if chunk:
-                    errors.feed(chunk)
-                else:
-                    selector.unregister(err_fd)
+                _read_errors(selector, err_fd, errors)
         try:
             code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:

@@ -8,21 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from core.jobs.runner import OwnerRef, QuotaExceeded
-from storage.db import open_database
 from storage.jobs_repo import JobRepository
 from tests.runner.helpers import make_runner
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-async def db(settings):
-    database = await open_database(settings.database_url)
-    yield database
-    await database.dispose()
 
 
 async def test_concurrent_submissions_respect_the_quota(settings, db):

@@ -19,18 +19,10 @@ from core.jobs.kinds import JobKind
 from core.jobs.runner import OwnerRef, QuotaExceeded
 from core.jobs.types import JobState
 from storage.base import utcnow
-from storage.db import open_database
 from storage.jobs_repo import JobRepository
 from tests.runner.helpers import make_runner, process_alive, runner_kinds, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-async def db(settings):
-    database = await open_database(settings.database_url)
-    yield database
-    await database.dispose()
 
 
 async def test_job_runs_in_worker_streams_progress_and_publishes(settings, db, tmp_path):

@@ -100,12 +100,3 @@ def settings(cluster_env, home):
     s = load_settings(home=home)
     s.ensure_dirs()
     return s
-
-
-@pytest.fixture
-async def db(settings):
-    from storage.db import open_database
-
-    database = await open_database(settings.database_url)
-    yield database
-    await database.dispose()
