@@ -485,15 +485,19 @@ def _reach_out(times: np.ndarray, start: int, end: int, gap: int) -> tuple[int, 
 # so its matches thin out to nothing early in a fade (measured on club sweeps:
 # a tenth of the full rate at 20 % of the fade, half at 40 %; none before the
 # first inlier, at any distance from the line). The first inlier is therefore
-# late. The rate rising through the fade is fitted instead: a ramp from zero
-# at the start to the play's level after up to RAMP_MAX_S, then that level,
-# over the first RAMP_WINDOW_S of the play (maximum likelihood, the inliers'
-# anchors as a Poisson process); the start is where the ramp begins. A play
-# that comes in at full level (a cut, a double drop) fits a ramp of about
-# zero length and keeps its first inlier as its start.
+# late. The rate rising through the fade is modelled instead: zero before the
+# start, then a linear ramp over D seconds (0 <= D <= RAMP_MAX_S; D = 0 is a
+# cut or a double drop) up to the play's level, over the first RAMP_WINDOW_S
+# of the play, with the inliers' anchors as a Poisson process. The start is
+# the posterior median over (start, D): a single best fit (maximum
+# likelihood) almost always prefers a step at the first anchor, as a change
+# point fitted to the data always sits on its first event, and stays late.
+# Cuts and fades are a priori equally likely (RAMP_STEP_PRIOR); with a flat
+# prior over D instead, starts of cuts came ~1 s early.
 RAMP_MAX_S = 16.0
 RAMP_WINDOW_S = 30.0
 RAMP_STEP_S = 0.25
+RAMP_STEP_PRIOR = 0.5
 
 
 def _start_at_ramp(play: LocalPlay) -> None:
@@ -504,27 +508,27 @@ def _start_at_ramp(play: LocalPlay) -> None:
     n = len(a)
     if n < 3:
         return
-    # A step at the first anchor (no ramp) against ramps of every length D
-    # starting up to D before it; the level is profiled out (n / exposure).
-    best_ll = n * np.log(n / (top - a[0] + 1e-3)) - n
-    best = float(a[0])
-    d = np.arange(1, int(RAMP_MAX_S / RAMP_STEP_S) + 1) * RAMP_STEP_S  # ramp lengths
-    back = (np.arange(len(d) + 1) + 0.01) * RAMP_STEP_S  # how far before a[0] it starts
-    dd, bb = np.meshgrid(d, back, indexing="ij")
-    ok = bb <= dd + RAMP_STEP_S / 2
-    s0 = a[0] - bb[ok]
-    length = dd[ok]
-    g = np.minimum(1.0, (a[None, :] - s0[:, None]) / length[:, None])
+    steps = int(RAMP_MAX_S / RAMP_STEP_S) + 1
+    length, back = np.meshgrid(
+        np.arange(steps) * RAMP_STEP_S, (np.arange(steps) + 0.01) * RAMP_STEP_S, indexing="ij"
+    )
+    length, back = length.ravel(), back.ravel()
+    s0 = a[0] - back
+    ramp = np.maximum(length, 1e-9)[:, None]
+    g = np.where(length[:, None] > 0, np.minimum(1.0, (a[None, :] - s0[:, None]) / ramp), 1.0)
     span = top - s0
-    exposure = np.where(span >= length, span - length / 2, span**2 / (2 * length))
+    exposure = np.where(span >= length, span - length / 2, span**2 / (2 * ramp[:, 0]))
+    # The level is profiled out: n / exposure.
     ll = n * np.log(n / exposure) + np.log(g).sum(axis=1) - n
-    k = int(np.argmax(ll))
-    if ll[k] > best_ll:
-        best = float(s0[k])
-    shift = best - play.start_s
+    cut = length == 0
+    prior = np.where(cut, RAMP_STEP_PRIOR / cut.sum(), (1 - RAMP_STEP_PRIOR) / (~cut).sum())
+    w = np.exp(ll - ll.max()) * prior
+    order = np.argsort(back, kind="stable")
+    k = int(np.searchsorted(np.cumsum(w[order]), 0.5 * w.sum()))
+    shift = float(a[0] - back[order][min(k, len(order) - 1)]) - play.start_s
     if shift < 0:
         play.ref_start_s += shift * play.speed
-        play.start_s = best
+        play.start_s += shift
 
 
 def find_plays(m: Matches) -> list[LocalPlay]:
