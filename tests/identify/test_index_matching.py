@@ -321,3 +321,22 @@ def test_pruning_chance_matches_keeps_every_play(monkeypatch) -> None:
     kept = pruner.finish()
     assert len(kept) < len(m) // 3
     assert summary(kept) == everything
+
+
+def test_a_play_with_few_inliers_needs_twice_the_significance() -> None:
+    rng = np.random.default_rng(3)
+    # 16 inliers over 30 s (under MIN_INLIERS), 4 % fast, from 20 s.
+    q = np.sort(rng.uniform(20.0, 50.0, 16)) / fp.FRAME_S
+    r = 1.04 * q + 7000 + rng.normal(0, 1.0, len(q))
+    w0 = int(q[0]) // matching.WINDOW_FRAMES
+    ob = int(np.floor((r[0] - q[0]) / matching.OFFSET_BIN))
+    chain = np.array([[7, w0 + k, ob, 10] for k in range(4)], dtype=np.int64)
+    alone = matching._fit(_track_matches(q, r), chain)
+    assert alone is not None and alone.inliers == 16
+    assert alone.significance >= matching.FEW_SIGNIFICANCE
+    # The same inliers among the track's chance matches (~3 expected on the
+    # line): significant by the usual measure, not by the one few inliers need.
+    q_b = rng.uniform(20.0 / fp.FRAME_S, 50.0 / fp.FRAME_S, 200)
+    r_b = 1.04 * q_b + 7000 + rng.uniform(-480, 480, 200)
+    crowded = _track_matches(np.concatenate([q, q_b]), np.concatenate([r, r_b]))
+    assert matching._fit(crowded, chain) is None
