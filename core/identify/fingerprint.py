@@ -46,15 +46,17 @@ track's own chance matches (``matching.py``), which weak reverberant plays pass.
 
 Measured against 12.7 hours of real music (Debian game soundtracks, Tuxemon,
 ``../shared/audio``; ``benchmarks/identify_music_folder.py --debian``), the
-misses that are left are plays whose fingerprints barely survive (12-14
-inliers in a 25-30 s double drop or sweep; the acceptance floor of 20 inliers
-stays, since 16 already doubled the wrong reports), and the wrong reports were
+misses that are left are plays whose fingerprints barely survive (0-18
+inliers in a 25-30 s double drop or sweep; a floor of 16 inliers at the usual
+significance doubled the wrong reports, so plays with 12-19 inliers need twice
+the significance), and the wrong reports were
 the same music in two files (a theme and its reprise, a song and its B mix),
 which the matcher now recognises by their sharing query triplets. Starts come
 late on filter-sweep transitions (the low-pass hides the incoming track for
-the first half of the fade); the matcher reaches back over sparse early
-inliers where chance inliers are rare, which halves that on a small library
-and trims it on a large one.
+the first third of the fade: no matches there at any distance from the line);
+the matcher reaches back over sparse early inliers where chance inliers are
+rare, and then puts the start where the inliers' rate begins to rise
+(``matching._start_at_ramp``).
 
 Why vinyl plays are missed more than keylock ones, measured with
 ``benchmarks/identify_hash_survival.py`` (the share of a track's library

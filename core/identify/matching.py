@@ -21,10 +21,17 @@ one line in the (q, r) plane. The steps:
    the exact inliers; the first and last dense inliers give start and end, so
    start times do not snap to window boundaries; sparse inliers before them
    move the start back where the track's chance matches are rare (a fade-in).
+   A play is its inliers standing out of the track's chance matches around
+   the line (SIGNIFICANCE; twice that when they are fewer than MIN_INLIERS).
 5. *Shadows*: a play mostly under a much stronger one is dropped unless it is
    clearly significant (a double drop); one that shares most of its inliers'
    query triplets with a stronger play of another track is the same
    recording in another file and becomes that play's alternative.
+6. *Start*: a track faded in has no matches in the first part of the fade, so
+   the first inlier is late; the start is put where the inliers' rate begins
+   to rise (``_start_at_ramp``). On club mixes against 12.7 hours this took
+   the median start error from 3.38 s to 2.39 s (filter sweeps 3.86 -> 2.73 s
+   late, double drops 1.02 -> 0.11 s), on plain mixes from 1.72 to 0.84 s.
 """
 
 from __future__ import annotations
@@ -534,6 +541,8 @@ def _start_at_ramp(play: LocalPlay) -> None:
     order = np.argsort(back, kind="stable")
     k = int(np.searchsorted(np.cumsum(w[order]), 0.5 * w.sum()))
     shift = float(a[0] - back[order][min(k, len(order) - 1)]) - play.start_s
+    # Not before the track itself begins.
+    shift = max(shift, -max(play.ref_start_s, 0.0) / play.speed)
     if shift < 0:
         play.ref_start_s += shift * play.speed
         play.start_s += shift

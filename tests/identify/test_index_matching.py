@@ -340,3 +340,18 @@ def test_a_play_with_few_inliers_needs_twice_the_significance() -> None:
     r_b = 1.04 * q_b + 7000 + rng.uniform(-480, 480, 200)
     crowded = _track_matches(np.concatenate([q, q_b]), np.concatenate([r, r_b]))
     assert matching._fit(crowded, chain) is None
+
+
+def test_start_is_never_before_the_track_itself_begins() -> None:
+    # Cut in at its very first frame (reference 0 at 20 s of the mix), with
+    # 1.5 inliers a second: the start may come before the first inlier (a
+    # fade-in is as likely a priori), but not before the track begins.
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        t = np.sort(rng.uniform(20.0, 60.0, 60))
+        q = t / fp.FRAME_S
+        r = q - 20.0 / fp.FRAME_S + rng.normal(0, 1.0, len(q))
+        plays = find_plays(_track_matches(q, np.maximum(r, 0)))
+        assert len(plays) == 1
+        assert plays[0].start_s >= 20.0 - 0.05
+        assert plays[0].ref_start_s >= -0.05
