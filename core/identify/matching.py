@@ -574,6 +574,7 @@ def find_plays(m: Matches) -> list[LocalPlay]:
     kept = _drop_shadowed(plays)
     for play in kept:
         _start_at_ramp(play)
+    kept.sort(key=lambda p: p.start_s)
     return kept
 
 
