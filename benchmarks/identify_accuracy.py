@@ -11,7 +11,7 @@ tracks, which the mixes still play, into a CrateBot home, generates mixes with
 ``--club`` the club conditions: 25–70 s plays, sweeps and echo, double drops,
 reverb, crowd noise, Opus 64 kbit/s) and scores the local recognizer's
 tracklists. Prints indexing speed, recall, precision, start errors (median of
-all found plays, and signed: > 0 is late), recall by speed, mode, transition
+all found plays, and signed: > 0 is late, also per transition), recall by speed, mode, transition
 and play length, the missed and the wrong reports, and wrong reports per hour
 of mix.
 
@@ -116,6 +116,7 @@ def main() -> int:
             )
         scores, signed = [], []
         per_cat: dict[str, list[int]] = {}
+        by_transition: dict[str, list[float]] = {}
         mix_hours = 0.0
         for seed in range(args.first_seed, args.first_seed + args.mixes):
             path, truth, hours = _mix(cache, args, seed, library, held)
@@ -129,6 +130,9 @@ def main() -> int:
             scores.append(s)
             signed += s["start_errors_signed"]
             missed = {(m["start"], m["file"]) for m in s["missed"]}
+            found_truth = [t for t in truth if t["known"] and (t["start"], t["file"]) not in missed]
+            for t, err in zip(found_truth, s["start_errors_signed"], strict=True):
+                by_transition.setdefault(t.get("transition", "crossfade"), []).append(err)
             for t in truth:
                 if t["known"]:
                     for cat in _categories(t):
@@ -171,6 +175,13 @@ def main() -> int:
         print(
             f"wrong reports: {wrong} in {mix_hours:.2f} h of mix = "
             f"{wrong / max(mix_hours, 1e-9):.2f} per hour"
+        )
+        print(
+            "signed median start error by transition: "
+            + ", ".join(
+                f"{k} {statistics.median(v):+.2f} s ({len(v)})"
+                for k, v in sorted(by_transition.items())
+            )
         )
         print(
             "recall by condition: "
