@@ -25,13 +25,15 @@ one line in the (q, r) plane. The steps:
    the line (SIGNIFICANCE; twice that when they are fewer than MIN_INLIERS).
 5. *Shadows*: a play mostly under a much stronger one is dropped unless it is
    clearly significant (a double drop); one that shares most of its inliers'
-   query triplets with a stronger play of another track is the same
-   recording in another file and becomes that play's alternative.
+   query triplets with a stronger play of another track, or clearly more than
+   chance gives, is the same recording in another file and becomes that
+   play's alternative.
 6. *Start*: a track faded in has no matches in the first part of the fade, so
    the first inlier is late; the start is put where the inliers' rate begins
    to rise (``_start_at_ramp``). On club mixes against 12.7 hours this took
-   the median start error from 3.38 s to 2.39 s (filter sweeps 3.86 -> 2.73 s
-   late, double drops 1.02 -> 0.11 s), on plain mixes from 1.72 to 0.84 s.
+   the median start error from 3.38 s to 2.39 s (4 mixes; filter sweeps 3.86
+   -> 2.73 s late, double drops 1.02 -> 0.11 s; 6 mixes: 3.65 -> 2.65 s), on
+   plain mixes from 1.72 to 0.84 s.
 """
 
 from __future__ import annotations
@@ -581,8 +583,8 @@ def find_plays(m: Matches) -> list[LocalPlay]:
 # Share of a play's inlier anchors that a stronger play's inliers also hold
 # above which the two are one recording (the same piece in two files: a game's
 # theme and its reprise, a song and its B mix). Two tracks of a double drop give
-# their own peaks: measured on club mixes they share 0-3 % of anchors, copies
-# of one piece 46-70 %.
+# their own peaks: measured on club and plain mixes they share 0-5 % of
+# anchors, copies of one piece 24-95 %.
 SAME_AUDIO_SHARE = 0.25
 
 
