@@ -3,13 +3,18 @@
     python benchmarks/identify_library_1000h.py [--hours 1000] [--minutes 10]
 
 Builds a fingerprint index the size of a 1000-hour library in a temporary
-folder: the real fingerprints of ``../shared/audio`` plus synthetic entries.
-Synthetic keys draw each hash feature (time ratio, two frequency differences,
-anchor band, dt class) from its distribution in the real fingerprints, so
-buckets are as uneven as real ones; synthetic values name 20 000 fake tracks
-at random times, with the ``t3 - t1`` and anchor band their key says (values
-that ignored their key let the lookup's gates reject ~40 times too many chance
-matches and made lookups look ~2.5 times faster than they are). Prints wall
+folder (``--keep DIR``: in DIR, reused by the next run): the real fingerprints
+of ``../shared/audio`` plus synthetic entries. By default synthetic keys draw
+each hash feature (time ratio, two frequency differences, anchor band, dt
+class) independently from its distribution in the real fingerprints;
+synthetic values name 20 000 fake tracks at random times, with the ``t3 - t1``
+and anchor band their key says (values that ignored their key let the
+lookup's gates reject ~40 times too many chance matches and made lookups look
+~2.5 times faster than they are). Real features are not independent (real
+buckets are more uneven), so ``--keys-from FOLDER`` draws whole entries (key,
+``t3 - t1``, anchor) from the fingerprints of the music in FOLDER
+instead (music the mix does not play, e.g. a part of what
+``identify_music_folder.py`` gathers): the closer figure for a real library. Prints wall
 and CPU time with the load average: wall time on a shared machine is noise. It then identifies a generated mix against that index and
 prints the time spent looking up and matching (decode excluded, reported
 separately), per minute of mix, and the accuracy, which must not suffer from
@@ -20,8 +25,10 @@ memory-mapped; pages a lookup touched are handed back, see ``index._Mapped``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,6 +97,45 @@ def synthetic_segment(
             np.minimum((feats_n[3] + rng.uniform(0, 1, n)) * fp.F1_BAND, fp.N_BINS - 1),
         )
     return write_segment(folder, "seg-900000", keys, vals, presorted=True)
+
+
+def sampled_segment(
+    folder: Path,
+    pool: list[fp.Fingerprint],
+    entries: int,
+    fake_tracks: int,
+    rng: np.random.Generator,
+    chunk: int = 20_000_000,
+) -> str:
+    """Write one segment of ``entries`` entries drawn whole from real fingerprints
+    (``pool``), under fake track ids and times; in key order as drawn, so no
+    sort of the whole segment is needed."""
+    keys = np.concatenate([p.keys for p in pool])
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    dt13 = np.concatenate([p.dt13 for p in pool])[order]
+    f1 = np.concatenate([p.f1 for p in pool])[order]
+    counts = np.zeros(len(keys), dtype=np.int64)
+    for start in range(0, entries, chunk):
+        n = min(chunk, entries - start)
+        counts += np.bincount(rng.integers(0, len(keys), n), minlength=len(keys))
+    out_keys = np.repeat(keys, counts)
+    vals = np.empty(entries, dtype=np.uint64)
+    ends = np.cumsum(counts)
+    at = 0
+    for lo in range(0, len(keys), 50_000):
+        hi = min(lo + 50_000, len(keys))
+        c = counts[lo:hi]
+        n = int(c.sum())
+        vals[at : at + n] = pack_values(
+            rng.integers(100_000, 100_000 + fake_tracks, n),
+            rng.integers(0, 15_000, n),
+            np.repeat(dt13[lo:hi], c),
+            np.repeat(f1[lo:hi], c),
+        )
+        at += n
+    assert at == entries == int(ends[-1])
+    return write_segment(folder, "seg-900000", out_keys, vals, presorted=True)
 
 
 def measure(folder: Path, mix_path: Path, audio: Path) -> None:
@@ -161,10 +207,36 @@ def main() -> int:
     parser.add_argument("--hours", type=float, default=1000.0)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--audio", type=Path, default=ROOT.parent / "shared" / "audio")
+    parser.add_argument(
+        "--keys-from",
+        type=Path,
+        help="draw the synthetic entries whole from the fingerprints of this folder's "
+        "music (real, uneven buckets) instead of feature by feature",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="build the index and mix in this folder and keep them; reused when it "
+        "already holds a current index",
+    )
     args = parser.parse_args()
+    kept = args.keep
+    if (
+        kept is not None
+        and (kept / "truth.json").is_file()
+        and FingerprintIndex(kept / "index").is_current()
+    ):
+        print(f"reusing the index in {kept}")
+        return _measure_in_child(kept / "index", kept / "mix.mp3", args.audio)
     sources = load_sources(args.audio)
     rng = np.random.default_rng(5)
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.keep is not None:
+            shutil.rmtree(args.keep, ignore_errors=True)
+            args.keep.mkdir(parents=True)
+            tmp = str(args.keep)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
         folder = Path(tmp) / "index"
         index = FingerprintIndex(folder)
         prints = [
@@ -177,9 +249,23 @@ def main() -> int:
         per_s = len(real_keys) / real_s
         entries = int(args.hours * 3600 * per_s)
         t0 = time.perf_counter()
-        layout = synthetic_segment(
-            folder, real_keys, entries, fake_tracks=int(args.hours * 20), rng=rng
-        )
+        if args.keys_from is not None:
+            pool = [
+                fp.reference_fingerprint(decode_blocks(f, fp.SAMPLE_RATE, 1))
+                for f in sorted(args.keys_from.iterdir())
+                if f.suffix.lower() in {".mp3", ".ogg", ".opus", ".flac", ".wav"}
+            ]
+            pool_s = sum(p.duration_s for p in pool)
+            print(
+                f"entries drawn from {len(pool)} files ({pool_s / 3600:.2f} h) of {args.keys_from}"
+            )
+            layout = sampled_segment(
+                folder, pool, entries, fake_tracks=int(args.hours * 20), rng=rng
+            )
+        else:
+            layout = synthetic_segment(
+                folder, real_keys, entries, fake_tracks=int(args.hours * 20), rng=rng
+            )
         manifest = json.loads((folder / "manifest.json").read_text())
         manifest["segments"].append({"name": "seg-900000", "entries": entries, "layout": layout})
         assert manifest["version"] == FINGERPRINT_VERSION
@@ -197,12 +283,16 @@ def main() -> int:
         write_mp3(mix, mix_path)
         del mix
         (Path(tmp) / "truth.json").write_text(json.dumps([asdict(p) for p in placed]))
-        # Measured in a fresh process, so its peak RSS is the lookup's alone (not
-        # this one's, which built two gigabytes of synthetic entries).
-        subprocess.run(
-            [sys.executable, __file__, "--measure", str(folder), str(mix_path), str(args.audio)],
-            check=True,
-        )
+        return _measure_in_child(folder, mix_path, args.audio)
+
+
+def _measure_in_child(folder: Path, mix_path: Path, audio: Path) -> int:
+    # Measured in a fresh process, so its peak RSS is the lookup's alone (not
+    # this one's, which built two gigabytes of synthetic entries).
+    subprocess.run(
+        [sys.executable, __file__, "--measure", str(folder), str(mix_path), str(audio)],
+        check=True,
+    )
     return 0
 
 

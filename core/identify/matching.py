@@ -182,12 +182,9 @@ def _gate(
     hi = np.ceil(qdt * (1 + fp.SPEED_TOL)) + 1
     keep &= (ref.dt13 >= lo) & (ref.dt13 <= hi)
     pitch = tr.f1[q] - ref.f1
-    # Vinyl moves the pitch with the speed (24*log2(s) bins), keylock keeps it;
-    # anything else is a chance collision. s from one triplet is only good to
-    # about a frame of dt13, hence the tolerance.
-    vinyl = fp.BINS_PER_OCTAVE * np.log2(ref.dt13 / np.maximum(qdt, 1))
-    keep &= (np.abs(pitch) <= 0.8) | (np.abs(pitch - vinyl) <= 1.2 + 36.0 / np.maximum(qdt, 1))
-    keep &= np.abs(pitch) <= fp.F1_SHIFT
+    # Vinyl moves the pitch with the speed, keylock keeps it; anything else is
+    # a chance collision.
+    keep &= fp.pitch_gate(pitch, ref.dt13, qdt)
     return Matches(
         ref.track[keep].astype(np.int64) | (source << _SOURCE_SHIFT),
         tr.t1[q][keep].astype(np.int32),
@@ -531,12 +528,19 @@ def _start_at_ramp(play: LocalPlay) -> None:
     )
     length, back = length.ravel(), back.ravel()
     s0 = a[0] - back
-    ramp = np.maximum(length, 1e-9)[:, None]
-    g = np.where(length[:, None] > 0, np.minimum(1.0, (a[None, :] - s0[:, None]) / ramp), 1.0)
+    ramp = np.maximum(length, 1e-9)
+    log_g = np.zeros(len(s0))
+    # A few hundred (start, ramp) pairs at a time: all ~4,000 against a
+    # minute's inliers at once held ~30 MB, a quarter of `cratebot id`'s memory.
+    for i in range(0, len(s0), 256):
+        rows = slice(i, i + 256)
+        g = np.minimum(1.0, (a[None, :] - s0[rows, None]) / ramp[rows, None])
+        g[length[rows] == 0] = 1.0
+        log_g[rows] = np.log(g).sum(axis=1)
     span = top - s0
-    exposure = np.where(span >= length, span - length / 2, span**2 / (2 * ramp[:, 0]))
+    exposure = np.where(span >= length, span - length / 2, span**2 / (2 * ramp))
     # The level is profiled out: n / exposure.
-    ll = n * np.log(n / exposure) + np.log(g).sum(axis=1) - n
+    ll = n * np.log(n / exposure) + log_g - n
     cut = length == 0
     prior = np.where(cut, RAMP_STEP_PRIOR / cut.sum(), (1 - RAMP_STEP_PRIOR) / (~cut).sum())
     w = np.exp(ll - ll.max()) * prior

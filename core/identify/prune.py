@@ -49,6 +49,39 @@ def _untrack(code: np.ndarray) -> np.ndarray:
     return ((code >> 28) << 32) | (code & ((1 << 28) - 1))
 
 
+# Above this many matches, counting sketches (``_may_seed``, ``_may_reach``)
+# first set aside those that cannot matter, so the exact sorts and searches
+# below see a few per cent of a big library's chance matches.
+SKETCH_MIN = 1 << 15
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _slots(group: np.ndarray, bits: int) -> np.ndarray:
+    """Fibonacci hashing of ``group`` codes to ``bits``-bit table slots."""
+    h = (group.astype(np.uint64) * _GOLDEN) >> np.uint64(64 - bits)
+    return h.astype(np.intp)
+
+
+def _may_seed(code: np.ndarray) -> np.ndarray:
+    """Mask of the (track, window, offset bin) codes whose bin or a neighbour could
+    score ``SEED_MIN``, by a counting sketch: the (track, window) part is hashed
+    and the offset bin added, so neighbouring bins are neighbouring slots; hash
+    collisions only add to a count, so no bin that scores is missed and the
+    exact count after it finds the same seeds.
+    """
+    bits = max(int(len(code)).bit_length() + 1, 16)
+    mask = (1 << bits) - 1
+    slot = (_slots(code >> _B_BITS, bits) + (code & ((1 << _B_BITS) - 1))) & mask
+    counts = np.bincount(slot, minlength=1 << bits).astype(np.int32)
+    # score of a slot's bin (itself and both neighbours), then the best score a
+    # match's own bin or a neighbour can have
+    wrap = np.concatenate([counts[-2:], counts, counts[:2]])
+    score = wrap[:-2] + wrap[1:-1] + wrap[2:]
+    best = np.maximum(np.maximum(score[:-2], score[1:-1]), score[2:])
+    keep: np.ndarray = best[slot] >= mt.SEED_MIN
+    return keep
+
+
 def seed_bins(m: mt.Matches) -> np.ndarray:
     """Rows (track, window, offset bin) where a seed can be: ``SEED_MIN`` matches or
     more in the bin and its two neighbours (``find_plays`` also asks for a peak)."""
@@ -64,6 +97,8 @@ def seed_bins(m: mt.Matches) -> np.ndarray:
         return np.concatenate([seed_bins(m.select(cut)), seed_bins(m.select(~cut))])
     code = ((_track_codes(m.track) << _W_BITS) | (w - w0)) << _B_BITS | ob
     del w, ob
+    if len(code) > SKETCH_MIN:
+        code = code[_may_seed(code)]
     # One sort; a bin's neighbours are then next to it in ``uniq``.
     uniq, counts = np.unique(code, return_counts=True)
     del code
@@ -81,14 +116,31 @@ def seed_bins(m: mt.Matches) -> np.ndarray:
     )
 
 
+def _may_reach(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
+    """Indexes of the matches whose (track, window) a seed of their track reaches,
+    and a few more: a hashed set of the seeds' (track, window) pairs, where a
+    collision can only let a match through to the exact test."""
+    pairs = (_track_codes(seeds[:, 0])[:, None] << _W_BITS) + (
+        seeds[:, 1:2] + np.arange(-WINDOW_REACH, WINDOW_REACH + 1)[None, :]
+    )
+    bits = max(int(pairs.size).bit_length() + 3, 12)
+    table = np.zeros(1 << bits, dtype=bool)
+    table[_slots(pairs.ravel(), bits)] = True
+    mine = (_track_codes(m.track) << _W_BITS) + m.qt.astype(np.int64) // mt.WINDOW_FRAMES
+    found: np.ndarray = np.flatnonzero(table[_slots(mine, bits)])
+    return found
+
+
 def near_seeds(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
     """Mask of the matches within reach of a seed of their own track."""
     keep = np.zeros(len(m), dtype=bool)
     if len(m) == 0 or len(seeds) == 0:
         return keep
     tracks = np.unique(seeds[:, 0])
-    pos = np.clip(np.searchsorted(tracks, m.track), 0, len(tracks) - 1)
-    cand = np.flatnonzero(tracks[pos] == m.track)
+    cand = _may_reach(m, seeds) if len(m) > SKETCH_MIN else np.arange(len(m))
+    pos = np.zeros(len(m), dtype=np.int64)
+    pos[cand] = np.clip(np.searchsorted(tracks, m.track[cand]), 0, len(tracks) - 1)
+    cand = cand[tracks[pos[cand]] == m.track[cand]]
     if len(cand) == 0:
         return keep
     qt = m.qt[cand].astype(np.int64)

@@ -145,15 +145,43 @@ def test_query_ranges_cover_reference_keys_under_speed_change(one_song_index) ->
     assert len(lo) / len(tr) < 20  # ranges per triplet stay bounded
 
 
-def test_query_ranges_hold_exactly_the_speed_gate(one_song_index) -> None:
-    """A range spans the reference ``t3 - t1`` values the speed gate accepts, no more."""
+def test_query_ranges_hold_exactly_the_speed_and_pitch_gates(one_song_index) -> None:
+    """Every reference (t3 - t1, anchor) the speed and pitch gates accept lies in one
+    of the query's ranges, and no range is wider than the speed gate."""
     _, x = one_song_index
     tr = fp.triplets(fp.peaks_from_samples(_to8k(x[: 10 * SR])), fp.QUERY_FANOUT)
+    tr = fp.Triplets(*(getattr(tr, f)[::25] for f in ("t1", "dt13", "f1", "r", "df12", "df13")))
     lo, hi, owner = fp.query_ranges(tr)
     dlo, dhi = fp.dt13_range(tr.dt13[owner])
-    expect = np.minimum(dhi, fp.DT_MAX) - np.maximum(dlo, fp.DT13_MIN) + 1
-    assert (hi - lo == expect).all()
-    assert (lo % fp.DT_LEVELS == np.maximum(dlo, fp.DT13_MIN) - fp.DT13_MIN).all()
+    assert (hi - lo <= np.minimum(dhi, fp.DT_MAX) - np.maximum(dlo, fp.DT13_MIN) + 1).all()
+    # Every (query, reference t3 - t1, stored reference anchor) combination.
+    q, dt, f1 = np.meshgrid(
+        np.arange(len(tr)),
+        np.arange(fp.DT13_MIN, fp.DT_MAX + 1),
+        np.arange(-16, 17) / 4 + 0.1,
+        indexing="ij",
+    )
+    q, dt = q.ravel(), dt.ravel()
+    ref_f1 = np.clip(tr.f1[q] + f1.ravel(), 0, fp.N_BINS - 1)
+    stored = np.round(ref_f1 * 4) / 4  # as ``pack_values`` keeps it
+    qlo, qhi = fp.dt13_range(tr.dt13[q])
+    accepted = (dt >= qlo) & (dt <= qhi) & fp.pitch_gate(tr.f1[q] - stored, dt, tr.dt13[q])
+    key = fp._combine(
+        fp._q_r(tr.r[q]),
+        fp._q_df(tr.df12[q]),
+        fp._q_df(tr.df13[q]),
+        fp._q_f1(stored),
+        fp._q_dt(dt),
+    ).astype(np.int64)
+    # Ranges of one query do not overlap, so one search finds the candidate.
+    code = q * fp.KEY_SPACE + key
+    starts = owner * fp.KEY_SPACE + lo
+    order = np.argsort(starts)
+    at = np.clip(np.searchsorted(starts[order], code, side="right") - 1, 0, None)
+    inside = (starts[order][at] <= code) & (code < (owner * fp.KEY_SPACE + hi)[order][at])
+    assert accepted.sum() > 1000
+    assert inside[accepted].all()
+    assert inside.sum() < ((dt >= qlo) & (dt <= qhi)).sum()  # the pitch cut bites
 
 
 def test_index_version_mismatch_is_clear(tmp_path: Path) -> None:
