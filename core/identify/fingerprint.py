@@ -82,6 +82,18 @@ the plays under 20 matches (the misses) were 6 vinyl, 1 keylock, which with
 * analysing the mix on a wider band (4 bins under ``F_MIN``, where slow vinyl
   moves a track's lowest bins): matches only for slow vinyl under a low-pass,
   fewer elsewhere;
+* an index format (v3, session 4) storing in each entry where its time ratio
+  and frequency differences lie inside their key bins, so a lookup could test
+  the features themselves: at the ranges' own tolerances (1 frame, 0.5 bin)
+  it cut the chance matches against 1000 synthetic hours by 6x (lookup 14x ->
+  ~65x real time) but dropped 30 % of the true matches in the ranges (club
+  recall 0.919 -> 0.856); at tolerances where it drops 0.5 % it barely cuts
+  anything. What it showed: under club conditions true matches stray past the
+  query tolerances; probing with 3 frames and 1.5 bins (ranges x6) finds 44 %
+  more true matches and, with the fine test and ``MIN_INLIERS`` 28, took club
+  recall to 0.946 (precision 0.991), but a 60-minute mix ran at 113x instead
+  of 350x with 167 MB. Cheaper wide probing (coarser key bins plus the fine
+  test) is the open lever for recall; it costs reads against big libraries;
 * a library ``F_MIN`` of 70 Hz (bass heard while a low-pass opens): recall
   0.910 on 12.7 hours, one wrong report more, 8 % larger index; below ~110 Hz
   an FFT bin (7.8 Hz) spans 3-5 log bins, too coarse for distinct peaks.
