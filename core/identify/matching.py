@@ -592,24 +592,11 @@ def find_plays(m: Matches) -> list[LocalPlay]:
 SAME_AUDIO_SHARE = 0.25
 
 
-# ... or when it shares clearly more than chance would give: a mix frame is one
-# of the stronger play's anchors with the probability that play's anchors have
-# per frame over the weaker one's span. A song and its B mix shared 24 % of
-# anchors, 3.8 standard deviations above chance; two tracks of a double drop at
-# most 1.7 (club and plain mixes, 12.7 h and 0.7 h libraries, 15 mixes).
-SAME_AUDIO_SIGMA = 3.0
-
-
 def _same_audio(play: LocalPlay, stronger: LocalPlay) -> bool:
     if len(play.anchors) == 0:
         return False
     shared = len(np.intersect1d(play.anchors, stronger.anchors, assume_unique=True))
-    lo, hi = int(play.anchors.min()), int(play.anchors.max())
-    inside = int(((stronger.anchors >= lo) & (stronger.anchors <= hi)).sum())
-    chance = inside / (hi - lo + 1) * len(play.anchors)
-    return shared >= SAME_AUDIO_SHARE * len(play.anchors) or shared >= chance + (
-        SAME_AUDIO_SIGMA * np.sqrt(chance + 1.0)
-    )
+    return shared >= SAME_AUDIO_SHARE * len(play.anchors)
 
 
 def _drop_shadowed(plays: list[LocalPlay]) -> list[LocalPlay]:

@@ -355,29 +355,3 @@ def test_start_is_never_before_the_track_itself_begins() -> None:
         assert len(plays) == 1
         assert plays[0].start_s >= 20.0 - 0.05
         assert plays[0].ref_start_s >= -0.05
-
-
-def test_a_few_shared_anchors_well_above_chance_are_one_recording() -> None:
-    # A song and its B mix: a fifth of the weaker play's anchors (under
-    # SAME_AUDIO_SHARE) are the stronger play's, whose anchors are sparse (one
-    # every 60 frames), so chance would give under one.
-    strong_anchors = np.arange(0, 4000, 60, dtype=np.int32)
-    strong = LocalPlay(1, 0.0, 64.0, 1.0, 0.0, 80, 0.0, anchors=strong_anchors)
-    own = np.arange(1000, 3000, 125, dtype=np.int32) + 7  # 16 anchors of its own
-    weak_anchors = np.unique(np.concatenate([own, strong_anchors[20:24]])).astype(np.int32)
-    weak = LocalPlay(2, 16.0, 48.0, 1.0, 0.0, 23, 0.0, anchors=weak_anchors)
-    assert 0.15 < 4 / len(weak_anchors) < matching.SAME_AUDIO_SHARE
-    assert matching._drop_shadowed([strong, weak]) == [strong]
-    assert strong.alternatives == [weak]
-    # The same share next to a dense stronger play (an anchor every 4 frames)
-    # is what chance gives: a double drop, both plays stay.
-    dense = LocalPlay(
-        1, 0.0, 64.0, 1.0, 0.0, 1000, 0.0, anchors=np.arange(0, 4000, 4, dtype=np.int32)
-    )
-    other = LocalPlay(
-        3, 16.0, 48.0, 1.0, 0.0, 23, 0.0, anchors=np.arange(1000, 3000, 100, dtype=np.int32) + 1
-    )
-    other.anchors = np.unique(np.concatenate([other.anchors, np.arange(1000, 1020, 4)])).astype(
-        np.int32
-    )
-    assert matching._drop_shadowed([dense, other]) == [dense, other]
