@@ -25,9 +25,8 @@ one line in the (q, r) plane. The steps:
    the line (SIGNIFICANCE; twice that when they are fewer than MIN_INLIERS).
 5. *Shadows*: a play mostly under a much stronger one is dropped unless it is
    clearly significant (a double drop); one that shares most of its inliers'
-   query triplets with a stronger play of another track, or clearly more than
-   chance gives, is the same recording in another file and becomes that
-   play's alternative.
+   query triplets with a stronger play of another track is the same
+   recording in another file and becomes that play's alternative.
 6. *Start*: a track faded in has no matches in the first part of the fade, so
    the first inlier is late; the start is put where the inliers' rate begins
    to rise (``_start_at_ramp``). On club mixes against 12.7 hours this took
