@@ -168,5 +168,7 @@ async def test_stopping_lets_go_of_running_jobs(
         discord_bot.stop.set()
         await asyncio.wait_for(discord_bot.tasks[0], 10)
         (job,) = await layer.repo.list(limit=5)
-    assert job.state in ("queued", "running")
+    # Not cancelled or failed: the runner keeps it. Matching is fast enough that the job
+    # may also have finished while the front-end was stopping.
+    assert job.state in ("queued", "running", "succeeded")
     assert "CrateBot is restarting; the job continues" in fake_discord.original(payload).content
