@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.discord.fake_discord import CHANNEL_ID, FakeDiscord, option
-from tests.telegram.stack import file_server, indexed_mix_site, write_song
+from tests.telegram.stack import file_server, indexed_mix_site, long_mix, write_song
 
 
 @pytest.fixture
@@ -116,12 +116,13 @@ async def test_oversized_attachment_is_refused(discord_bot, fake_discord: FakeDi
 async def test_after_the_token_window_it_continues_in_the_channel(
     discord_bot, fake_discord: FakeDiscord, mix_folder: Path
 ) -> None:
-    # A 1-second window stands in for Discord's 15 minutes.
+    # A 1-second window stands in for Discord's 15 minutes; the job outlasts it.
+    long = long_mix(mix_folder, 15)
     await discord_bot(edit_interval=0.3, token_window_s=1.0)
     async with file_server(mix_folder) as base:
         payload = fake_discord.interaction(
             "id",
-            [option("source", f"{base}/mix.mp3", 3), option("recognizers", "local", 3)],
+            [option("source", f"{base}/{long}", 3), option("recognizers", "local", 3)],
             user_id=4242,
         )
         await fake_discord.dispatch_interaction(payload)
@@ -147,21 +148,11 @@ async def test_after_the_token_window_it_continues_in_the_channel(
 async def test_stopping_lets_go_of_running_jobs(
     discord_bot, fake_discord: FakeDiscord, mix_folder: Path
 ) -> None:
-    import soundfile as sf
-    from scipy.signal import resample_poly
-
-    # A mix long enough (~1 hour: its unknown half repeated) to still be running when the
-    # front-end stops; matching runs at hundreds of times real time. At 8 kHz, the rate
-    # identify analyses at, the file stays small (~60 MB).
-    audio, rate = sf.read(mix_folder / "mix.mp3", dtype="float32")
-    audio = resample_poly(audio, 8000, rate).astype(np.float32)
-    sf.write(
-        mix_folder / "long.wav", np.concatenate([audio] + [audio[len(audio) // 2 :]] * 120), 8000
-    )
+    long = long_mix(mix_folder, 60)  # still running when the front-end stops
     layer = await discord_bot(edit_interval=0.3)
     async with file_server(mix_folder) as base:
         payload = fake_discord.interaction(
-            "id", [option("source", f"{base}/long.wav", 3), option("recognizers", "local", 3)]
+            "id", [option("source", f"{base}/{long}", 3), option("recognizers", "local", 3)]
         )
         await fake_discord.dispatch_interaction(payload)
         await fake_discord.wait_for(

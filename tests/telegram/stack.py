@@ -75,6 +75,21 @@ def write_song(path: Path, seconds: float, seed: int = 0) -> Path:
     return path
 
 
+def long_mix(folder: Path, minutes: float) -> str:
+    """Write ``long.wav`` beside ``mix.mp3``: the mix, then its unknown half repeated to
+    about ``minutes``, at 8 kHz (the rate identify analyses at, so the file stays small).
+    Identify runs at hundreds of times real time: jobs that must still be running (or
+    show progress) when a test looks need minutes of mix, not one."""
+    from scipy.signal import resample_poly
+
+    audio, rate = sf.read(folder / "mix.mp3", dtype="float32")
+    audio = resample_poly(audio, 8000, rate).astype(np.float32)
+    half = audio[len(audio) // 2 :]
+    repeats = max(1, int(minutes * 60 * 8000 / len(half)))
+    sf.write(folder / "long.wav", np.concatenate([audio] + [half] * repeats), 8000)
+    return "long.wav"
+
+
 def indexed_mix_site(tmp_path: Path, home: Path) -> Path:
     """A folder holding ``mix.mp3``: an indexed synthetic song (0:00) then an unknown one
     (0:30); the first song is indexed into ``home``'s library."""

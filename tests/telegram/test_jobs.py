@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.telegram.fake_bot_api import FakeBotApi
-from tests.telegram.stack import file_server, indexed_mix_site, write_song
+from tests.telegram.stack import file_server, indexed_mix_site, long_mix, write_song
 
 CHAT = 6001
 USER = 6001
@@ -26,9 +26,10 @@ def mix_folder(tmp_path: Path, home: Path) -> Path:
 async def test_id_link_progress_and_tracklist(
     telegram_bot, fake_api: FakeBotApi, mix_folder: Path
 ) -> None:
+    long = long_mix(mix_folder, 15)  # a job of seconds: progress edits to see
     await telegram_bot()
     async with file_server(mix_folder) as base:
-        fake_api.send_text(CHAT, USER, f"/id {base}/mix.mp3 local")
+        fake_api.send_text(CHAT, USER, f"/id {base}/{long} local")
         done = await fake_api.wait_for(
             lambda: [m for m in fake_api.chat_messages(CHAT) if "Tracklist" in (m.text or "")],
             timeout=90,
@@ -135,9 +136,10 @@ async def test_sections_button_asks_for_the_bpm(
 async def test_stopping_lets_go_of_running_jobs(
     telegram_bot, fake_api: FakeBotApi, mix_folder: Path
 ) -> None:
+    long = long_mix(mix_folder, 60)  # still running when the front-end stops
     layer = await telegram_bot()
     async with file_server(mix_folder) as base:
-        fake_api.send_text(CHAT, USER, f"/id {base}/mix.mp3 local")
+        fake_api.send_text(CHAT, USER, f"/id {base}/{long} local")
         status = await fake_api.wait_for(
             lambda: [m for m in fake_api.chat_messages(CHAT) if "identify" in (m.text or "")],
             what="the status message",
