@@ -507,10 +507,15 @@ def pitch_gate(pitch: np.ndarray, ref_dt13: np.ndarray, query_dt13: np.ndarray) 
     vinyl = _LOG_BINS[ref_dt13] - _LOG_BINS[qdt]  # a table: a logarithm per entry costs
     size = np.abs(pitch)
     ok: np.ndarray = (size <= F1_SHIFT) & (
-        (size <= KEYLOCK_PITCH_TOL)
-        | (np.abs(pitch - vinyl) <= VINYL_PITCH_TOL + VINYL_PITCH_TOL_FRAMES / qdt)
+        (size <= KEYLOCK_PITCH_TOL) | (np.abs(pitch - vinyl) <= _vinyl_tol(qdt))
     )
     return ok
+
+
+def _vinyl_tol(query_dt13: np.ndarray) -> np.ndarray:
+    """How far (log bins) a vinyl match's pitch shift may stray from its speed's."""
+    tol: np.ndarray = VINYL_PITCH_TOL + VINYL_PITCH_TOL_FRAMES / np.maximum(query_dt13, 1)
+    return tol
 
 
 # BINS_PER_OCTAVE * log2(n) for every t3 - t1 (frames) a triplet can have.
@@ -566,7 +571,7 @@ def query_ranges(tr: Triplets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p_lo = np.maximum(f1q - (band + 1) * F1_BAND - _F1_STORE_STEP, -F1_SHIFT)
     keylock = (p_lo <= KEYLOCK_PITCH_TOL) & (p_hi >= -KEYLOCK_PITCH_TOL)
     qdt = np.maximum(tr.dt13[owner], 1).astype(np.float64)
-    tol = VINYL_PITCH_TOL + VINYL_PITCH_TOL_FRAMES / qdt
+    tol = _vinyl_tol(qdt)
     vlo = np.floor(qdt * 2.0 ** ((p_lo - tol) / BINS_PER_OCTAVE) - 1e-6).astype(np.int64)
     vhi = np.ceil(qdt * 2.0 ** ((p_hi + tol) / BINS_PER_OCTAVE) + 1e-6).astype(np.int64)
     dlo = np.where(keylock, dlo, np.maximum(dlo, vlo))

@@ -177,8 +177,7 @@ def _gate(
     if live_ids is not None:
         keep &= np.isin(ref.track, live_ids)
     qdt = tr.dt13[q]
-    lo = np.floor(qdt * (1 - fp.SPEED_TOL)) - 1
-    hi = np.ceil(qdt * (1 + fp.SPEED_TOL)) + 1
+    lo, hi = fp.dt13_range(qdt)
     keep &= (ref.dt13 >= lo) & (ref.dt13 <= hi)
     pitch = tr.f1[q] - ref.f1
     # Vinyl moves the pitch with the speed, keylock keeps it; anything else is

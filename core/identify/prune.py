@@ -138,9 +138,9 @@ def near_seeds(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
         return keep
     tracks = np.unique(seeds[:, 0])
     cand = _may_reach(m, seeds) if len(m) > SKETCH_MIN else np.arange(len(m))
-    pos = np.zeros(len(m), dtype=np.int64)
-    pos[cand] = np.clip(np.searchsorted(tracks, m.track[cand]), 0, len(tracks) - 1)
-    cand = cand[tracks[pos[cand]] == m.track[cand]]
+    pos = np.clip(np.searchsorted(tracks, m.track[cand]), 0, len(tracks) - 1)
+    mine = tracks[pos] == m.track[cand]
+    cand, pos = cand[mine], pos[mine]
     if len(cand) == 0:
         return keep
     qt = m.qt[cand].astype(np.int64)
@@ -161,7 +161,7 @@ def near_seeds(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
     first = np.concatenate([[True], starts[1:] > ends[:-1]])
     last = np.concatenate([first[1:], [True]])
     starts, ends = starts[first], ends[last]
-    x = (((pos[cand] << _W_BITS) | (w - w0)) << _OFF_BITS) | np.clip(
+    x = (((pos << _W_BITS) | (w - w0)) << _OFF_BITS) | np.clip(
         off + (1 << 23), 0, (1 << _OFF_BITS) - 1
     )
     i = np.searchsorted(starts, x, side="right") - 1
