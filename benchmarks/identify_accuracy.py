@@ -61,7 +61,8 @@ def _mix(
     cache: Path, args: argparse.Namespace, seed: int, library: list[Source], held: list[Source]
 ) -> tuple[Path, list[dict[str, Any]], float]:
     """The mix file, its truth and its length in hours, generated once per cache."""
-    key = f"{args.audio.resolve()}|{args.minutes}|{seed}|{args.unknown}|{args.club}"
+    # "audible": mixes since excerpts skip a track's silent stretches (mixgen._excerpt).
+    key = f"{args.audio.resolve()}|{args.minutes}|{seed}|{args.unknown}|{args.club}|audible"
     stem = cache / f"mix-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
     path = stem.with_suffix(".opus" if args.club else ".mp3")
     truth_file = stem.with_suffix(".json")

@@ -167,6 +167,35 @@ def crowd_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+# A second whose level stays under this is silence (a track's tail, a gap).
+SILENT_RMS = 1e-3  # -60 dBFS
+SILENT_SHARE = 0.25
+
+
+def _quiet_seconds(x: np.ndarray) -> np.ndarray:
+    n = len(x) // SR
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    return np.sqrt(np.mean(x[: n * SR].reshape(n, SR) ** 2, axis=1)) < SILENT_RMS
+
+
+def _excerpt(src: Source, ref_start: float, ref_len: float) -> tuple[float, np.ndarray]:
+    """The excerpt at ``ref_start``, or, when a quarter of it is silence, the one at
+    the same relative place within the track's audible span: a DJ plays music, and
+    a normalised stretch of silence is amplified noise nothing can identify."""
+    x = decode_array(src.file, SR, 1, start_s=ref_start, duration_s=ref_len)[:, 0]
+    quiet = _quiet_seconds(x)
+    if len(quiet) == 0 or quiet.mean() <= SILENT_SHARE:
+        return ref_start, x
+    loud = np.flatnonzero(~_quiet_seconds(decode_array(src.file, SR, 1)[:, 0]))
+    if len(loud) == 0:
+        return ref_start, x
+    lo, hi = float(loud[0]), float(loud[-1] + 1)
+    frac = ref_start / max(src.duration_s - ref_len - 0.5, 1e-9)
+    start = lo + min(max(frac, 0.0), 1.0) * max(hi - lo - ref_len, 0.0)
+    return start, decode_array(src.file, SR, 1, start_s=start, duration_s=ref_len)[:, 0]
+
+
 def make_mix(
     sources: list[Source],
     minutes: float,
@@ -212,7 +241,7 @@ def make_mix(
             continue
         ref_len = length * speed
         ref_start = float(rng.uniform(0, max(src.duration_s - ref_len - 0.5, 0)))
-        x = decode_array(src.file, SR, 1, start_s=ref_start, duration_s=ref_len)[:, 0]
+        ref_start, x = _excerpt(src, ref_start, ref_len)
         y = _eq(_play(x, speed, mode), rng)
         y *= 0.25 / (np.sqrt(np.mean(y**2)) + 1e-9)  # similar loudness, like a DJ's gain
         double_drop = club and bool(placed) and rng.random() < 1 / 3

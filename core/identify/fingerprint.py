@@ -592,6 +592,8 @@ class Fingerprint:
     dt13: np.ndarray  # int64 frames
     f1: np.ndarray  # float32 log bins
     frames: int
+    # The peaks the triplets were made of (peak_store.py keeps them for verify.py).
+    peaks: Peaks | None = None
 
     @property
     def duration_s(self) -> float:
@@ -606,7 +608,7 @@ def reference_fingerprint(blocks: Iterable[np.ndarray]) -> Fingerprint:
     packed = (keys.astype(np.uint64) << np.uint64(32)) | tr.t1.astype(np.uint64)
     _, first = np.unique(packed, return_index=True)
     first.sort()
-    return Fingerprint(keys[first], tr.t1[first], tr.dt13[first], tr.f1[first], frames)
+    return Fingerprint(keys[first], tr.t1[first], tr.dt13[first], tr.f1[first], frames, peaks)
 
 
 def iter_blocks_mono(samples: np.ndarray, block: int = 65536) -> Iterator[np.ndarray]:

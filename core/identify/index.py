@@ -7,6 +7,7 @@ Layout under ``folder`` (``settings.library_dir / "fingerprints"``)::
                            in hash key order
     seg-000001.keys.npy    uint32 hash key of each entry      (small segments), or
     seg-000001.offs.npy    where each key's entries start     (big segments)
+    peaks/<track id>.npy   the track's peaks, for verifying weak plays (peak_store.py)
 
 The key space is small (``fp.KEY_SPACE``, ~23 M keys), so a segment with more
 entries than that stores a dense table of offsets (``offs[k]`` to
@@ -42,6 +43,7 @@ import numpy as np
 
 from core.errors import BadInput
 from core.identify import fingerprint as fp
+from core.identify.peak_store import PeakStore
 
 # Bump when hashes change meaning: an old index must then be rebuilt.
 FINGERPRINT_VERSION = (
@@ -219,6 +221,7 @@ class FingerprintIndex:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self._segments: list[_Segment] | None = None
+        self.peaks = PeakStore(self.folder / "peaks")
 
     # -- manifest ---------------------------------------------------------------
     @property
@@ -253,6 +256,7 @@ class FingerprintIndex:
             for path in self.folder.glob("seg-*.npy"):
                 path.unlink(missing_ok=True)
             self._manifest_path.unlink(missing_ok=True)
+            self.peaks.clear()
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         tmp = self._manifest_path.with_suffix(".tmp")
@@ -338,6 +342,9 @@ class FingerprintIndex:
         for track_id, print_ in items:
             if not 0 < track_id <= MAX_TRACK_ID:
                 raise ValueError(f"track id {track_id} out of range")
+            # Before the segment that makes the track findable.
+            if print_.peaks is not None:
+                self.peaks.write(track_id, print_.peaks)
             ok = print_.t1 <= MAX_FRAMES
             keys_parts.append(print_.keys[ok])
             vals_parts.append(pack_values(track_id, print_.t1[ok], print_.dt13[ok], print_.f1[ok]))
@@ -374,6 +381,8 @@ class FingerprintIndex:
             new = f"seg-{manifest['next']:06d}"
             manifest["next"] += 1
             entries, layout = merge_segments(self.folder, take, new, live_ids)
+            if live_ids is not None:
+                self.peaks.keep_only(live_ids)
             manifest["segments"] = [s for s in manifest["segments"] if s not in take]
             if entries:
                 manifest["segments"].append({"name": new, "entries": entries, "layout": layout})

@@ -108,6 +108,7 @@ def _match_locally(
         matcher.feed(fp._thin(peaks))
     del peaks, stream
     matches = matcher.finish()
+    verifier = matcher.verifier()
     # The index and the matcher's buffers are done with: free them before
     # find_plays, the step where an identification's memory peaks.
     index.close()
@@ -117,8 +118,8 @@ def _match_locally(
     # to the system as each is freed, keep the peak lowest there (streaming uses
     # fewer, larger mappings: there the page faults of mapping each cost CPU).
     limit_heap_growth(PEAK_MMAP_THRESHOLD)
-    local = find_plays(matches)
-    del matches
+    local = find_plays(matches, verifier)
+    del matches, verifier
     release_free_memory()  # before the tracklist, CUE and picture are made
     tracks = store.labels(
         [p.track_id for p in local] + [a.track_id for p in local for a in p.alternatives]

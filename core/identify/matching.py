@@ -44,6 +44,7 @@ import numpy as np
 
 from core.identify import fingerprint as fp
 from core.identify.index import FingerprintIndex, unpack_values
+from core.identify.verify import PeakVerifier
 
 WINDOW_FRAMES = int(round(10.0 / fp.FRAME_S))
 OFFSET_BIN = 48  # frames (~0.77 s)
@@ -74,6 +75,16 @@ BACKGROUND_BAND = 10 * OFFSET_BIN  # frames either side of the line
 # loosely repeats in a track) look sparse from the wide band and fit a line.
 NEAR_BAND = int(1.5 * OFFSET_BIN)
 SPEED_RANGE = (0.9, 1.1)
+# A line the triplets leave in doubt (at least VERIFY_INLIERS inliers, at least
+# VERIFY_SIGNIFICANCE standard deviations) gets a second look on single peaks
+# (verify.py) and is a play when they beat the same line moved by
+# PEAK_SIGNIFICANCE standard deviations; the play's span is widened by
+# VERIFY_MARGIN either side for the count.
+VERIFY_INLIERS = 6
+VERIFY_MIN_SCORE = 12  # chains lighter than PLAY_MIN_SCORE looked at on peaks
+VERIFY_SIGNIFICANCE = 2.0
+PEAK_SIGNIFICANCE = 8.0
+VERIFY_MARGIN = int(5.0 / fp.FRAME_S)
 
 
 # Matches from several indexes (say a chat's crate and the operator's library)
@@ -130,6 +141,9 @@ class LocalPlay:
     inliers: int
     ref_start_s: float  # reference position played at start_s
     expected: float = 0.0  # inliers chance alone would put on this line
+    # Standard deviations by which the track's single peaks confirmed a play the
+    # triplets left in doubt (verify.py); 0.0 when the triplets sufficed.
+    peak_evidence: float = 0.0
     source: int = 0  # position of the index the track is in (StreamingMatcher's list)
     # Other tracks' plays this one shadowed: what a doubtful match might really be.
     alternatives: list[LocalPlay] = field(default_factory=list)
@@ -140,9 +154,17 @@ class LocalPlay:
     )
 
     @property
+    def code(self) -> int:
+        """The track's code in matches (the index's position and the track id)."""
+        return (self.source << _SOURCE_SHIFT) | self.track_id
+
+    @property
     def significance(self) -> float:
         """Standard deviations above the chance count on the play's line."""
-        return (self.inliers - self.expected) / float(np.sqrt(self.expected + 1.0))
+        return max(
+            (self.inliers - self.expected) / float(np.sqrt(self.expected + 1.0)),
+            self.peak_evidence,
+        )
 
     @property
     def confidence(self) -> float:
@@ -217,6 +239,9 @@ class StreamingMatcher:
         from core.identify.prune import SeedPruner  # imports this module's constants
 
         self._peaks = fp.concat_peaks([])
+        # Every peak of the mix, compact, for the second look at weak plays.
+        self._all_t: list[np.ndarray] = []
+        self._all_f: list[np.ndarray] = []
         # A big library's chance matches are dropped as the mix streams (prune.py).
         self._pruner = SeedPruner()
         self.triplets = 0
@@ -228,12 +253,26 @@ class StreamingMatcher:
 
     def feed(self, peaks: fp.Peaks) -> None:
         self._peaks = fp.concat_peaks([self._peaks, peaks])
+        self._all_t.append(peaks.t.astype(np.int32))
+        self._all_f.append(peaks.f.astype(np.float16))
         if len(self._peaks) and self._peaks.t[-1] - self._peaks.t[0] > self.BATCH_FRAMES:
             self._process(final=False)
 
     def finish(self) -> Matches:
         self._process(final=True)
         return self._pruner.finish()
+
+    def verifier(self) -> PeakVerifier:
+        """A second look for find_plays, on the mix's peaks and the indexes' stored ones."""
+        t = np.concatenate(self._all_t) if self._all_t else np.zeros(0, np.int32)
+        f = np.concatenate(self._all_f) if self._all_f else np.zeros(0, np.float16)
+        self._all_t, self._all_f = [], []
+        stores = [index.peaks for index in self.indexes]
+
+        def ref_peaks(code: int) -> tuple[np.ndarray, np.ndarray] | None:
+            return stores[code >> _SOURCE_SHIFT].read(code & ((1 << _SOURCE_SHIFT) - 1))
+
+        return PeakVerifier(t, f, ref_peaks)
 
     def _process(self, final: bool) -> None:
         p = self._peaks
@@ -300,28 +339,36 @@ def _seeds(m: Matches) -> np.ndarray:
     return np.stack([track, u >> 22, (u & ((1 << 22) - 1)) - (1 << 21), sc], axis=1)
 
 
-def _best_chain(seeds: np.ndarray, alive: np.ndarray) -> np.ndarray | None:
+def _best_chain(
+    seeds: np.ndarray, alive: np.ndarray, min_score: int = PLAY_MIN_SCORE
+) -> np.ndarray | None:
     """Indexes (into ``seeds``, sorted by window) of the heaviest chain of consistent
-    offsets among the ``alive`` seeds, or None when none scores PLAY_MIN_SCORE."""
+    offsets among the ``alive`` seeds, or None when none scores ``min_score``."""
     idx = np.nonzero(alive)[0]
     if len(idx) == 0:
         return None
     s = seeds[idx]
-    w, ob, sc = s[:, 1], s[:, 2] * OFFSET_BIN, s[:, 3].astype(np.float64)
-    best = sc.copy()
-    prev = np.full(len(s), -1)
-    first = np.searchsorted(w, w - CHAIN_GAP_WINDOWS, side="left")
-    for i in range(len(s)):
-        j = np.arange(first[i], i)
-        dw = w[i] - w[j]
-        ok = (dw > 0) & (dw <= CHAIN_GAP_WINDOWS)
-        ok &= np.abs(ob[i] - ob[j]) <= CHAIN_DRIFT * dw * WINDOW_FRAMES + 2 * OFFSET_BIN
-        if ok.any():
-            k = j[ok][np.argmax(best[j[ok]])]
-            best[i] = sc[i] + best[k]
-            prev[i] = k
+    # Plain lists: each seed looks back at the few seeds of the last
+    # CHAIN_GAP_WINDOWS windows, too few for numpy's per-call cost to pay.
+    w = s[:, 1].tolist()
+    ob = (s[:, 2] * OFFSET_BIN).tolist()
+    sc = s[:, 3].astype(np.float64).tolist()
+    first = np.searchsorted(s[:, 1], s[:, 1] - CHAIN_GAP_WINDOWS, side="left").tolist()
+    best = list(sc)
+    prev = [-1] * len(w)
+    slack = CHAIN_DRIFT * WINDOW_FRAMES
+    for i in range(len(w)):
+        top, arg = -1.0, -1
+        for j in range(first[i], i):
+            dw = w[i] - w[j]
+            near = abs(ob[i] - ob[j]) <= slack * dw + 2 * OFFSET_BIN
+            if 0 < dw <= CHAIN_GAP_WINDOWS and near and best[j] > top:
+                top, arg = best[j], j
+        if arg >= 0:
+            best[i] = sc[i] + top
+            prev[i] = arg
     end = int(np.argmax(best))
-    if best[end] < PLAY_MIN_SCORE:
+    if best[end] < min_score:
         return None
     path = []
     k = end
@@ -338,7 +385,9 @@ def _best_chain(seeds: np.ndarray, alive: np.ndarray) -> np.ndarray | None:
 RETRIES = 2
 
 
-def _plays_of_track(m: Matches, seeds: np.ndarray) -> list[LocalPlay]:
+def _plays_of_track(
+    m: Matches, seeds: np.ndarray, verifier: PeakVerifier | None = None
+) -> list[LocalPlay]:
     """Chains of one track's seeds, heaviest first, each fitted to a play.
 
     A chain that fits no play (chance alignments, which a small library gives
@@ -351,12 +400,20 @@ def _plays_of_track(m: Matches, seeds: np.ndarray) -> list[LocalPlay]:
     alive = np.ones(len(seeds), dtype=bool)
     plays = []
     failures = 0
+    light = False
     for _ in range(64):  # bounded: each round removes at least one seed
-        path = _best_chain(seeds, alive)
+        # Taking seeds away never makes a chain heavier: once none is, none will be.
+        path = None if light else _best_chain(seeds, alive)
+        light = path is None
+        peaks_only = False
+        if path is None and verifier is not None and failures < RETRIES:
+            # Chains too light for triplets alone (a short play under a double
+            # drop), on peaks alone: the same few retries.
+            path, peaks_only = _best_chain(seeds, alive, VERIFY_MIN_SCORE), True
         if path is None:
             break
         chain = seeds[path]
-        play = _fit(m, chain)
+        play = _fit(m, chain, verifier, peaks_only)
         w = seeds[:, 1]
         if play is None and failures < RETRIES:
             failures += 1
@@ -368,7 +425,11 @@ def _plays_of_track(m: Matches, seeds: np.ndarray) -> list[LocalPlay]:
     return plays
 
 
-def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
+def _fit(
+    m: Matches, chain: np.ndarray, verifier: PeakVerifier | None = None, peaks_only: bool = False
+) -> LocalPlay | None:
+    """The play a chain of seeds fits, if its inliers (or, for a line they leave in
+    doubt or with ``peaks_only``, its single peaks) say it is one."""
     track = int(chain[0, 0])
     qt, rt = m.qt.astype(np.int64), m.rt.astype(np.int64)  # this track's matches only
     w = qt // WINDOW_FRAMES
@@ -385,7 +446,7 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
     hi = (chain[-1, 1] + 1) * WINDOW_FRAMES + EXTEND_FRAMES
     inl = (qt >= lo) & (qt < hi) & (np.abs(rt - (slope * qt + icpt)) <= FIT_TOL)
     n = int(inl.sum())
-    if n < min(MIN_INLIERS, FEW_INLIERS):
+    if n < _fewest(verifier):
         return None
     times = np.sort(qt[inl])
     resid = np.abs(rt - (slope * qt + icpt))
@@ -402,8 +463,15 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
         expected = max(expected, _chance_on_line(resid[span], NEAR_BAND, 2 * FIT_TOL))
     sd = (n - expected) / np.sqrt(expected + 1.0)
     enough = n >= MIN_INLIERS and sd >= SIGNIFICANCE
-    if not (enough or n >= FEW_INLIERS and sd >= FEW_SIGNIFICANCE):
-        return None
+    evidence = 0.0
+    if peaks_only or not (enough or n >= FEW_INLIERS and sd >= FEW_SIGNIFICANCE):
+        if verifier is None or n < VERIFY_INLIERS or sd < VERIFY_SIGNIFICANCE:
+            return None
+        evidence = verifier.evidence(
+            track, float(slope), float(icpt), start - VERIFY_MARGIN, end + VERIFY_MARGIN
+        )
+        if evidence < PEAK_SIGNIFICANCE:
+            return None
     pitch = float(np.median(m.pitch[inl].astype(np.float32))) * 12.0 / fp.BINS_PER_OCTAVE
     return LocalPlay(
         track_id=track & ((1 << _SOURCE_SHIFT) - 1),
@@ -414,6 +482,7 @@ def _fit(m: Matches, chain: np.ndarray) -> LocalPlay | None:
         inliers=n,
         ref_start_s=float(slope * start + icpt) * fp.FRAME_S,
         expected=float(expected),
+        peak_evidence=evidence,
         source=track >> _SOURCE_SHIFT,
         anchors=np.unique(qt[inl]).astype(np.int32),
     )
@@ -552,11 +621,18 @@ def _start_at_ramp(play: LocalPlay) -> None:
         play.start_s += shift
 
 
-def find_plays(m: Matches) -> list[LocalPlay]:
+def _fewest(verifier: PeakVerifier | None) -> int:
+    """Fewest inliers a line needs to be looked at."""
+    return min(MIN_INLIERS, FEW_INLIERS, VERIFY_INLIERS if verifier is not None else FEW_INLIERS)
+
+
+def find_plays(m: Matches, verifier: PeakVerifier | None = None) -> list[LocalPlay]:
     """Every play in the matches, in mix order.
 
     Works one track at a time so that the temporary arrays stay the size of one
     track's matches, not the whole mix's. Sorts ``m`` by track in place.
+    ``verifier`` (``StreamingMatcher.verifier``) gives lines the triplets leave
+    in doubt a second look on single peaks.
     """
     plays: list[LocalPlay] = []
     # Sorted in place, one field at a time, so a long mix's matches exist once.
@@ -566,16 +642,16 @@ def find_plays(m: Matches) -> list[LocalPlay]:
     del by_track
     edges = np.concatenate([[0], np.flatnonzero(np.diff(m.track)) + 1, [len(m.track)]])
     for lo, n in zip(edges[:-1], np.diff(edges), strict=True):
-        if n < min(MIN_INLIERS, FEW_INLIERS):
+        if n < _fewest(verifier):
             continue
         mine = Matches(
             m.track[lo : lo + n], m.qt[lo : lo + n], m.rt[lo : lo + n], m.pitch[lo : lo + n]
         )
         seeds = _seeds(mine)
         if len(seeds):
-            plays += _plays_of_track(mine, seeds)
+            plays += _plays_of_track(mine, seeds, verifier)
     plays.sort(key=lambda p: p.start_s)
-    kept = _drop_shadowed(plays)
+    kept = _drop_shadowed(plays, verifier)
     for play in kept:
         _start_at_ramp(play)
     kept.sort(key=lambda p: p.start_s)
@@ -597,7 +673,31 @@ def _same_audio(play: LocalPlay, stronger: LocalPlay) -> bool:
     return shared >= SAME_AUDIO_SHARE * len(play.anchors)
 
 
-def _drop_shadowed(plays: list[LocalPlay]) -> list[LocalPlay]:
+# A play the peaks confirmed is the same recording as a stronger play it
+# overlaps when at least this share of the mix peaks it explains there the
+# stronger one explains too (two loops of one game built on the same bars).
+# A double drop's second track explains its own peaks: only its chance hits
+# fall on the other track's, measured ~0.1.
+PEAK_SAME_SHARE = 0.4
+
+
+def _same_peaks(play: LocalPlay, stronger: LocalPlay, verifier: PeakVerifier) -> bool:
+    lo = max(play.start_s, stronger.start_s) / fp.FRAME_S
+    hi = min(play.end_s, stronger.end_s) / fp.FRAME_S
+    mine = verifier.heard(play.code, *_line(play), int(lo), int(hi) + 1)
+    if len(mine) == 0:
+        return False
+    theirs = verifier.heard(stronger.code, *_line(stronger), int(lo), int(hi) + 1)
+    return len(np.intersect1d(mine, theirs)) >= PEAK_SAME_SHARE * len(mine)
+
+
+def _line(play: LocalPlay) -> tuple[float, float]:
+    """``(slope, icpt)`` of ``rt = slope * qt + icpt`` in frames."""
+    start = play.start_s / fp.FRAME_S
+    return play.speed, play.ref_start_s / fp.FRAME_S - play.speed * start
+
+
+def _drop_shadowed(plays: list[LocalPlay], verifier: PeakVerifier | None = None) -> list[LocalPlay]:
     """Drop a play mostly covered by a stronger one (duplicate files, samples, echoes)."""
     kept: list[LocalPlay] = []
     for play in sorted(plays, key=lambda p: -p.inliers):
@@ -613,7 +713,16 @@ def _drop_shadowed(plays: list[LocalPlay]) -> list[LocalPlay]:
                 overlap > 0.6 * length
                 and other.inliers >= 2 * play.inliers
                 and play.significance < 2 * SIGNIFICANCE
-            ) or (not same and overlap > 0.3 * length and _same_audio(play, other)):
+            ) or (
+                not same
+                and overlap > 0.3 * length
+                and (
+                    _same_audio(play, other)
+                    or play.peak_evidence > 0
+                    and verifier is not None
+                    and _same_peaks(play, other, verifier)
+                )
+            ):
                 shadowed = True
                 if not same:
                     other.alternatives.append(play)

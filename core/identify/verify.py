@@ -1,0 +1,139 @@
+"""Second look at a weak play: do the track's single peaks line up in the mix?
+
+A candidate line (track, speed, offset) that too few triplets support to tell
+from chance is checked on the peaks themselves: every reference peak of the
+track inside the candidate's span is mapped into the mix along the line (and
+shifted in pitch on a vinyl play) and counts as a hit when the mix has a peak
+within ``TIME_TOL`` frames and ``BIN_TOL`` log bins. A peak survives the club
+far more often than a triplet does (peak_store.py), so a true weak play has
+tens to hundreds of hits where it has a handful of triplets.
+
+Chance is measured, not modelled: the same count along the same line moved by
+a few seconds either way (``SHIFTS_S``), on the same mix peaks and the same
+reference peaks. Music repeats, so a line a bar or two away also finds hits;
+those land in the background too, which keeps the test honest on loops. The
+evidence is ``(hits - mean) / sd`` with ``sd`` at least the Poisson one.
+
+Written by hand: this is a counting step over two sorted peak lists, which no
+fingerprinting library exposes on its own.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+import numpy as np
+
+from core.identify import fingerprint as fp
+
+TIME_TOL = 1.5  # frames
+BIN_TOL = 1.0  # log bins
+# Background lines: the candidate's moved by these many seconds of reference;
+# the first TRIAGE_SHIFTS of them decide whether the rest are worth counting.
+SHIFTS_S = (-7.9, 5.3, 11.7, -17.3, -11.7, -5.3, 7.9, 17.3)
+TRIAGE_SHIFTS = 3
+TRIAGE_EVIDENCE = 3.0
+CACHE_TRACKS = 8  # find_plays asks about one track at a time
+
+RefPeaks = tuple[np.ndarray, np.ndarray]
+
+
+class PeakVerifier:
+    """Counts a candidate line's peak hits against the mix's peaks.
+
+    ``ref_peaks(track_code)`` gives a track's ``(frames, log bins)`` or None when
+    the library has none stored (then the candidate gets no second look).
+    """
+
+    def __init__(
+        self, mix_t: np.ndarray, mix_f: np.ndarray, ref_peaks: Callable[[int], RefPeaks | None]
+    ) -> None:
+        order = np.argsort(mix_t, kind="stable")
+        self.mix_t = mix_t[order].astype(np.float64)
+        self.mix_f = mix_f[order].astype(np.float32)
+        self._ref_peaks = ref_peaks
+        self._cache: OrderedDict[int, RefPeaks | None] = OrderedDict()
+        self.checked = 0
+
+    def _ref(self, code: int) -> RefPeaks | None:
+        if code in self._cache:
+            self._cache.move_to_end(code)
+            return self._cache[code]
+        got = self._ref_peaks(code)
+        self._cache[code] = got
+        if len(self._cache) > CACHE_TRACKS:
+            self._cache.popitem(last=False)
+        return got
+
+    def _close(self, qt: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(mix peak index, is close)`` tables, a row per mapped peak ``(qt, f)``."""
+        lo = np.searchsorted(self.mix_t, qt - TIME_TOL)
+        hi = np.searchsorted(self.mix_t, qt + TIME_TOL, side="right")
+        width = int((hi - lo).max()) if len(qt) else 0
+        # A few mix peaks at most lie within ±TIME_TOL: test them side by side.
+        idx = lo[:, None] + np.arange(width)[None, :]
+        inside = idx < hi[:, None]
+        idx = np.minimum(idx, max(len(self.mix_t) - 1, 0))
+        close = inside & (np.abs(self.mix_f[idx] - f[:, None]) <= BIN_TOL)
+        return idx, close
+
+    def _hits(self, qt: np.ndarray, f: np.ndarray) -> int:
+        """How many of the mapped peaks ``(qt, f)`` have a mix peak close by."""
+        if len(qt) == 0 or len(self.mix_t) == 0:
+            return 0
+        return int(self._close(qt, f)[1].any(axis=1).sum())
+
+    def _mapped(
+        self, ref: RefPeaks, slope: float, icpt: float, lo: int, hi: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        rt, rf = ref
+        qt = (rt - icpt) / slope
+        keep = (qt >= lo) & (qt < hi)
+        return qt[keep], rf[keep]
+
+    def heard(self, code: int, slope: float, icpt: float, lo: int, hi: int) -> np.ndarray:
+        """Indexes of the mix peaks the line explains over ``[lo, hi)`` (either pitch
+        mode); empty without stored peaks."""
+        ref = self._ref(code)
+        if ref is None or slope <= 0 or len(self.mix_t) == 0:
+            return np.zeros(0, np.int64)
+        qt, f = self._mapped(ref, slope, icpt, lo, hi)
+        if len(qt) == 0:
+            return np.zeros(0, np.int64)
+        got = []
+        for shift in (0.0, fp.BINS_PER_OCTAVE * float(np.log2(slope))):
+            idx, close = self._close(qt, f + shift)
+            got.append(idx[close])
+        return np.unique(np.concatenate(got))
+
+    def evidence(self, code: int, slope: float, icpt: float, lo: int, hi: int) -> float:
+        """Standard deviations by which the line ``rt = slope * qt + icpt`` (frames)
+        beats the same line moved, over mix frames ``[lo, hi)``; 0.0 without peaks."""
+        ref = self._ref(code)
+        if ref is None or slope <= 0:
+            return 0.0
+        self.checked += 1
+        rt, rf = ref
+        best = 0.0
+        vinyl = fp.BINS_PER_OCTAVE * float(np.log2(slope))
+        # Keylock keeps the pitch; vinyl shifts it with the speed (the same
+        # within half a bin).
+        for shift in (0.0, vinyl) if abs(vinyl) >= 0.5 else (0.0,):
+
+            def count(d: float, shift: float = shift) -> int:
+                qt, f = self._mapped((rt, rf), slope, icpt + d / fp.FRAME_S, lo, hi)
+                return self._hits(qt, f + shift)
+
+            hit = count(0.0)
+            bg = [count(d) for d in SHIFTS_S[:TRIAGE_SHIFTS]]
+            if _z(hit, bg) >= TRIAGE_EVIDENCE:
+                bg += [count(d) for d in SHIFTS_S[TRIAGE_SHIFTS:]]
+            best = max(best, _z(hit, bg))
+        return best
+
+
+def _z(hit: int, background: list[int]) -> float:
+    bg = np.asarray(background, dtype=np.float64)
+    mean = float(bg.mean())
+    return (hit - mean) / float(np.sqrt(max(float(bg.var()), mean) + 1.0))

@@ -1,0 +1,179 @@
+"""Stored reference peaks and the second look at weak plays (peak_store.py, verify.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.identify import fingerprint as fp
+from core.identify import matching
+from core.identify.index import FingerprintIndex
+from core.identify.matching import LocalPlay, Matches, find_plays
+from core.identify.peak_store import PeakStore
+from core.identify.verify import PeakVerifier
+from tests.identify.synth import song
+
+TRACK = 7
+
+
+def _ref_peaks(rng: np.random.Generator, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """A track's peaks: ~22 a second, spread over the log bins as music's are."""
+    n = int(22 * seconds)
+    t = np.sort(rng.integers(0, int(seconds / fp.FRAME_S), n)).astype(np.int64)
+    return t, rng.uniform(2, fp.N_BINS - 2, n).astype(np.float32)
+
+
+def _mix_peaks(
+    rng: np.random.Generator,
+    ref: tuple[np.ndarray, np.ndarray],
+    speed: float,
+    icpt: float,
+    span: tuple[int, int],
+    survive: float,
+    vinyl: bool = False,
+    clutter_per_s: float = 40.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mix peaks: ``survive`` of the track's peaks on the line ``rt = speed * qt +
+    icpt`` inside ``span``, jittered as a club jitters them, in a clutter of others."""
+    rt, rf = ref
+    qt = (rt - icpt) / speed
+    keep = (qt >= span[0]) & (qt < span[1]) & (rng.uniform(0, 1, len(qt)) < survive)
+    qt = qt[keep] + rng.normal(0, 0.5, keep.sum())
+    f = rf[keep] + rng.normal(0, 0.3, keep.sum())
+    if vinyl:
+        f = f + fp.BINS_PER_OCTAVE * np.log2(speed)
+    frames = span[1] + 2000
+    n = int(clutter_per_s * frames * fp.FRAME_S)
+    ct = rng.uniform(0, frames, n)
+    cf = rng.uniform(2, fp.N_BINS - 2, n)
+    t = np.concatenate([np.round(qt), np.round(ct)]).astype(np.int32)
+    return t, np.concatenate([f, cf]).astype(np.float16)
+
+
+def _verifier(mix: tuple[np.ndarray, np.ndarray], ref: tuple[np.ndarray, np.ndarray] | None):
+    return PeakVerifier(mix[0], mix[1], lambda code: ref if code == TRACK else None)
+
+
+def test_peak_store_round_trip_and_cleanup(tmp_path: Path) -> None:
+    store = PeakStore(tmp_path / "peaks")
+    assert store.read(3) is None  # nothing stored: the matcher falls back to triplets
+    peaks = fp.Peaks(
+        np.array([5, 9, 60000], np.int64),
+        np.array([1.23, 57.5, 120.01], np.float32),
+        np.zeros(3, np.float32),
+    )
+    store.write(3, peaks)
+    store.write(4, peaks)
+    t, f = store.read(3)
+    assert t.tolist() == [5, 9, 60000]
+    assert np.abs(f - peaks.f).max() <= 0.5 / 64 + 1e-6
+    # A gap too long for 16 bits: whole frame numbers.
+    store.write(6, fp.Peaks(np.array([5, 400000], np.int64), peaks.f[:2], peaks.m[:2]))
+    assert store.read(6)[0].tolist() == [5, 400000]
+    (tmp_path / "peaks" / "5.npy").write_bytes(b"\x93NUMPY torn")
+    assert store.read(5) is None  # a torn file is no stored peaks, not a crash
+    store.keep_only({4})
+    assert store.read(3) is None and store.read(4) is not None
+    store.clear()
+    assert store.read(4) is None
+
+
+def test_index_keeps_the_peaks_of_the_tracks_it_indexes(tmp_path: Path) -> None:
+    index = FingerprintIndex(tmp_path)
+    samples = song(3, seconds=12)
+    print_ = fp.reference_fingerprint(fp.iter_blocks_mono(samples))
+    assert print_.peaks is not None and len(print_.peaks) > 100
+    index.add([(11, print_), (12, print_)])
+    t, f = index.peaks.read(11)
+    assert np.array_equal(t, print_.peaks.t)
+    # A merge that leaves a track behind takes its peaks along.
+    index.compact({12}, force=True)
+    assert index.peaks.read(11) is None and index.peaks.read(12) is not None
+    index.reset()
+    assert index.peaks.read(12) is None
+
+
+@pytest.mark.parametrize("vinyl", [False, True])
+def test_a_weak_line_is_confirmed_by_its_surviving_peaks(vinyl: bool) -> None:
+    rng = np.random.default_rng(1 + vinyl)
+    ref = _ref_peaks(rng, 180)
+    speed, icpt = 1.05, 3000.0
+    span = (2000, 2000 + int(25 / fp.FRAME_S))
+    # A fifth of the peaks survive (a club keeps 10-35 %), in twice as many others.
+    mix = _mix_peaks(rng, ref, speed, icpt, span, 0.2, vinyl)
+    v = _verifier(mix, ref)
+    assert v.evidence(TRACK, speed, icpt, *span) >= matching.PEAK_SIGNIFICANCE
+    # The same track a few seconds off, another track, no stored peaks: no evidence.
+    assert v.evidence(TRACK, speed, icpt + 3.3 / fp.FRAME_S, *span) < 4
+    other = _verifier(mix, _ref_peaks(np.random.default_rng(99), 180))
+    assert other.evidence(TRACK, speed, icpt, *span) < 4
+    assert v.evidence(TRACK + 1, speed, icpt, *span) == 0.0
+
+
+def _weak_matches(rng: np.random.Generator, speed: float, icpt: float) -> Matches:
+    """Fourteen inliers over 20 s (two seeds of ~7, a chain too light for triplets
+    alone) among the track's chance matches."""
+    q_t = np.sort(rng.uniform(2000, 2000 + 20 / fp.FRAME_S, 14))
+    r_t = speed * q_t + icpt + rng.normal(0, 1.0, len(q_t))
+    q_b = rng.uniform(0, 6000, 60)
+    r_b = rng.uniform(0, 20000, 60)
+    q, r = np.concatenate([q_t, q_b]), np.concatenate([r_t, r_b])
+    return Matches(
+        np.full(len(q), TRACK, np.int64),
+        q.astype(np.int32),
+        np.maximum(r, 0).astype(np.int32),
+        np.zeros(len(q), np.float16),
+    )
+
+
+def test_find_plays_takes_a_weak_play_only_when_its_peaks_confirm_it() -> None:
+    rng = np.random.default_rng(7)
+    ref = _ref_peaks(rng, 180)
+    speed, icpt = 0.96, 2500.0
+    span = (2000, 2000 + int(20 / fp.FRAME_S))
+    m = _weak_matches(rng, speed, icpt)
+    assert find_plays(Matches(m.track, m.qt, m.rt, m.pitch)) == []  # triplets alone: too few
+    heard = _verifier(_mix_peaks(rng, ref, speed, icpt, span, 0.2), ref)
+    plays = find_plays(Matches(m.track, m.qt, m.rt, m.pitch), heard)
+    assert len(plays) == 1
+    play = plays[0]
+    assert play.track_id == TRACK and play.peak_evidence >= matching.PEAK_SIGNIFICANCE
+    assert play.speed == pytest.approx(speed, abs=0.01)
+    assert play.start_s == pytest.approx(span[0] * fp.FRAME_S, abs=3.0)
+    # The mix does not hold the track's peaks: the same matches are no play.
+    unheard = _verifier(_mix_peaks(rng, ref, speed, icpt, span, 0.0), ref)
+    assert find_plays(Matches(m.track, m.qt, m.rt, m.pitch), unheard) == []
+
+
+def _play(track: int, speed: float, icpt: float, span: tuple[int, int], **kw) -> LocalPlay:
+    return LocalPlay(
+        track_id=track,
+        start_s=span[0] * fp.FRAME_S,
+        end_s=span[1] * fp.FRAME_S,
+        speed=speed,
+        pitch_shift=0.0,
+        ref_start_s=(speed * span[0] + icpt) * fp.FRAME_S,
+        **kw,
+    )
+
+
+def test_a_confirmed_play_on_the_same_peaks_as_a_stronger_one_is_the_same_recording() -> None:
+    rng = np.random.default_rng(3)
+    span = (2000, 2000 + int(20 / fp.FRAME_S))
+    strong_ref = _ref_peaks(rng, 120)
+    # Track 8 holds the same bars as the strong track 7 at another place; track 9 is
+    # another piece heard at the same time (a double drop).
+    copy_ref = (strong_ref[0] + 4000, strong_ref[1])
+    other_ref = _ref_peaks(rng, 120)
+    t1, f1 = _mix_peaks(rng, strong_ref, 1.0, 1000.0, span, 0.3, clutter_per_s=10)
+    t2, f2 = _mix_peaks(rng, other_ref, 1.0, 500.0, span, 0.2, clutter_per_s=10)
+    refs = {7: strong_ref, 8: copy_ref, 9: other_ref}
+    v = PeakVerifier(np.concatenate([t1, t2]), np.concatenate([f1, f2]), refs.get)
+    strong = _play(7, 1.0, 1000.0, span, inliers=300)
+    copy = _play(8, 1.0, 5000.0, span, inliers=9, peak_evidence=12.0)
+    other = _play(9, 1.0, 500.0, span, inliers=9, peak_evidence=12.0)
+    kept = matching._drop_shadowed([strong, copy, other], v)
+    assert [p.track_id for p in kept] == [7, 9]
+    assert [a.track_id for a in strong.alternatives] == [8]
