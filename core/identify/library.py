@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
@@ -210,6 +211,12 @@ def index_paths(
                 existing = store.by_sha256(sha)
                 if existing is not None and existing.hashes > 0:
                     report.known.append((existing.id, str(path)))
+                    if not index.peaks.has(existing.id):
+                        # Indexed before the index kept peaks: add them (verify.py);
+                        # a file that no longer decodes keeps its hashes alone.
+                        with contextlib.suppress(BadInput):
+                            blocks = decode_blocks(path, fp.SAMPLE_RATE, 1)
+                            index.peaks.write(existing.id, fp.peaks_from_blocks(blocks)[0])
                     if in_library and not store.is_in_library(existing.id):
                         # Known from a chat's crate: now the operator's too, same fingerprints.
                         store.set_in_library(existing.id, True)

@@ -37,6 +37,7 @@ one line in the (q, r) plane. The steps:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -82,6 +83,7 @@ SPEED_RANGE = (0.9, 1.1)
 # VERIFY_MARGIN either side for the count.
 VERIFY_INLIERS = 6
 VERIFY_MIN_SCORE = 12  # chains lighter than PLAY_MIN_SCORE looked at on peaks
+VERIFY_PER_MINUTE = 20  # ... at most this many per minute of mix
 VERIFY_SIGNIFICANCE = 2.0
 PEAK_SIGNIFICANCE = 8.0
 VERIFY_MARGIN = int(5.0 / fp.FRAME_S)
@@ -272,7 +274,10 @@ class StreamingMatcher:
         def ref_peaks(code: int) -> tuple[np.ndarray, np.ndarray] | None:
             return stores[code >> _SOURCE_SHIFT].read(code & ((1 << _SOURCE_SHIFT) - 1))
 
-        return PeakVerifier(t, f, ref_peaks)
+        def has_peaks(code: int) -> bool:
+            return stores[code >> _SOURCE_SHIFT].has(code & ((1 << _SOURCE_SHIFT) - 1))
+
+        return PeakVerifier(t, f, ref_peaks, has_peaks)
 
     def _process(self, final: bool) -> None:
         p = self._peaks
@@ -386,7 +391,10 @@ RETRIES = 2
 
 
 def _plays_of_track(
-    m: Matches, seeds: np.ndarray, verifier: PeakVerifier | None = None
+    m: Matches,
+    seeds: np.ndarray,
+    verifier: PeakVerifier | None = None,
+    leftovers: list[_Leftover] | None = None,
 ) -> list[LocalPlay]:
     """Chains of one track's seeds, heaviest first, each fitted to a play.
 
@@ -400,20 +408,12 @@ def _plays_of_track(
     alive = np.ones(len(seeds), dtype=bool)
     plays = []
     failures = 0
-    light = False
     for _ in range(64):  # bounded: each round removes at least one seed
-        # Taking seeds away never makes a chain heavier: once none is, none will be.
-        path = None if light else _best_chain(seeds, alive)
-        light = path is None
-        peaks_only = False
-        if path is None and verifier is not None and failures < RETRIES:
-            # Chains too light for triplets alone (a short play under a double
-            # drop), on peaks alone: the same few retries.
-            path, peaks_only = _best_chain(seeds, alive, VERIFY_MIN_SCORE), True
+        path = _best_chain(seeds, alive)
         if path is None:
             break
         chain = seeds[path]
-        play = _fit(m, chain, verifier, peaks_only)
+        play = _fit(m, chain, verifier)
         w = seeds[:, 1]
         if play is None and failures < RETRIES:
             failures += 1
@@ -422,6 +422,52 @@ def _plays_of_track(
         if play is not None:
             plays.append(play)
         alive[(w >= chain[0, 1]) & (w <= chain[-1, 1])] = False
+    if leftovers is not None and alive.any():
+        leftovers.append(_Leftover(m, seeds, alive))
+    return plays
+
+
+@dataclass
+class _Leftover:
+    """A track's matches and the seeds its plays left (for ``_light_plays``)."""
+
+    m: Matches
+    seeds: np.ndarray
+    alive: np.ndarray
+
+
+def _light_plays(
+    leftovers: list[_Leftover], verifier: PeakVerifier, budget: int
+) -> list[LocalPlay]:
+    """Plays among chains too light for triplets alone (a short play under a double
+    drop), on peaks alone: the heaviest such chains of all tracks first, at most
+    ``budget`` of them. Across tracks, because in a small library a track's own
+    chance chains outweigh its weak true play, and per track retries run out on
+    them; a budget, because each look costs a fit and a count of peaks."""
+    heap: list[tuple[int, int, np.ndarray]] = []
+
+    def push(k: int) -> None:
+        left = leftovers[k]
+        path = _best_chain(left.seeds, left.alive, VERIFY_MIN_SCORE)
+        if path is not None:
+            heapq.heappush(heap, (-int(left.seeds[path, 3].sum()), k, path))
+
+    for k in range(len(leftovers)):
+        push(k)
+    plays = []
+    while heap and budget > 0:
+        _, k, path = heapq.heappop(heap)
+        budget -= 1
+        left = leftovers[k]
+        chain = left.seeds[path]
+        play = _fit(left.m, chain, verifier, peaks_only=True)
+        if play is None:
+            left.alive[path] = False
+        else:
+            plays.append(play)
+            w = left.seeds[:, 1]
+            left.alive[(w >= chain[0, 1]) & (w <= chain[-1, 1])] = False
+        push(k)
     return plays
 
 
@@ -468,7 +514,12 @@ def _fit(
         if verifier is None or n < VERIFY_INLIERS or sd < VERIFY_SIGNIFICANCE:
             return None
         evidence = verifier.evidence(
-            track, float(slope), float(icpt), start - VERIFY_MARGIN, end + VERIFY_MARGIN
+            track,
+            float(slope),
+            float(icpt),
+            start - VERIFY_MARGIN,
+            end + VERIFY_MARGIN,
+            pivot=float(qt[inl].mean()),
         )
         if evidence < PEAK_SIGNIFICANCE:
             return None
@@ -531,6 +582,8 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def _dense_edges(times: np.ndarray, need: int = 3, within_s: float = 4.0) -> tuple[int, int]:
     """First and last inlier that have ``need`` more inliers within ``within_s``."""
     span = int(within_s / fp.FRAME_S)
+    # Distinct anchors: one anchor's several triplets are one piece of evidence.
+    times = np.unique(times)
     if len(times) <= need:
         return int(times[0]), int(times[-1])
     ahead = times[need:] - times[:-need] <= span
@@ -641,6 +694,7 @@ def find_plays(m: Matches, verifier: PeakVerifier | None = None) -> list[LocalPl
         setattr(m, name, getattr(m, name)[by_track])
     del by_track
     edges = np.concatenate([[0], np.flatnonzero(np.diff(m.track)) + 1, [len(m.track)]])
+    leftovers: list[_Leftover] = []
     for lo, n in zip(edges[:-1], np.diff(edges), strict=True):
         if n < _fewest(verifier):
             continue
@@ -649,7 +703,12 @@ def find_plays(m: Matches, verifier: PeakVerifier | None = None) -> list[LocalPl
         )
         seeds = _seeds(mine)
         if len(seeds):
-            plays += _plays_of_track(mine, seeds, verifier)
+            # Only tracks with stored peaks can have a light chain confirmed.
+            known = verifier is not None and verifier.knows(int(mine.track[0]))
+            plays += _plays_of_track(mine, seeds, verifier, leftovers if known else None)
+    if verifier is not None and leftovers:
+        minutes = float(m.qt.max()) * fp.FRAME_S / 60.0
+        plays += _light_plays(leftovers, verifier, int(VERIFY_PER_MINUTE * max(minutes, 1.0)))
     plays.sort(key=lambda p: p.start_s)
     kept = _drop_shadowed(plays, verifier)
     for play in kept:
@@ -673,11 +732,12 @@ def _same_audio(play: LocalPlay, stronger: LocalPlay) -> bool:
     return shared >= SAME_AUDIO_SHARE * len(play.anchors)
 
 
-# A play the peaks confirmed is the same recording as a stronger play it
-# overlaps when at least this share of the mix peaks it explains there the
-# stronger one explains too (two loops of one game built on the same bars).
-# A double drop's second track explains its own peaks: only its chance hits
-# fall on the other track's, measured ~0.1.
+# A play is the same recording as a stronger play it overlaps when at least
+# this share of the mix peaks it explains there the stronger one explains too
+# (two loops of one game built on the same bars; a song and its B mix, which
+# share only 24 % of their triplet anchors). A double drop's second track
+# explains its own peaks: only its chance hits fall on the other track's,
+# measured ~0.1. Needs stored peaks (verify.py); without them, anchors decide.
 PEAK_SAME_SHARE = 0.4
 
 
@@ -702,6 +762,14 @@ def _drop_shadowed(plays: list[LocalPlay], verifier: PeakVerifier | None = None)
     kept: list[LocalPlay] = []
     for play in sorted(plays, key=lambda p: -p.inliers):
         length = max(play.end_s - play.start_s, 1e-6)
+        # A stronger play of the same track over it: its echo or a repeat inside
+        # the track, dropped silently (not another track's alternative).
+        if any(
+            (other.source, other.track_id) == (play.source, play.track_id)
+            and min(play.end_s, other.end_s) - max(play.start_s, other.start_s) > 0.3 * length
+            for other in kept
+        ):
+            continue
         shadowed = False
         for other in kept:
             overlap = min(play.end_s, other.end_s) - max(play.start_s, other.start_s)
@@ -718,17 +786,13 @@ def _drop_shadowed(plays: list[LocalPlay], verifier: PeakVerifier | None = None)
                 and overlap > 0.3 * length
                 and (
                     _same_audio(play, other)
-                    or play.peak_evidence > 0
-                    and verifier is not None
+                    or verifier is not None
                     and _same_peaks(play, other, verifier)
                 )
             ):
                 shadowed = True
                 if not same:
                     other.alternatives.append(play)
-                break
-            if same and overlap > 0.3 * length:
-                shadowed = True
                 break
         if not shadowed:
             kept.append(play)

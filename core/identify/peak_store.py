@@ -15,7 +15,8 @@ peak, ~23 peaks a second, about 0.33 MB per hour of reference audio (a track
 with a gap of over 17 minutes between two peaks keeps whole frame numbers). One file per track, so adding
 tracks writes only theirs and a removed track's file goes with the next
 compaction. Tracks indexed before this store existed have no file; they are
-matched on triplets alone.
+matched on triplets alone until ``cratebot index`` meets their files again
+(``library.index_paths`` then adds the peaks).
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class PeakStore:
         with open(tmp, "wb") as out:
             np.save(out, rec)
         os.replace(tmp, path)
+
+    def has(self, track_id: int) -> bool:
+        return self._path(track_id).is_file()
 
     def read(self, track_id: int) -> tuple[np.ndarray, np.ndarray] | None:
         """``(frames int64, log bins float32)`` of the track's peaks, None if not stored."""

@@ -78,6 +78,12 @@ def test_index_reindex_remove(settings, synth_songs, tmp_path: Path) -> None:
     assert len(tracks) == 2 and all(t.hashes > 0 for t in tracks)
     index = open_index(settings)
     assert index.entries == sum(t.hashes for t in tracks)
+    # A library indexed before the index kept peaks gets them when its files come again.
+    assert all(index.peaks.has(t.id) for t in tracks)
+    index.peaks.clear()
+    again = index_paths(settings, synth_songs[:2])
+    assert again.added == [] and len(again.skipped) == 2
+    assert all(index.peaks.has(t.id) for t in tracks)
 
     # a non-audio file fails with its own reason, the rest still goes in
     junk = tmp_path / "junk.mp3"

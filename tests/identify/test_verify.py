@@ -159,7 +159,7 @@ def _play(track: int, speed: float, icpt: float, span: tuple[int, int], **kw) ->
     )
 
 
-def test_a_confirmed_play_on_the_same_peaks_as_a_stronger_one_is_the_same_recording() -> None:
+def test_a_play_on_the_same_peaks_as_a_stronger_one_is_the_same_recording() -> None:
     rng = np.random.default_rng(3)
     span = (2000, 2000 + int(20 / fp.FRAME_S))
     strong_ref = _ref_peaks(rng, 120)
@@ -172,8 +172,24 @@ def test_a_confirmed_play_on_the_same_peaks_as_a_stronger_one_is_the_same_record
     refs = {7: strong_ref, 8: copy_ref, 9: other_ref}
     v = PeakVerifier(np.concatenate([t1, t2]), np.concatenate([f1, f2]), refs.get)
     strong = _play(7, 1.0, 1000.0, span, inliers=300)
-    copy = _play(8, 1.0, 5000.0, span, inliers=9, peak_evidence=12.0)
+    # Found on triplets (a B mix: few shared anchors), but on the strong track's peaks.
+    copy = _play(8, 1.0, 5000.0, span, inliers=23, expected=1.0)
     other = _play(9, 1.0, 500.0, span, inliers=9, peak_evidence=12.0)
     kept = matching._drop_shadowed([strong, copy, other], v)
     assert [p.track_id for p in kept] == [7, 9]
     assert [a.track_id for a in strong.alternatives] == [8]
+
+
+def test_a_line_through_the_play_at_a_wrong_speed_is_turned_onto_it(monkeypatch) -> None:
+    rng = np.random.default_rng(11)
+    ref = _ref_peaks(rng, 180)
+    speed, icpt = 1.05, 3000.0
+    span = (2000, 2000 + int(40 / fp.FRAME_S))
+    v = _verifier(_mix_peaks(rng, ref, speed, icpt, span, 0.2), ref)
+    # The fit went through the play's inliers (around the pivot) at 2.5 % too fast.
+    pivot = span[0] + 600.0
+    wrong = speed + 0.025
+    wrong_icpt = speed * pivot + icpt - wrong * pivot
+    assert v.evidence(TRACK, wrong, wrong_icpt, *span, pivot=pivot) >= matching.PEAK_SIGNIFICANCE
+    monkeypatch.setattr("core.identify.verify.SLOPE_SEARCH", 0.0)
+    assert v.evidence(TRACK, wrong, wrong_icpt, *span, pivot=pivot) < 4
