@@ -83,7 +83,7 @@ SPEED_RANGE = (0.9, 1.1)
 # VERIFY_MARGIN either side for the count.
 VERIFY_INLIERS = 6
 VERIFY_MIN_SCORE = 12  # chains lighter than PLAY_MIN_SCORE looked at on peaks
-VERIFY_PER_MINUTE = 20  # ... at most this many per minute of mix
+VERIFY_PER_MINUTE = 5  # ... at most this many per minute of mix
 VERIFY_SIGNIFICANCE = 2.0
 PEAK_SIGNIFICANCE = 8.0
 VERIFY_MARGIN = int(5.0 / fp.FRAME_S)
@@ -444,21 +444,29 @@ def _light_plays(
     ``budget`` of them. Across tracks, because in a small library a track's own
     chance chains outweigh its weak true play, and per track retries run out on
     them; a budget, because each look costs a fit and a count of peaks."""
-    heap: list[tuple[int, int, np.ndarray]] = []
+    # Best first, lazily: a track enters with the sum of its seeds' scores (no
+    # chain of it is heavier) and has its heaviest chain found only when that
+    # bound comes first; a 1000-hour library leaves seeds on thousands of tracks.
+    heap: list[tuple[int, int, np.ndarray | None]] = []
 
-    def push(k: int) -> None:
+    def bound(k: int) -> None:
         left = leftovers[k]
-        path = _best_chain(left.seeds, left.alive, VERIFY_MIN_SCORE)
-        if path is not None:
-            heapq.heappush(heap, (-int(left.seeds[path, 3].sum()), k, path))
+        total = int(left.seeds[left.alive, 3].sum())
+        if total >= VERIFY_MIN_SCORE:
+            heapq.heappush(heap, (-total, k, None))
 
     for k in range(len(leftovers)):
-        push(k)
+        bound(k)
     plays = []
     while heap and budget > 0:
         _, k, path = heapq.heappop(heap)
-        budget -= 1
         left = leftovers[k]
+        if path is None:
+            path = _best_chain(left.seeds, left.alive, VERIFY_MIN_SCORE)
+            if path is not None:
+                heapq.heappush(heap, (-int(left.seeds[path, 3].sum()), k, path))
+            continue
+        budget -= 1
         chain = left.seeds[path]
         play = _fit(left.m, chain, verifier, peaks_only=True)
         if play is None:
@@ -467,7 +475,7 @@ def _light_plays(
             plays.append(play)
             w = left.seeds[:, 1]
             left.alive[(w >= chain[0, 1]) & (w <= chain[-1, 1])] = False
-        push(k)
+        bound(k)
     return plays
 
 
@@ -475,8 +483,15 @@ def _fit(
     m: Matches, chain: np.ndarray, verifier: PeakVerifier | None = None, peaks_only: bool = False
 ) -> LocalPlay | None:
     """The play a chain of seeds fits, if its inliers (or, for a line they leave in
-    doubt or with ``peaks_only``, its single peaks) say it is one."""
+    doubt or with ``peaks_only``, its single peaks) say it is one. ``m`` is one
+    track's matches in mix order (``find_plays`` sorts them so)."""
     track = int(chain[0, 0])
+    lo = chain[0, 1] * WINDOW_FRAMES - EXTEND_FRAMES
+    hi = (chain[-1, 1] + 1) * WINDOW_FRAMES + EXTEND_FRAMES
+    # Everything below looks only at [lo, hi): a slice, not a pass over all of a
+    # track's matches per chain (a small library's tracks have 10^5 of them).
+    a, b = np.searchsorted(m.qt, [lo, hi])
+    m = Matches(m.track[a:b], m.qt[a:b], m.rt[a:b], m.pitch[a:b])
     qt, rt = m.qt.astype(np.int64), m.rt.astype(np.int64)  # this track's matches only
     w = qt // WINDOW_FRAMES
     # expected offset per window, interpolated between chain seeds
@@ -488,8 +503,6 @@ def _fit(
     slope, icpt = _robust_line(x, y)
     if not SPEED_RANGE[0] <= slope <= SPEED_RANGE[1]:
         return None
-    lo = chain[0, 1] * WINDOW_FRAMES - EXTEND_FRAMES
-    hi = (chain[-1, 1] + 1) * WINDOW_FRAMES + EXTEND_FRAMES
     inl = (qt >= lo) & (qt < hi) & (np.abs(rt - (slope * qt + icpt)) <= FIT_TOL)
     n = int(inl.sum())
     if n < _fewest(verifier):
@@ -560,6 +573,54 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     dx = (x - x0).astype(np.float32)
     yf = y.astype(np.float32)
     slopes = np.arange(SPEED_RANGE[0], SPEED_RANGE[1] + SLOPE_STEP / 2, SLOPE_STEP)
+    best = _hough_all_at_once(yf, dx, slopes)
+    if best is None:
+        best = _hough_row_by_row(yf, dx, slopes)
+    _, slope, centre = best
+    inl = np.abs(yf - np.float32(slope) * dx - centre) <= FIT_TOL
+    icpt = centre - slope * x0
+    if inl.sum() >= 3 and np.ptp(x[inl]) >= 1:
+        slope, icpt = (float(v) for v in np.polyfit(x[inl], y[inl], 1))
+    return slope, icpt
+
+
+# A few hundred matches (most chains) are binned for every speed at once: a
+# loop over ~100 speeds costs more in numpy calls than in arithmetic there.
+HOUGH_AT_ONCE = 1 << 17  # cells (speeds x matches, speeds x offset bins)
+
+
+def _hough_all_at_once(
+    yf: np.ndarray, dx: np.ndarray, slopes: np.ndarray
+) -> tuple[int, float, float] | None:
+    """``_hough_row_by_row``'s answer, computed as one array; None when too big."""
+    if len(slopes) * len(yf) > HOUGH_AT_ONCE:
+        return None
+    c = yf[None, :] - slopes.astype(np.float32)[:, None] * dx[None, :]
+    q = np.floor(c / FIT_TOL).astype(np.int64)
+    q0 = q.min(axis=1)
+    rel = q - q0[:, None]
+    top = rel.max(axis=1)
+    width = int(top.max()) + 2
+    if len(slopes) * width > HOUGH_AT_ONCE:
+        return None
+    rows = np.arange(len(slopes))
+    counts = np.bincount((rel + (rows * width)[:, None]).ravel(), minlength=len(slopes) * width)
+    counts = counts.reshape(len(slopes), width)
+    pair = counts[:, :-1] + counts[:, 1:]
+    # Only the pairs the row-by-row search forms: within each row's own bins
+    # (a row of one bin has the one "pair" of that bin).
+    pair[np.arange(width - 1)[None, :] > np.maximum(top - 1, 0)[:, None]] = -1
+    k = np.argmax(pair, axis=1)
+    value = pair[rows, k]
+    r = int(np.argmax(value))
+    return int(value[r]), float(slopes[r]), float((q0[r] + k[r] + 1) * FIT_TOL)
+
+
+def _hough_row_by_row(
+    yf: np.ndarray, dx: np.ndarray, slopes: np.ndarray
+) -> tuple[int, float, float]:
+    """(count, slope, centre) of the two-bin offset window with the most points,
+    the first speed that reaches it."""
     best = (-1, 0.0, 0.0)  # (count, slope, centre)
     for s in slopes:  # one row at a time: a chain's matches can be tens of thousands
         c = yf - np.float32(s) * dx
@@ -570,13 +631,8 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         pair = counts[:-1] + counts[1:] if len(counts) > 1 else counts
         k = int(np.argmax(pair))
         if pair[k] > best[0]:
-            best = (int(pair[k]), float(s), (q0 + k + 1) * FIT_TOL)
-    _, slope, centre = best
-    inl = np.abs(yf - np.float32(slope) * dx - centre) <= FIT_TOL
-    icpt = centre - slope * x0
-    if inl.sum() >= 3 and np.ptp(x[inl]) >= 1:
-        slope, icpt = (float(v) for v in np.polyfit(x[inl], y[inl], 1))
-    return slope, icpt
+            best = (int(pair[k]), float(s), float((q0 + k + 1) * FIT_TOL))
+    return best
 
 
 def _dense_edges(times: np.ndarray, need: int = 3, within_s: float = 4.0) -> tuple[int, int]:
@@ -683,13 +739,14 @@ def find_plays(m: Matches, verifier: PeakVerifier | None = None) -> list[LocalPl
     """Every play in the matches, in mix order.
 
     Works one track at a time so that the temporary arrays stay the size of one
-    track's matches, not the whole mix's. Sorts ``m`` by track in place.
+    track's matches, not the whole mix's. Sorts ``m`` by track and mix time in place.
     ``verifier`` (``StreamingMatcher.verifier``) gives lines the triplets leave
     in doubt a second look on single peaks.
     """
     plays: list[LocalPlay] = []
-    # Sorted in place, one field at a time, so a long mix's matches exist once.
-    by_track = np.argsort(m.track, kind="stable")
+    # Sorted in place (by track, then mix time), one field at a time, so a long
+    # mix's matches exist once.
+    by_track = np.lexsort((m.qt, m.track))
     for name in ("track", "qt", "rt", "pitch"):
         setattr(m, name, getattr(m, name)[by_track])
     del by_track
