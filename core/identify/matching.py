@@ -732,7 +732,8 @@ def _start_at_ramp(play: LocalPlay) -> None:
 
 def _fewest(verifier: PeakVerifier | None) -> int:
     """Fewest inliers a line needs to be looked at."""
-    return min(MIN_INLIERS, FEW_INLIERS, VERIFY_INLIERS if verifier is not None else FEW_INLIERS)
+    fewest = min(MIN_INLIERS, FEW_INLIERS)
+    return min(fewest, VERIFY_INLIERS) if verifier is not None else fewest
 
 
 def find_plays(m: Matches, verifier: PeakVerifier | None = None) -> list[LocalPlay]:
@@ -808,6 +809,11 @@ def _same_peaks(play: LocalPlay, stronger: LocalPlay, verifier: PeakVerifier) ->
     return len(np.intersect1d(mine, theirs)) >= PEAK_SAME_SHARE * len(mine)
 
 
+def _overlap(a: LocalPlay, b: LocalPlay) -> float:
+    """Seconds two plays overlap (negative: the gap between them)."""
+    return min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
+
+
 def _line(play: LocalPlay) -> tuple[float, float]:
     """``(slope, icpt)`` of ``rt = slope * qt + icpt`` in frames."""
     start = play.start_s / fp.FRAME_S
@@ -823,35 +829,30 @@ def _drop_shadowed(plays: list[LocalPlay], verifier: PeakVerifier | None = None)
         # the track, dropped silently (not another track's alternative).
         if any(
             (other.source, other.track_id) == (play.source, play.track_id)
-            and min(play.end_s, other.end_s) - max(play.start_s, other.start_s) > 0.3 * length
+            and _overlap(play, other) > 0.3 * length
             for other in kept
         ):
             continue
-        shadowed = False
         for other in kept:
-            overlap = min(play.end_s, other.end_s) - max(play.start_s, other.start_s)
+            overlap = _overlap(play, other)
             # Under a much stronger play, only a clearly significant one is
             # another track (a double drop); a marginal one is its echo or a
             # shared sample.
-            same = (other.source, other.track_id) == (play.source, play.track_id)
             if (
                 overlap > 0.6 * length
                 and other.inliers >= 2 * play.inliers
                 and play.significance < 2 * SIGNIFICANCE
             ) or (
-                not same
-                and overlap > 0.3 * length
+                overlap > 0.3 * length
                 and (
                     _same_audio(play, other)
                     or verifier is not None
                     and _same_peaks(play, other, verifier)
                 )
             ):
-                shadowed = True
-                if not same:
-                    other.alternatives.append(play)
+                other.alternatives.append(play)
                 break
-        if not shadowed:
+        else:
             kept.append(play)
     kept.sort(key=lambda p: p.start_s)
     return kept

@@ -67,12 +67,12 @@ class PeakStore:
             rec = np.load(self._path(track_id), allow_pickle=False)
         except (FileNotFoundError, ValueError, OSError):
             return None  # not stored, or a torn file: triplets alone decide
+        if rec.dtype not in (PEAK_DTYPE, WIDE_DTYPE):
+            return None  # not a peak file: no field to read
         f = (rec["f"] / np.float32(F_SCALE)).astype(np.float32)
         if rec.dtype == PEAK_DTYPE:
             return np.cumsum(rec["dt"], dtype=np.int64), f
-        if rec.dtype == WIDE_DTYPE:
-            return rec["t"].astype(np.int64), f
-        return None
+        return rec["t"].astype(np.int64), f
 
     def keep_only(self, live_ids: Iterable[int]) -> None:
         """Delete the files of tracks not in ``live_ids``."""
@@ -85,6 +85,4 @@ class PeakStore:
                     path.unlink(missing_ok=True)
 
     def clear(self) -> None:
-        if self.folder.is_dir():
-            for path in self.folder.glob("*.npy"):
-                path.unlink(missing_ok=True)
+        self.keep_only(())

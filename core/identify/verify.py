@@ -65,7 +65,6 @@ class PeakVerifier:
         self._ref_peaks = ref_peaks
         self._has_peaks = has_peaks
         self._cache: OrderedDict[int, RefPeaks | None] = OrderedDict()
-        self.checked = 0
 
     def knows(self, code: int) -> bool:
         """Whether the track's peaks are stored."""
@@ -95,24 +94,19 @@ class PeakVerifier:
         close = inside & (np.abs(self.mix_f[idx] - f[:, None]) <= BIN_TOL)
         return idx, close
 
-    def _hits(self, qt: np.ndarray, f: np.ndarray) -> int:
-        """How many of the mapped peaks ``(qt, f)`` have a mix peak close by."""
-        if len(qt) == 0 or len(self.mix_t) == 0:
-            return 0
-        return int(self._close(qt, f)[1].any(axis=1).sum())
-
     def _hits_turning(
-        self, rt: np.ndarray, rf: np.ndarray, qc: float, rc: float, slope: float
+        self, qt: np.ndarray, f: np.ndarray, qc: float, slope: float
     ) -> tuple[int, float]:
-        """Most hits over lines through ``(qc, rc)`` with speeds within SLOPE_SEARCH of
-        ``slope`` (one pair per reference peak and mix peak close by), and the hits
-        one such line would get if the mix peaks near each reference peak fell at
-        random within the times the turning lines sweep."""
-        if len(rt) == 0 or len(self.mix_t) == 0:
+        """Most hits of the peaks ``(qt, f)``, mapped along a line of speed ``slope``,
+        over that line turned about mix frame ``qc`` through speeds within
+        SLOPE_SEARCH (one pair per reference peak and mix peak close by), and the
+        hits one such line would get if the mix peaks near each reference peak
+        fell at random within the times the turning lines sweep."""
+        if len(qt) == 0 or len(self.mix_t) == 0:
             return 0, 0.0
         slopes = np.arange(slope - SLOPE_SEARCH, slope + SLOPE_SEARCH + 1e-9, SLOPE_STEP)
         slopes = slopes[slopes > 0.5]
-        d = rt - rc
+        d = slope * (qt - qc)  # reference frames from the pivot
         a, b = qc + d / slopes[0], qc + d / slopes[-1]
         lo = np.searchsorted(self.mix_t, np.minimum(a, b) - TIME_TOL)
         hi = np.searchsorted(self.mix_t, np.maximum(a, b) + TIME_TOL, side="right")
@@ -122,7 +116,7 @@ class PeakVerifier:
         idx = lo[:, None] + np.arange(width)[None, :]
         inside = idx < hi[:, None]
         idx = np.minimum(idx, len(self.mix_t) - 1)
-        rows, cols = np.nonzero(inside & (np.abs(self.mix_f[idx] - rf[:, None]) <= BIN_TOL))
+        rows, cols = np.nonzero(inside & (np.abs(self.mix_f[idx] - f[:, None]) <= BIN_TOL))
         if len(rows) == 0:
             return 0, 0.0
         tj = self.mix_t[idx[rows, cols]]
@@ -163,8 +157,7 @@ class PeakVerifier:
         ref = self._ref(code)
         if ref is None or slope <= 0:
             return 0.0
-        self.checked += 1
-        rt, rf = ref
+        qc = (lo + hi) / 2 if pivot is None else pivot
         best = 0.0
         vinyl = fp.BINS_PER_OCTAVE * float(np.log2(slope))
         # Keylock keeps the pitch; vinyl shifts it with the speed (the same
@@ -173,18 +166,13 @@ class PeakVerifier:
 
             def count(d: float, shift: float = shift) -> tuple[int, float]:
                 """Hits of the line moved by ``d`` seconds, and what chance would give."""
-                b = icpt + d / fp.FRAME_S
-                if SLOPE_SEARCH > 0:
-                    qc = (lo + hi) / 2 if pivot is None else pivot
-                    keep = ((rt - b) / slope >= lo) & ((rt - b) / slope < hi)
-                    return self._hits_turning(rt[keep], rf[keep] + shift, qc, slope * qc + b, slope)
-                qt, f = self._mapped((rt, rf), slope, b, lo, hi)
-                return self._hits(qt, f + shift), 0.0
+                qt, f = self._mapped(ref, slope, icpt + d / fp.FRAME_S, lo, hi)
+                return self._hits_turning(qt, f + shift, qc, slope)
 
             hit, chance = count(0.0)
             # Most candidates are chance: when the line's hits are not even above
             # what random mix peaks would give it, no background is worth counting.
-            if SLOPE_SEARCH > 0 and (hit - chance) / np.sqrt(chance + 1.0) < TRIAGE_EVIDENCE:
+            if (hit - chance) / np.sqrt(chance + 1.0) < TRIAGE_EVIDENCE:
                 continue
             bg = [count(d)[0] for d in SHIFTS_S[:TRIAGE_SHIFTS]]
             if _z(hit, bg) >= TRIAGE_EVIDENCE:
