@@ -84,6 +84,7 @@ SPEED_RANGE = (0.9, 1.1)
 VERIFY_INLIERS = 6
 VERIFY_MIN_SCORE = 12  # chains lighter than PLAY_MIN_SCORE looked at on peaks
 VERIFY_PER_MINUTE = 5  # ... at most this many per minute of mix
+LIGHT_FITS_PER_MINUTE = 20  # ... chosen from the fits of this many
 VERIFY_SIGNIFICANCE = 2.0
 PEAK_SIGNIFICANCE = 8.0
 VERIFY_MARGIN = int(5.0 / fp.FRAME_S)
@@ -406,6 +407,7 @@ def _plays_of_track(
     """
     seeds = seeds[np.lexsort((seeds[:, 2], seeds[:, 1]))]
     alive = np.ones(len(seeds), dtype=bool)
+    spare = np.zeros(len(seeds), dtype=bool)
     plays = []
     failures = 0
     for _ in range(64):  # bounded: each round removes at least one seed
@@ -419,9 +421,17 @@ def _plays_of_track(
             failures += 1
             alive[path] = False
             continue
+        span = (w >= chain[0, 1]) & (w <= chain[-1, 1])
+        alive[path] = False
         if play is not None:
             plays.append(play)
-        alive[(w >= chain[0, 1]) & (w <= chain[-1, 1])] = False
+        else:
+            # Another alignment in a failed chain's span may still be a weak
+            # play (a chance seed chained to the true one, whose fit then
+            # followed the chance matches): its own chain gets a light look.
+            spare |= span & alive
+        alive[span] = False
+    alive |= spare
     if leftovers is not None and alive.any():
         leftovers.append(_Leftover(m, seeds, alive))
     return plays
@@ -437,14 +447,19 @@ class _Leftover:
 
 
 def _light_plays(
-    leftovers: list[_Leftover], verifier: PeakVerifier, budget: int
+    leftovers: list[_Leftover], verifier: PeakVerifier, budget: int, candidates: int
 ) -> list[LocalPlay]:
     """Plays among chains too light for triplets alone (a short play under a double
-    drop), on peaks alone: the heaviest such chains of all tracks first, at most
-    ``budget`` of them. Across tracks, because in a small library a track's own
-    chance chains outweigh its weak true play, and per track retries run out on
-    them; a budget, because each look costs a fit and a count of peaks."""
-    # Best first, lazily: a track enters with the sum of its seeds' scores (no
+    drop), on peaks alone. Up to ``candidates`` of the heaviest such chains of all
+    tracks are fitted (cheap), then the ``budget`` lines whose triplets stand out
+    most of their own track's chance matches are looked at on peaks (costly).
+    Across tracks, because in a small library a track's own chance chains
+    outweigh its weak true play, and per-track retries run out on them; ordered
+    by significance, not weight, because a track dense in chance matches (a loop,
+    a busy spectrum) has heavy chance chains: on 4 club mixes the true light
+    chains ranked 2nd-3rd of ~600 by significance and out of the first 100 by
+    weight."""
+    # Heaviest first, lazily: a track enters with the sum of its seeds' scores (no
     # chain of it is heavier) and has its heaviest chain found only when that
     # bound comes first; a 1000-hour library leaves seeds on thousands of tracks.
     heap: list[tuple[int, int, np.ndarray | None]] = []
@@ -457,8 +472,8 @@ def _light_plays(
 
     for k in range(len(leftovers)):
         bound(k)
-    plays = []
-    while heap and budget > 0:
+    lines: list[_Line] = []
+    while heap and candidates > 0:
         _, k, path = heapq.heappop(heap)
         left = leftovers[k]
         if path is None:
@@ -466,25 +481,52 @@ def _light_plays(
             if path is not None:
                 heapq.heappush(heap, (-int(left.seeds[path, 3].sum()), k, path))
             continue
-        budget -= 1
-        chain = left.seeds[path]
-        play = _fit(left.m, chain, verifier, peaks_only=True)
-        if play is None:
-            left.alive[path] = False
-        else:
-            plays.append(play)
-            w = left.seeds[:, 1]
-            left.alive[(w >= chain[0, 1]) & (w <= chain[-1, 1])] = False
+        candidates -= 1
+        left.alive[path] = False
+        line = _line_of(left.m, left.seeds[path], verifier)
+        if line is not None and _doubtful(line, verifier):
+            lines.append(line)
         bound(k)
+    lines.sort(key=lambda line: -line.sd)
+    plays: list[LocalPlay] = []
+    for line in lines[:budget]:
+        # A track's light chains in one span are one play, its echoes.
+        if any(
+            p.source << _SOURCE_SHIFT | p.track_id == line.track and _overlaps(p, line)
+            for p in plays
+        ):
+            continue
+        play = _confirm(line, verifier, peaks_only=True)
+        if play is not None:
+            plays.append(play)
     return plays
 
 
-def _fit(
-    m: Matches, chain: np.ndarray, verifier: PeakVerifier | None = None, peaks_only: bool = False
-) -> LocalPlay | None:
-    """The play a chain of seeds fits, if its inliers (or, for a line they leave in
-    doubt or with ``peaks_only``, its single peaks) say it is one. ``m`` is one
-    track's matches in mix order (``find_plays`` sorts them so)."""
+def _overlaps(play: LocalPlay, line: _Line) -> bool:
+    return play.start_s < line.end * fp.FRAME_S and line.start * fp.FRAME_S < play.end_s
+
+
+@dataclass
+class _Line:
+    """A chain's fitted line over one track's matches ``m`` (the chain's slice) and
+    how its inliers stand out of that track's chance matches."""
+
+    m: Matches
+    track: int
+    slope: float
+    icpt: float
+    start: int
+    end: int
+    inl: np.ndarray
+    n: int
+    expected: float
+    sd: float
+
+
+def _line_of(m: Matches, chain: np.ndarray, verifier: PeakVerifier | None = None) -> _Line | None:
+    """The line a chain of seeds fits and its inliers' span, or None when too few
+    inliers (``_fewest``) lie on it. ``m`` is one track's matches in mix order
+    (``find_plays`` sorts them so)."""
     track = int(chain[0, 0])
     lo = chain[0, 1] * WINDOW_FRAMES - EXTEND_FRAMES
     hi = (chain[-1, 1] + 1) * WINDOW_FRAMES + EXTEND_FRAMES
@@ -520,35 +562,59 @@ def _fit(
     expected = _chance_on_line(resid[span], BACKGROUND_BAND)
     if NEAR_BAND > 0:
         expected = max(expected, _chance_on_line(resid[span], NEAR_BAND, 2 * FIT_TOL))
-    sd = (n - expected) / np.sqrt(expected + 1.0)
+    sd = float((n - expected) / np.sqrt(expected + 1.0))
+    return _Line(m, track, float(slope), float(icpt), start, end, inl, n, float(expected), sd)
+
+
+def _fit(
+    m: Matches, chain: np.ndarray, verifier: PeakVerifier | None = None, peaks_only: bool = False
+) -> LocalPlay | None:
+    """The play a chain of seeds fits, if its inliers (or, for a line they leave in
+    doubt or with ``peaks_only``, its single peaks) say it is one. ``m`` is one
+    track's matches in mix order (``find_plays`` sorts them so)."""
+    line = _line_of(m, chain, verifier)
+    return None if line is None else _confirm(line, verifier, peaks_only)
+
+
+def _doubtful(line: _Line, verifier: PeakVerifier | None) -> bool:
+    """Whether the line may have its single peaks looked at."""
+    return verifier is not None and line.n >= VERIFY_INLIERS and line.sd >= VERIFY_SIGNIFICANCE
+
+
+def _confirm(
+    line: _Line, verifier: PeakVerifier | None, peaks_only: bool = False
+) -> LocalPlay | None:
+    """The line's play, when its triplets (or else its single peaks) say it is one."""
+    n, sd = line.n, line.sd
     enough = n >= MIN_INLIERS and sd >= SIGNIFICANCE
     evidence = 0.0
     if peaks_only or not (enough or n >= FEW_INLIERS and sd >= FEW_SIGNIFICANCE):
-        if verifier is None or n < VERIFY_INLIERS or sd < VERIFY_SIGNIFICANCE:
+        if verifier is None or not _doubtful(line, verifier):
             return None
         evidence = verifier.evidence(
-            track,
-            float(slope),
-            float(icpt),
-            start - VERIFY_MARGIN,
-            end + VERIFY_MARGIN,
-            pivot=float(qt[inl].mean()),
+            line.track,
+            line.slope,
+            line.icpt,
+            line.start - VERIFY_MARGIN,
+            line.end + VERIFY_MARGIN,
+            pivot=float(line.m.qt[line.inl].astype(np.float64).mean()),
         )
         if evidence < PEAK_SIGNIFICANCE:
             return None
-    pitch = float(np.median(m.pitch[inl].astype(np.float32))) * 12.0 / fp.BINS_PER_OCTAVE
+    pitch = float(np.median(line.m.pitch[line.inl].astype(np.float32))) * 12.0 / fp.BINS_PER_OCTAVE
+    qt = line.m.qt[line.inl]
     return LocalPlay(
-        track_id=track & ((1 << _SOURCE_SHIFT) - 1),
-        start_s=start * fp.FRAME_S,
-        end_s=end * fp.FRAME_S,
-        speed=float(slope),
+        track_id=line.track & ((1 << _SOURCE_SHIFT) - 1),
+        start_s=line.start * fp.FRAME_S,
+        end_s=line.end * fp.FRAME_S,
+        speed=line.slope,
         pitch_shift=pitch,
         inliers=n,
-        ref_start_s=float(slope * start + icpt) * fp.FRAME_S,
-        expected=float(expected),
+        ref_start_s=float(line.slope * line.start + line.icpt) * fp.FRAME_S,
+        expected=line.expected,
         peak_evidence=evidence,
-        source=track >> _SOURCE_SHIFT,
-        anchors=np.unique(qt[inl]).astype(np.int32),
+        source=line.track >> _SOURCE_SHIFT,
+        anchors=np.unique(qt).astype(np.int32),
     )
 
 
@@ -766,7 +832,13 @@ def find_plays(m: Matches, verifier: PeakVerifier | None = None) -> list[LocalPl
             plays += _plays_of_track(mine, seeds, verifier, leftovers if known else None)
     if verifier is not None and leftovers:
         minutes = float(m.qt.max()) * fp.FRAME_S / 60.0
-        plays += _light_plays(leftovers, verifier, int(VERIFY_PER_MINUTE * max(minutes, 1.0)))
+        minutes = max(minutes, 1.0)
+        plays += _light_plays(
+            leftovers,
+            verifier,
+            int(VERIFY_PER_MINUTE * minutes),
+            int(LIGHT_FITS_PER_MINUTE * minutes),
+        )
     plays.sort(key=lambda p: p.start_s)
     kept = _drop_shadowed(plays, verifier)
     for play in kept:

@@ -193,3 +193,80 @@ def test_a_line_through_the_play_at_a_wrong_speed_is_turned_onto_it(monkeypatch)
     assert v.evidence(TRACK, wrong, wrong_icpt, *span, pivot=pivot) >= matching.PEAK_SIGNIFICANCE
     monkeypatch.setattr("core.identify.verify.SLOPE_SEARCH", 0.0)
     assert v.evidence(TRACK, wrong, wrong_icpt, *span, pivot=pivot) < 4
+
+
+def _cloud(rng: np.random.Generator, window: int, offset_bin: float, n: int) -> np.ndarray:
+    """``n`` chance matches (mix frame, reference frame) in one window, scattered
+    over one offset bin: a seed, but no line through more than a few of them."""
+    q = rng.uniform(window * matching.WINDOW_FRAMES, (window + 1) * matching.WINDOW_FRAMES, n)
+    r = q + (offset_bin + rng.uniform(0, 1, n)) * matching.OFFSET_BIN
+    return np.stack([q, r], axis=1)
+
+
+def _matches(by_track: dict[int, list[np.ndarray]]) -> Matches:
+    rows = [
+        (np.full(len(qr), track), qr[:, 0], qr[:, 1])
+        for track, parts in by_track.items()
+        for qr in parts
+    ]
+    return Matches(
+        np.concatenate([r[0] for r in rows]).astype(np.int64),
+        np.concatenate([r[1] for r in rows]).astype(np.int32),
+        np.maximum(np.concatenate([r[2] for r in rows]), 0).astype(np.int32),
+        np.zeros(sum(len(r[0]) for r in rows), np.float16),
+    )
+
+
+def _weak_line(
+    rng: np.random.Generator, speed: float, icpt: float, start: int, seconds: float, n: int
+) -> np.ndarray:
+    q = np.sort(rng.uniform(start, start + seconds / fp.FRAME_S, n))
+    return np.stack([q, speed * q + icpt + rng.normal(0, 1.0, n)], axis=1)
+
+
+def test_light_chains_are_looked_at_by_significance_not_weight(monkeypatch) -> None:
+    rng = np.random.default_rng(5)
+    ref = _ref_peaks(rng, 180)
+    speed, icpt = 1.0, 2500.0
+    start = 3 * matching.WINDOW_FRAMES + 100
+    span = (start, start + int(8 / fp.FRAME_S))
+    # Track 8, dense in chance matches, has a heavier light chain than the weak true
+    # play of track 7 (a chain of one seed of 13).
+    dense = [_cloud(rng, 0, 4.0, 11), _cloud(rng, 1, 4.0, 11)]
+    true = [_weak_line(rng, speed, icpt, start, 8.0, 13)]
+    mix = _mix_peaks(rng, ref, speed, icpt, span, 0.3)
+    refs = {TRACK: ref, 8: _ref_peaks(np.random.default_rng(42), 180)}
+    monkeypatch.setattr(matching, "VERIFY_PER_MINUTE", 1)  # one look on peaks
+
+    def plays(fits: int) -> list[LocalPlay]:
+        monkeypatch.setattr(matching, "LIGHT_FITS_PER_MINUTE", fits)
+        return find_plays(_matches({TRACK: true, 8: dense}), PeakVerifier(*mix, refs.get))
+
+    # Looking at the heaviest chain only: track 8's, which its peaks reject.
+    assert plays(1) == []
+    # Fitting several and looking at the most significant: the true play.
+    found = plays(20)
+    assert [p.track_id for p in found] == [TRACK]
+    assert found[0].peak_evidence >= matching.PEAK_SIGNIFICANCE
+
+
+def test_a_weak_play_in_a_failed_chains_span_still_gets_its_look(monkeypatch) -> None:
+    rng = np.random.default_rng(9)
+    ref = _ref_peaks(rng, 180)
+    speed, icpt = 1.0, 2500.0
+    w = 4
+    start = w * matching.WINDOW_FRAMES + 200
+    span = (start, start + int(6 / fp.FRAME_S))
+    true_bin = icpt / matching.OFFSET_BIN
+    # Chance seeds two and three bins below the true offset chain with each other
+    # (heavier than the true seed), and the fit of that chain follows them.
+    parts = [
+        _cloud(rng, w - 1, true_bin - 2, 10),
+        _cloud(rng, w, true_bin - 3.2, 20),
+        _weak_line(rng, speed, icpt, start, 6.0, 16),
+    ]
+    mix = _mix_peaks(rng, ref, speed, icpt, span, 0.3, clutter_per_s=20)
+    monkeypatch.setattr(matching, "RETRIES", 0)  # the failed chain takes its span
+    found = find_plays(_matches({TRACK: parts}), _verifier(mix, ref))
+    assert [p.track_id for p in found] == [TRACK]
+    assert found[0].start_s == pytest.approx(start * fp.FRAME_S, abs=3.0)
