@@ -173,7 +173,7 @@ def measure(folder: Path, mix_path: Path, audio: Path) -> None:
             sel = (peaks_all.t >= lo) & (peaks_all.t < lo + step)
             matcher.feed(fp.Peaks(peaks_all.t[sel], peaks_all.f[sel], peaks_all.m[sel]))
         matches = matcher.finish()
-        plays = find_plays(matches, matcher.verifier())
+        plays = find_plays(matches, matcher.verifier(), matcher.seed_min)
         took = time.perf_counter() - t0
         cpu = time.process_time() - c0
         result = {

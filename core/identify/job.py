@@ -109,6 +109,7 @@ def _match_locally(
     del peaks, stream
     matches = matcher.finish()
     verifier = matcher.verifier()
+    seed_min = matcher.seed_min
     # The index and the matcher's buffers are done with: free them before
     # find_plays, the step where an identification's memory peaks.
     index.close()
@@ -118,7 +119,7 @@ def _match_locally(
     # to the system as each is freed, keep the peak lowest there (streaming uses
     # fewer, larger mappings: there the page faults of mapping each cost CPU).
     limit_heap_growth(PEAK_MMAP_THRESHOLD)
-    local = find_plays(matches, verifier)
+    local = find_plays(matches, verifier, seed_min)
     del matches, verifier
     release_free_memory()  # before the tracklist, CUE and picture are made
     tracks = store.labels(

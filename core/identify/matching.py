@@ -38,6 +38,7 @@ one line in the (q, r) plane. The steps:
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,16 @@ from core.identify.verify import PeakVerifier
 WINDOW_FRAMES = int(round(10.0 / fp.FRAME_S))
 OFFSET_BIN = 48  # frames (~0.77 s)
 SEED_MIN = 6
+# A bigger library gives more tracks the chance to make seeds: chance matches
+# per track and window do not shrink with the library (measured: a seed bin and
+# its neighbours hold ~1.9 of them on average against 12.7 hours and against
+# 1000 hours alike), so their count grows with its size. Past SEED_BASE_ENTRIES
+# index entries (~45 hours) a seed needs more matches, as many as keep the
+# chance seeds per window (Poisson, mean SEED_CHANCE) where SEED_MIN keeps them
+# at that size: real entries of a 1000-hour library (218 M) need 9, and the
+# pruner then keeps 4.8 M of 84 M matches of a 5-minute mix instead of 68 M.
+SEED_BASE_ENTRIES = 10_000_000
+SEED_CHANCE = 2.0
 SEEDS_PER_WINDOW = 3  # strongest alignments kept per (track, window)
 CHAIN_GAP_WINDOWS = 3
 CHAIN_DRIFT = 0.09
@@ -246,7 +257,9 @@ class StreamingMatcher:
         self._all_t: list[np.ndarray] = []
         self._all_f: list[np.ndarray] = []
         # A big library's chance matches are dropped as the mix streams (prune.py).
-        self._pruner = SeedPruner()
+        # Seeds need more matches in a bigger library (find_plays takes the same).
+        self.seed_min = seed_min_for(sum(index.entries for index in self.indexes))
+        self._pruner = SeedPruner(self.seed_min)
         self.triplets = 0
 
     @property
@@ -314,7 +327,26 @@ class StreamingMatcher:
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 
 
-def _seeds(m: Matches) -> np.ndarray:
+def _poisson_tail(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean)."""
+    term, below = math.exp(-mean), 0.0
+    for i in range(k):
+        below += term
+        term *= mean / (i + 1)
+    return max(1.0 - below, 0.0)
+
+
+def seed_min_for(entries: int) -> int:
+    """Fewest matches (a bin and its neighbours) a seed needs against a library of
+    ``entries`` index entries."""
+    allowed = _poisson_tail(SEED_MIN, SEED_CHANCE) * SEED_BASE_ENTRIES / max(entries, 1)
+    need = SEED_MIN
+    while need < 64 and _poisson_tail(need, SEED_CHANCE) > allowed:
+        need += 1
+    return need
+
+
+def _seeds(m: Matches, seed_min: int = SEED_MIN) -> np.ndarray:
     """Rows (track, window, offset_bin, score) where a play shows as a local peak."""
     if len(m) == 0:
         return np.zeros((0, 4), np.int64)
@@ -332,7 +364,7 @@ def _seeds(m: Matches) -> np.ndarray:
 
     score = counts + count_at(uniq - 1) + count_at(uniq + 1)
     left, right = count_at(uniq - 1), count_at(uniq + 1)
-    peak = (score >= SEED_MIN) & (counts >= left) & (counts >= right)
+    peak = (score >= seed_min) & (counts >= left) & (counts >= right)
     u, sc = uniq[peak], score[peak]
     # keep the strongest few alignments per (track, window): a play is one of them
     group = u >> 22
@@ -802,13 +834,16 @@ def _fewest(verifier: PeakVerifier | None) -> int:
     return min(fewest, VERIFY_INLIERS) if verifier is not None else fewest
 
 
-def find_plays(m: Matches, verifier: PeakVerifier | None = None) -> list[LocalPlay]:
+def find_plays(
+    m: Matches, verifier: PeakVerifier | None = None, seed_min: int = SEED_MIN
+) -> list[LocalPlay]:
     """Every play in the matches, in mix order.
 
     Works one track at a time so that the temporary arrays stay the size of one
     track's matches, not the whole mix's. Sorts ``m`` by track and mix time in place.
     ``verifier`` (``StreamingMatcher.verifier``) gives lines the triplets leave
-    in doubt a second look on single peaks.
+    in doubt a second look on single peaks. ``seed_min``: the matcher's
+    (``StreamingMatcher.seed_min``), which its pruning kept matches for.
     """
     plays: list[LocalPlay] = []
     # Sorted in place (by track, then mix time), one field at a time, so a long
@@ -825,7 +860,7 @@ def find_plays(m: Matches, verifier: PeakVerifier | None = None) -> list[LocalPl
         mine = Matches(
             m.track[lo : lo + n], m.qt[lo : lo + n], m.rt[lo : lo + n], m.pitch[lo : lo + n]
         )
-        seeds = _seeds(mine)
+        seeds = _seeds(mine, seed_min)
         if len(seeds):
             # Only tracks with stored peaks can have a light chain confirmed.
             known = verifier is not None and verifier.knows(int(mine.track[0]))

@@ -4,7 +4,7 @@ Against a 1000-hour library every query triplet meets hundreds of chance
 entries, and a few dozen of them pass the speed and pitch gates: tens of
 millions of matches for a one-hour mix, spread thin over tens of thousands of
 tracks. ``matching.find_plays`` only ever uses a match near a *seed* (a track
-and 10-second window where at least ``SEED_MIN`` matches share an offset bin,
+and 10-second window where at least ``seed_min`` matches share an offset bin,
 neighbours included): seeds chain across at most ``CHAIN_GAP_WINDOWS`` windows,
 a fit extends ``EXTEND_FRAMES`` beyond its chain, and a play's background is
 counted within ``BACKGROUND_BAND`` frames of its line, whose offset drifts by
@@ -62,9 +62,9 @@ def _slots(group: np.ndarray, bits: int) -> np.ndarray:
     return h.astype(np.intp)
 
 
-def _may_seed(code: np.ndarray) -> np.ndarray:
+def _may_seed(code: np.ndarray, seed_min: int) -> np.ndarray:
     """Mask of the (track, window, offset bin) codes whose bin or a neighbour could
-    score ``SEED_MIN``, by a counting sketch: the (track, window) part is hashed
+    score ``seed_min``, by a counting sketch: the (track, window) part is hashed
     and the offset bin added, so neighbouring bins are neighbouring slots; hash
     collisions only add to a count, so no bin that scores is missed and the
     exact count after it finds the same seeds.
@@ -78,12 +78,12 @@ def _may_seed(code: np.ndarray) -> np.ndarray:
     wrap = np.concatenate([counts[-2:], counts, counts[:2]])
     score = wrap[:-2] + wrap[1:-1] + wrap[2:]
     best = np.maximum(np.maximum(score[:-2], score[1:-1]), score[2:])
-    keep: np.ndarray = best[slot] >= mt.SEED_MIN
+    keep: np.ndarray = best[slot] >= seed_min
     return keep
 
 
-def seed_bins(m: mt.Matches) -> np.ndarray:
-    """Rows (track, window, offset bin) where a seed can be: ``SEED_MIN`` matches or
+def seed_bins(m: mt.Matches, seed_min: int = mt.SEED_MIN) -> np.ndarray:
+    """Rows (track, window, offset bin) where a seed can be: ``seed_min`` matches or
     more in the bin and its two neighbours (``find_plays`` also asks for a peak)."""
     if len(m) == 0:
         return np.zeros((0, 3), np.int64)
@@ -94,18 +94,20 @@ def seed_bins(m: mt.Matches) -> np.ndarray:
     w0 = int(w.min())
     if int(w.max()) - w0 >= 1 << _W_BITS:  # a very long piece: in parts
         cut = (w - w0) < (1 << (_W_BITS - 1))
-        return np.concatenate([seed_bins(m.select(cut)), seed_bins(m.select(~cut))])
+        return np.concatenate(
+            [seed_bins(m.select(cut), seed_min), seed_bins(m.select(~cut), seed_min)]
+        )
     code = ((_track_codes(m.track) << _W_BITS) | (w - w0)) << _B_BITS | ob
     del w, ob
     if len(code) > SKETCH_MIN:
-        code = code[_may_seed(code)]
+        code = code[_may_seed(code, seed_min)]
     # One sort; a bin's neighbours are then next to it in ``uniq``.
     uniq, counts = np.unique(code, return_counts=True)
     del code
     score = counts.copy()
     score[1:] += np.where(uniq[:-1] == uniq[1:] - 1, counts[:-1], 0)
     score[:-1] += np.where(uniq[1:] == uniq[:-1] + 1, counts[1:], 0)
-    u = uniq[score >= mt.SEED_MIN]
+    u = uniq[score >= seed_min]
     return np.stack(
         [
             _untrack(u >> (_B_BITS + _W_BITS)),
@@ -177,7 +179,8 @@ class SeedPruner:
     no step copies all of them at once).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, seed_min: int = mt.SEED_MIN) -> None:
+        self.seed_min = seed_min
         self._windows: dict[int, list[mt.Matches]] = {}
         self._kept: list[mt.Matches] = []
         self._seeds = np.zeros((0, 3), np.int64)
@@ -201,7 +204,7 @@ class SeedPruner:
             if self._evaluated <= window < complete:
                 whole = mt.Matches.concat(self._windows[window])
                 self._windows[window] = [whole]
-                self._seeds = np.concatenate([self._seeds, seed_bins(whole)])
+                self._seeds = np.concatenate([self._seeds, seed_bins(whole, self.seed_min)])
         self._evaluated = max(self._evaluated, complete)
         # Decided: windows whose every reachable seed window is complete.
         upto = complete if complete_frames is None else complete - WINDOW_REACH

@@ -275,9 +275,11 @@ def test_offset_segments_read_and_merge_like_key_segments(tmp_path: Path, monkey
     assert len(list(tmp_path.glob("*.npy"))) == 2
 
 
-def test_pruning_chance_matches_keeps_every_play(monkeypatch) -> None:
+@pytest.mark.parametrize("seed_min", [matching.SEED_MIN, 9])
+def test_pruning_chance_matches_keeps_every_play(monkeypatch, seed_min: int) -> None:
     """The streaming pruner drops chance matches far from any seed, and the plays
-    found are exactly those found from all matches."""
+    found are exactly those found from all matches (with a big library's seed
+    threshold too)."""
     from core.identify import prune
 
     rng = np.random.default_rng(12)
@@ -308,12 +310,12 @@ def test_pruning_chance_matches_keeps_every_play(monkeypatch) -> None:
     def summary(ms: matching.Matches) -> list[tuple[int, float, float, int, float]]:
         return [
             (p.track_id, round(p.start_s, 2), round(p.end_s, 2), p.inliers, round(p.expected, 3))
-            for p in find_plays(ms)
+            for p in find_plays(ms, None, seed_min)
         ]
 
     everything = summary(matching.Matches(m.track.copy(), m.qt.copy(), m.rt.copy(), m.pitch))
     assert [p[0] for p in everything] == [7, 9]
-    pruner = prune.SeedPruner()
+    pruner = prune.SeedPruner(seed_min)
     step = int(30 / fp.FRAME_S)
     for lo in range(0, n_q, step):
         sel = (m.qt >= lo) & (m.qt < lo + step)
@@ -356,3 +358,28 @@ def test_start_is_never_before_the_track_itself_begins() -> None:
         assert len(plays) == 1
         assert plays[0].start_s >= 20.0 - 0.05
         assert plays[0].ref_start_s >= -0.05
+
+
+def test_seeds_need_more_matches_only_in_a_big_library() -> None:
+    assert matching.seed_min_for(0) == matching.SEED_MIN
+    assert matching.seed_min_for(matching.SEED_BASE_ENTRIES) == matching.SEED_MIN
+    sizes = [10**k for k in range(5, 11)]
+    needs = [matching.seed_min_for(n) for n in sizes]
+    assert needs == sorted(needs) and needs[-1] > matching.SEED_MIN
+    # Chance seeds per window at 1000 hours (218 M entries) stay at most what
+    # SEED_MIN lets through at the base size.
+    tail = matching._poisson_tail
+    need = matching.seed_min_for(218_000_000)
+    chance = matching.SEED_CHANCE
+    allowed = tail(matching.SEED_MIN, chance) * matching.SEED_BASE_ENTRIES
+    assert 218_000_000 * tail(need, chance) <= allowed < 218_000_000 * tail(need - 1, chance)
+    assert tail(0, 2.0) == pytest.approx(1.0) and tail(3, 2.0) == pytest.approx(0.3233, abs=1e-4)
+
+
+def test_a_matcher_on_a_big_library_asks_more_of_its_seeds(tmp_path: Path, monkeypatch) -> None:
+    index = FingerprintIndex(tmp_path)
+    assert StreamingMatcher(index, None).seed_min == matching.SEED_MIN
+    monkeypatch.setattr(FingerprintIndex, "entries", property(lambda self: 218_000_000))
+    matcher = StreamingMatcher(index, None)
+    assert matcher.seed_min == matching.seed_min_for(218_000_000) > matching.SEED_MIN
+    assert matcher._pruner.seed_min == matcher.seed_min
