@@ -270,3 +270,32 @@ def test_a_weak_play_in_a_failed_chains_span_still_gets_its_look(monkeypatch) ->
     found = find_plays(_matches({TRACK: parts}), _verifier(mix, ref))
     assert [p.track_id for p in found] == [TRACK]
     assert found[0].start_s == pytest.approx(start * fp.FRAME_S, abs=3.0)
+
+
+def test_a_light_chain_passes_on_its_triplets_alone_only_when_very_significant() -> None:
+    rng = np.random.default_rng(21)
+    ref = _ref_peaks(rng, 180)
+    speed, icpt = 1.03, 2500.0
+    start = 2 * matching.WINDOW_FRAMES + 100
+    # 19 inliers within one window: a chain of one seed, too light for a play.
+    line = _weak_line(rng, speed, icpt, start, 8.0, 19)
+    # The mix's peaks do not show the track (a drum track's peaks, smeared by
+    # the room): the second look finds nothing.
+    unheard = _verifier(_mix_peaks(rng, ref, speed, icpt, (start, start + 500), 0.0), ref)
+    found = find_plays(_matches({TRACK: [line]}), unheard)
+    assert [p.track_id for p in found] == [TRACK] and found[0].peak_evidence == 0.0
+    assert found[0].significance >= matching.LIGHT_SIGNIFICANCE
+    # The same inliers among the track's chance matches around the line (about one
+    # expected on it): a heavy chain's few-inlier bar is passed, a light one's not,
+    # so only the peaks could say yes to a light chain there.
+    q_b = rng.uniform(start, start + 8.0 / fp.FRAME_S, 75)
+    side = rng.choice([-1, 1], len(q_b)) * rng.uniform(20, 470, len(q_b))
+    around = np.stack([q_b, speed * q_b + icpt + side], axis=1)
+    both = np.concatenate([line, around])
+    m = _matches({TRACK: [both[np.argsort(both[:, 0])]]})
+    offset_bin = int((speed - 1) * start + icpt) // matching.OFFSET_BIN
+    chain = np.array([[TRACK, start // matching.WINDOW_FRAMES, offset_bin, 19]])
+    heavy = matching._fit(m, chain, unheard)
+    assert heavy is not None and heavy.inliers >= 19
+    assert matching.FEW_SIGNIFICANCE <= heavy.significance < matching.LIGHT_SIGNIFICANCE
+    assert matching._fit(m, chain, unheard, peaks_only=True) is None
