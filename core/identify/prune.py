@@ -69,15 +69,28 @@ def _may_seed(code: np.ndarray, seed_min: int) -> np.ndarray:
     collisions only add to a count, so no bin that scores is missed and the
     exact count after it finds the same seeds.
     """
-    bits = max(int(len(code)).bit_length() + 1, 16)
-    mask = (1 << bits) - 1
-    slot = (_slots(code >> _B_BITS, bits) + (code & ((1 << _B_BITS) - 1))) & mask
-    counts = np.bincount(slot, minlength=1 << bits).astype(np.int32)
-    # score of a slot's bin (itself and both neighbours), then the best score a
-    # match's own bin or a neighbour can have
-    wrap = np.concatenate([counts[-2:], counts, counts[:2]])
-    score = wrap[:-2] + wrap[1:-1] + wrap[2:]
-    best = np.maximum(np.maximum(score[:-2], score[1:-1]), score[2:])
+    bits = max(int(len(code)).bit_length(), 16)
+    size = 1 << bits
+    slot = (_slots(code >> _B_BITS, bits) + (code & ((1 << _B_BITS) - 1))) & (size - 1)
+    # Small integers: these tables were the largest temporaries of a lookup against
+    # a big library (~400 MB for a window of a real 1000-hour one). A count that
+    # saturates at 255 still tells whether a bin reaches seed_min (at most 64).
+    wide = np.bincount(slot, minlength=size)
+    counts = np.clip(wide, 0, 255, out=wide).astype(np.uint8)
+    del wide
+    # score of a slot's bin (itself and both neighbours, the table wrapping
+    # round), then the best score a match's own bin or a neighbour can have
+    score = counts.astype(np.uint16)
+    score[1:] += counts[:-1]
+    score[0] += counts[-1]
+    score[:-1] += counts[1:]
+    score[-1] += counts[0]
+    del counts
+    best = score.copy()
+    np.maximum(best[1:], score[:-1], out=best[1:])
+    best[0] = max(best[0], score[-1])
+    np.maximum(best[:-1], score[1:], out=best[:-1])
+    best[-1] = max(best[-1], score[0])
     keep: np.ndarray = best[slot] >= seed_min
     return keep
 
@@ -171,6 +184,29 @@ def near_seeds(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
     return keep
 
 
+class _Held:
+    """One window's matches while the pruner holds them, in 12 bytes a match
+    instead of 18: a big library's held windows are most of a lookup's memory."""
+
+    def __init__(self, m: mt.Matches, window: int) -> None:
+        self.window = window
+        self.track = _track_codes(m.track).astype(np.uint32)  # < 2**31
+        self.qt = (m.qt - window * mt.WINDOW_FRAMES).astype(np.uint16)  # within the window
+        self.rt = m.rt.astype(np.int32)
+        self.pitch = m.pitch
+
+    def __len__(self) -> int:
+        return len(self.qt)
+
+    def matches(self) -> mt.Matches:
+        return mt.Matches(
+            _untrack(self.track.astype(np.int64)),
+            self.qt.astype(np.int32) + self.window * mt.WINDOW_FRAMES,
+            self.rt,
+            self.pitch,
+        )
+
+
 class SeedPruner:
     """Holds a streaming mix's matches, a 10-second window at a time, until the
     windows around them are complete, then keeps only those within reach of a seed.
@@ -181,7 +217,7 @@ class SeedPruner:
 
     def __init__(self, seed_min: int = mt.SEED_MIN) -> None:
         self.seed_min = seed_min
-        self._windows: dict[int, list[mt.Matches]] = {}
+        self._windows: dict[int, list[_Held]] = {}
         self._kept: list[mt.Matches] = []
         self._seeds = np.zeros((0, 3), np.int64)
         self._evaluated = 0  # seeds known for windows < this
@@ -194,7 +230,7 @@ class SeedPruner:
         if len(m):
             w = m.qt // mt.WINDOW_FRAMES
             for window in np.unique(w).tolist():
-                self._windows.setdefault(window, []).append(m.select(w == window))
+                self._windows.setdefault(window, []).append(_Held(m.select(w == window), window))
         if not self._windows:
             return
         last = max(self._windows)
@@ -202,8 +238,8 @@ class SeedPruner:
         # New seeds, from windows that are now complete.
         for window in sorted(self._windows):
             if self._evaluated <= window < complete:
-                whole = mt.Matches.concat(self._windows[window])
-                self._windows[window] = [whole]
+                whole = self._whole(window)
+                self._windows[window] = [_Held(whole, window)]
                 self._seeds = np.concatenate([self._seeds, seed_bins(whole, self.seed_min)])
         self._evaluated = max(self._evaluated, complete)
         # Decided: windows whose every reachable seed window is complete.
@@ -211,10 +247,15 @@ class SeedPruner:
         for window in sorted(self._windows):
             if window >= upto:
                 break
-            part = mt.Matches.concat(self._windows.pop(window))
+            part = self._whole(window)
+            del self._windows[window]
             self._kept.append(part.select(near_seeds(part, self._seeds)))
         # Seeds older than any undecided window's reach are done with.
         self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
+
+    def _whole(self, window: int) -> mt.Matches:
+        parts = self._windows[window]
+        return mt.Matches.concat([held.matches() for held in parts])
 
     def finish(self) -> mt.Matches:
         self.add(mt.Matches.empty(), None)

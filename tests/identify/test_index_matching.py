@@ -275,12 +275,15 @@ def test_offset_segments_read_and_merge_like_key_segments(tmp_path: Path, monkey
     assert len(list(tmp_path.glob("*.npy"))) == 2
 
 
-@pytest.mark.parametrize("seed_min", [matching.SEED_MIN, 9])
-def test_pruning_chance_matches_keeps_every_play(monkeypatch, seed_min: int) -> None:
+@pytest.mark.parametrize(("seed_min", "sketch"), [(matching.SEED_MIN, False), (9, True)])
+def test_pruning_chance_matches_keeps_every_play(monkeypatch, seed_min: int, sketch: bool) -> None:
     """The streaming pruner drops chance matches far from any seed, and the plays
     found are exactly those found from all matches (with a big library's seed
-    threshold too)."""
+    threshold and counting sketches too)."""
     from core.identify import prune
+
+    if sketch:
+        monkeypatch.setattr(prune, "SKETCH_MIN", 1000)
 
     rng = np.random.default_rng(12)
     n_q = int(300 / fp.FRAME_S)
@@ -383,3 +386,24 @@ def test_a_matcher_on_a_big_library_asks_more_of_its_seeds(tmp_path: Path, monke
     matcher = StreamingMatcher(index, None)
     assert matcher.seed_min == matching.seed_min_for(218_000_000) > matching.SEED_MIN
     assert matcher._pruner.seed_min == matcher.seed_min
+
+
+def test_seed_sketch_never_misses_a_bin_that_scores() -> None:
+    from core.identify import prune
+
+    rng = np.random.default_rng(4)
+    # Codes (track, window, offset bin): a few hot bins (one over 255 matches,
+    # where the sketch's counts saturate) among many sparse ones.
+    sparse = rng.integers(0, 1 << 40, 200_000)
+    hot = np.repeat(rng.integers(0, 1 << 40, 40), rng.integers(3, 400, 40))
+    code = np.concatenate([sparse, hot, hot + 1]).astype(np.int64)
+    uniq, counts = np.unique(code, return_counts=True)
+    score = counts.copy()
+    score[1:] += np.where(uniq[:-1] == uniq[1:] - 1, counts[:-1], 0)
+    score[:-1] += np.where(uniq[1:] == uniq[:-1] + 1, counts[1:], 0)
+    for seed_min in (6, 9, 64):
+        may = prune._may_seed(code, seed_min)
+        scoring = np.isin(code, uniq[score >= seed_min])
+        assert scoring.any() and not (scoring & ~may).any()
+        if seed_min >= 9:  # and it sets most aside (the sparse codes fill the table)
+            assert may.mean() < 0.15
