@@ -89,6 +89,15 @@ def unpack_values(vals: np.ndarray) -> Unpacked:
     )
 
 
+def anchor_values(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(dt13, f1)`` of packed values alone: what the speed and pitch gates look
+    at, so that the other fields are unpacked only for the entries they pass."""
+    v = vals.astype(np.uint64, copy=False)
+    dt13 = ((v >> np.uint64(_F_BITS)) & np.uint64((1 << _DT_BITS) - 1)).astype(np.intp)
+    f1 = (v & np.uint64((1 << _F_BITS) - 1)).astype(np.float32) / 4
+    return dt13, f1
+
+
 class _Mapped:
     """A read-only ``.npy`` array mapped from disk whose pages can be handed back.
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.identify import fingerprint as fp
-from core.identify.index import FingerprintIndex, unpack_values
+from core.identify.index import FingerprintIndex, Unpacked, anchor_values, unpack_values
 from core.identify.verify import PeakVerifier
 
 WINDOW_FRAMES = int(round(10.0 / fp.FRAME_S))
@@ -213,22 +213,29 @@ def _gate(
     tr: fp.Triplets, q: np.ndarray, vals: np.ndarray, live_ids: np.ndarray | None, source: int
 ) -> Matches:
     """The raw hits (query triplet, packed value) that are speed- and pitch-plausible."""
-    ref = unpack_values(vals)
-    keep = np.ones(len(q), dtype=bool)
-    if live_ids is not None:
-        keep &= np.isin(ref.track, live_ids)
+    # The pitch gate passes ~20 % of a big library's raw hits: it goes first, on
+    # the two fields it needs, and the rest is unpacked for what it passes.
+    ref_dt13, ref_f1 = anchor_values(vals)
     qdt = tr.dt13[q]
-    lo, hi = fp.dt13_range(qdt)
-    keep &= (ref.dt13 >= lo) & (ref.dt13 <= hi)
-    pitch = tr.f1[q] - ref.f1
+    pitch = tr.f1[q] - ref_f1
     # Vinyl moves the pitch with the speed, keylock keeps it; anything else is
     # a chance collision.
-    keep &= fp.pitch_gate(pitch, ref.dt13, qdt)
+    keep = fp.pitch_gate(pitch, ref_dt13, qdt)
+    lo, hi = fp.dt13_range(qdt)  # the key ranges hold only these; a point lookup may not
+    keep &= (ref_dt13 >= lo) & (ref_dt13 <= hi)
+    passed = np.flatnonzero(keep)
+    ref = unpack_values(vals[passed])
+    q = q[passed]
+    pitch = pitch[passed]
+    if live_ids is not None:
+        live = np.isin(ref.track, live_ids)
+        ref = Unpacked(ref.track[live], ref.t1[live], ref.dt13[live], ref.f1[live])
+        q, pitch = q[live], pitch[live]
     return Matches(
-        ref.track[keep].astype(np.int64) | (source << _SOURCE_SHIFT),
-        tr.t1[q][keep].astype(np.int32),
-        ref.t1[keep].astype(np.int32),
-        pitch[keep].astype(np.float16),
+        ref.track | (source << _SOURCE_SHIFT),
+        tr.t1[q].astype(np.int32),
+        ref.t1.astype(np.int32),
+        pitch.astype(np.float16),
     )
 
 
