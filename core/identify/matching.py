@@ -10,7 +10,8 @@ one line in the (q, r) plane. The steps:
    shift allows. Random key collisions mostly fail these.
 2. *Seeds*: in 10-second mix windows, count matches per (track, r - q) bin; over
    10 s even an 8 % speed change moves ``r - q`` by under a second, so a play
-   shows up as a peak.
+   shows up as a peak. A bigger library asks more matches of a seed
+   (``seed_min_for``): it has more tracks to give chance seeds.
 3. *Chains*: seeds of one track whose offsets continue each other (drift of at
    most 9 % of the elapsed time) form one play; the heaviest chain is taken
    first, then the next, so a track played twice gives two plays and a loop
@@ -23,6 +24,9 @@ one line in the (q, r) plane. The steps:
    move the start back where the track's chance matches are rare (a fade-in).
    A play is its inliers standing out of the track's chance matches around
    the line (SIGNIFICANCE; twice that when they are fewer than MIN_INLIERS).
+   Lines the triplets leave in doubt get a second look on single peaks
+   (verify.py); chains too light to be plays on triplets are fitted across all
+   tracks, and the most significant of them get that look (``_light_plays``).
 5. *Shadows*: a play mostly under a much stronger one is dropped unless it is
    clearly significant (a double drop); one that shares most of its inliers'
    query triplets with a stronger play of another track is the same
@@ -883,8 +887,7 @@ def find_plays(
             known = verifier is not None and verifier.knows(int(mine.track[0]))
             plays += _plays_of_track(mine, seeds, verifier, leftovers if known else None)
     if verifier is not None and leftovers:
-        minutes = float(m.qt.max()) * fp.FRAME_S / 60.0
-        minutes = max(minutes, 1.0)
+        minutes = max(float(m.qt.max()) * fp.FRAME_S / 60.0, 1.0)
         plays += _light_plays(
             leftovers,
             verifier,
