@@ -184,6 +184,8 @@ def index_paths(
     # (the reader waits on it), so a second file's decoder keeps both cores busy.
     shas: dict[int, str] = {}
     ahead: dict[int, Future[fp.Fingerprint]] = {}
+    # Peaks of files indexed before the index kept them (verify.py), made ahead too.
+    ahead_peaks: dict[int, Future[fp.Peaks]] = {}
 
     def sha_of(k: int) -> str:
         if k not in shas:
@@ -192,14 +194,16 @@ def index_paths(
 
     def start(k: int) -> None:
         """Fingerprint file ``k`` on the pool, unless the library already has its content."""
-        if k >= len(files) or k in ahead:
+        if k >= len(files) or k in ahead or k in ahead_peaks:
             return
         try:
-            if store.by_sha256(sha_of(k)) is not None:
-                return
+            known = store.by_sha256(sha_of(k))
         except OSError:
             return  # reported when the loop reaches it
-        ahead[k] = pool.submit(_fingerprint_file, files[k], settings)
+        if known is None:
+            ahead[k] = pool.submit(_fingerprint_file, files[k], settings)
+        elif known.hashes > 0 and not index.peaks.has(known.id):
+            ahead_peaks[k] = pool.submit(_peaks_of_file, files[k])
 
     pool = ThreadPoolExecutor(max_workers=INDEX_THREADS, thread_name_prefix="index")
     try:
@@ -214,9 +218,11 @@ def index_paths(
                     if not index.peaks.has(existing.id):
                         # Indexed before the index kept peaks: add them (verify.py);
                         # a file that no longer decodes keeps its hashes alone.
+                        if n not in ahead_peaks:
+                            ahead_peaks[n] = pool.submit(_peaks_of_file, path)
+                        start(n + 1)
                         with contextlib.suppress(BadInput):
-                            blocks = decode_blocks(path, fp.SAMPLE_RATE, 1)
-                            index.peaks.write(existing.id, fp.peaks_from_blocks(blocks)[0])
+                            index.peaks.write(existing.id, ahead_peaks.pop(n).result())
                     if in_library and not store.is_in_library(existing.id):
                         # Known from a chat's crate: now the operator's too, same fingerprints.
                         store.set_in_library(existing.id, True)
@@ -237,8 +243,9 @@ def index_paths(
                 continue
             finally:
                 shas.pop(n, None)
-                if (left := ahead.pop(n, None)) is not None:
-                    left.cancel()  # a skipped file's speculative fingerprint
+                for speculative in (ahead.pop(n, None), ahead_peaks.pop(n, None)):
+                    if speculative is not None:
+                        speculative.cancel()  # a skipped file's work made ahead
             # A changed file at the same path replaces its old entry.
             stale = [t.id for t in store.by_path(str(path))]
             if stale:
@@ -266,6 +273,10 @@ def _fingerprint_file(path: Path, settings: Settings) -> fp.Fingerprint:
     if len(print_.keys) == 0:
         raise BadInput(f"{path.name}: no usable audio (silent?)")
     return print_
+
+
+def _peaks_of_file(path: Path) -> fp.Peaks:
+    return fp.peaks_from_blocks(decode_blocks(path, fp.SAMPLE_RATE, 1))[0]
 
 
 def _write_batch(
