@@ -33,6 +33,7 @@ BIN_TOL = 1.0  # log bins
 # the first TRIAGE_SHIFTS of them decide whether the rest are worth counting.
 SHIFTS_S = (-7.9, 5.3, 11.7, -17.3, -11.7, -5.3, 7.9, 17.3)
 TRIAGE_SHIFTS = 3
+BACKGROUND_LINES = 4  # for a rate of chance hits (``hit_times``)
 TRIAGE_EVIDENCE = 3.0
 # A line fitted to a few triplets among a track's chance matches can have the
 # wrong speed (measured: off by 0.013-0.03 on three of the club misses) while
@@ -147,6 +148,25 @@ class PeakVerifier:
             idx, close = self._close(qt, f + shift)
             got.append(idx[close])
         return np.unique(np.concatenate(got))
+
+    def hit_times(
+        self, code: int, slope: float, icpt: float, lo: int, hi: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Mix frames of the reference peaks heard along the line over ``[lo, hi)``
+        (either pitch mode), and the same along the line moved by each of the first
+        ``BACKGROUND_LINES`` of SHIFTS_S (chance); empty without stored peaks."""
+        ref = self._ref(code)
+        if ref is None or slope <= 0 or len(self.mix_t) == 0:
+            return np.zeros(0), []
+
+        def heard_at(d: float) -> np.ndarray:
+            qt, f = self._mapped(ref, slope, icpt + d / fp.FRAME_S, lo, hi)
+            hit = np.zeros(len(qt), dtype=bool)
+            for shift in {0.0, fp.BINS_PER_OCTAVE * float(np.log2(slope))}:
+                hit |= self._close(qt, f + shift)[1].any(axis=1)
+            return np.sort(qt[hit])
+
+        return heard_at(0.0), [heard_at(d) for d in SHIFTS_S[:BACKGROUND_LINES]]
 
     def evidence(
         self, code: int, slope: float, icpt: float, lo: int, hi: int, pivot: float | None = None

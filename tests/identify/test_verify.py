@@ -299,3 +299,38 @@ def test_a_light_chain_passes_on_its_triplets_alone_only_when_very_significant()
     assert heavy is not None and heavy.inliers >= 19
     assert matching.FEW_SIGNIFICANCE <= heavy.significance < matching.LIGHT_SIGNIFICANCE
     assert matching._fit(m, chain, unheard, peaks_only=True) is None
+
+
+@pytest.mark.parametrize("heard_early", [True, False])
+def test_start_moves_back_to_where_the_tracks_peaks_are_first_heard(heard_early: bool) -> None:
+    """A filter sweep: the track's peaks are heard more and more from its start, its
+    triplets only from 4 s later; a track heard no earlier than its triplets is
+    not moved to where it is not heard."""
+    rng = np.random.default_rng(31)
+    ref = _ref_peaks(rng, 180)
+    speed, icpt = 1.04, 3000.0
+    start = int(60 / fp.FRAME_S)
+    second = int(1 / fp.FRAME_S)
+    late = start + 4 * second
+    end = start + int(40 / fp.FRAME_S)
+    # Triplet inliers, two a second, from 4 s in (none before: the low-pass).
+    q = np.sort(rng.uniform(late, end, 72))
+    inliers = np.stack([q, speed * q + icpt + rng.normal(0, 1.0, len(q))], axis=1)
+    # Peaks: a fifth to all of the full survival over the sweep's 4 s, then full.
+    spans = [(start + k * second, start + (k + 1) * second, 0.05 * (k + 1)) for k in range(4)]
+    spans = (spans if heard_early else []) + [(late, end, 0.25)]
+    parts = [_mix_peaks(rng, ref, speed, icpt, (a, b), s, clutter_per_s=4) for a, b, s in spans]
+    parts += [_mix_peaks(rng, ref, speed, icpt, (0, 0), 0.0, 4) for _ in range(5 - len(parts))]
+    mix = (np.concatenate([t for t, _ in parts]), np.concatenate([f for _, f in parts]))
+    plays = find_plays(_matches({TRACK: [inliers]}), _verifier(mix, ref))
+    assert [p.track_id for p in plays] == [TRACK]
+    alone = find_plays(_matches({TRACK: [inliers]}))[0].start_s  # triplets alone
+    assert alone >= late * fp.FRAME_S - 1.0
+    found = plays[0]
+    assert found.ref_start_s == pytest.approx(
+        (speed * found.start_s / fp.FRAME_S + icpt) * fp.FRAME_S, abs=0.2
+    )
+    if heard_early:
+        assert found.start_s == pytest.approx(start * fp.FRAME_S, abs=1.5)
+    else:
+        assert found.start_s >= late * fp.FRAME_S - 2.5
