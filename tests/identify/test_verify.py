@@ -334,3 +334,26 @@ def test_start_moves_back_to_where_the_tracks_peaks_are_first_heard(heard_early:
         assert found.start_s == pytest.approx(start * fp.FRAME_S, abs=1.5)
     else:
         assert found.start_s >= late * fp.FRAME_S - 2.5
+
+
+def test_one_tracks_chance_chains_do_not_take_every_light_look(monkeypatch) -> None:
+    rng = np.random.default_rng(8)
+    ref = _ref_peaks(rng, 180)
+    speed, icpt = 1.0, 2500.0
+    start = 5 * matching.WINDOW_FRAMES + 100
+    span = (start, start + int(8 / fp.FRAME_S))
+    # Track 8 (a loop dense in chance matches) has a dozen light chains, each
+    # heavier than the true play's of track 7, at offsets too far apart to chain.
+    dense = [_cloud(rng, w, 40.0 * w, 16) for w in range(12)]
+    true = [_weak_line(rng, speed, icpt, start, 8.0, 13)]
+    mix = _mix_peaks(rng, ref, speed, icpt, span, 0.3)
+    refs = {TRACK: ref, 8: _ref_peaks(np.random.default_rng(43), 180)}
+    minutes = 12 * matching.WINDOW_FRAMES * fp.FRAME_S / 60
+    monkeypatch.setattr(matching, "LIGHT_FITS_PER_MINUTE", 9.5 / minutes)  # 9 fits
+
+    def plays(per_track: int) -> list[LocalPlay]:
+        monkeypatch.setattr(matching, "LIGHT_PER_TRACK", per_track)
+        return find_plays(_matches({TRACK: true, 8: dense}), PeakVerifier(*mix, refs.get))
+
+    assert plays(1000) == []  # all nine fits went to track 8's chance chains
+    assert [p.track_id for p in plays(8)] == [TRACK]
