@@ -547,10 +547,7 @@ def _light_plays(
     plays: list[LocalPlay] = []
     for line in lines[:budget]:
         # A track's light chains in one span are one play, its echoes.
-        if any(
-            p.source << _SOURCE_SHIFT | p.track_id == line.track and _overlaps(p, line)
-            for p in plays
-        ):
+        if any(p.code == line.track and _overlaps(p, line) for p in plays):
             continue
         play = _confirm(line, verifier, peaks_only=True)
         if play is not None:
@@ -817,6 +814,26 @@ RAMP_STEP_S = 0.25
 RAMP_STEP_PRIOR = 0.5
 
 
+def _ramp_exposure(after: np.ndarray, ramp: np.ndarray) -> np.ndarray:
+    """Seconds of full level that ``min(1, t / ramp)`` adds up to over ``after``
+    seconds (a ramp of 0 is a cut)."""
+    exposure: np.ndarray = np.where(
+        after >= ramp, after - ramp / 2, after**2 / (2 * np.maximum(ramp, 1e-9))
+    )
+    return exposure
+
+
+def _posterior_median(value: np.ndarray, ll: np.ndarray, ramp: np.ndarray) -> float:
+    """Posterior median of ``value`` over a grid of (start, ramp) models with log
+    likelihoods ``ll``, cuts (ramp 0) and ramps equally likely a priori."""
+    cut = ramp == 0
+    prior = np.where(cut, RAMP_STEP_PRIOR / cut.sum(), (1 - RAMP_STEP_PRIOR) / (~cut).sum())
+    w = np.exp(ll - ll.max()) * prior
+    order = np.argsort(value, kind="stable")
+    k = int(np.searchsorted(np.cumsum(w[order]), 0.5 * w.sum()))
+    return float(value[order][min(k, len(order) - 1)])
+
+
 def _start_at_ramp(play: LocalPlay) -> None:
     """Move ``play``'s start to where its inliers' rate begins to rise."""
     a = np.unique(play.anchors).astype(np.float64) * fp.FRAME_S
@@ -840,16 +857,10 @@ def _start_at_ramp(play: LocalPlay) -> None:
         g = np.minimum(1.0, (a[None, :] - s0[rows, None]) / ramp[rows, None])
         g[length[rows] == 0] = 1.0
         log_g[rows] = np.log(g).sum(axis=1)
-    span = top - s0
-    exposure = np.where(span >= length, span - length / 2, span**2 / (2 * ramp))
+    exposure = _ramp_exposure(top - s0, length)
     # The level is profiled out: n / exposure.
     ll = n * np.log(n / exposure) + log_g - n
-    cut = length == 0
-    prior = np.where(cut, RAMP_STEP_PRIOR / cut.sum(), (1 - RAMP_STEP_PRIOR) / (~cut).sum())
-    w = np.exp(ll - ll.max()) * prior
-    order = np.argsort(back, kind="stable")
-    k = int(np.searchsorted(np.cumsum(w[order]), 0.5 * w.sum()))
-    shift = float(a[0] - back[order][min(k, len(order) - 1)]) - play.start_s
+    shift = float(a[0] - _posterior_median(back, ll, length)) - play.start_s
     # Not before the track itself begins.
     shift = max(shift, -max(play.ref_start_s, 0.0) / play.speed)
     if shift < 0:
@@ -904,16 +915,8 @@ def _start_on_peaks(play: LocalPlay, verifier: PeakVerifier) -> None:
     g = np.clip((t[None, :] - start[:, None]) / np.maximum(ramp, 1e-9)[:, None], 0.0, 1.0)
     g[ramp == 0] = (t[None, :] >= start[ramp == 0, None]).astype(np.float64)
     ll = np.log(base + level * g).sum(axis=1)
-    after = hi_s - start
-    ll -= base * span + level * np.where(
-        after >= ramp, after - ramp / 2, after**2 / (2 * np.maximum(ramp, 1e-9))
-    )
-    cut = ramp == 0
-    prior = np.where(cut, RAMP_STEP_PRIOR / cut.sum(), (1 - RAMP_STEP_PRIOR) / (~cut).sum())
-    w = np.exp(ll - ll.max()) * prior
-    order = np.argsort(start, kind="stable")
-    k = int(np.searchsorted(np.cumsum(w[order]), 0.5 * w.sum()))
-    new_start = float(start[order][min(k, len(order) - 1)])
+    ll -= base * span + level * _ramp_exposure(hi_s - start, ramp)
+    new_start = float(_posterior_median(start, ll, ramp))
     if new_start < play.start_s:
         shift = new_start - play.start_s
         play.ref_start_s += shift * play.speed

@@ -95,6 +95,14 @@ class PeakVerifier:
         close = inside & (np.abs(self.mix_f[idx] - f[:, None]) <= BIN_TOL)
         return idx, close
 
+    def _close_either_pitch(
+        self, qt: np.ndarray, f: np.ndarray, slope: float
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``_close`` of the peaks ``(qt, f)`` mapped along a line of speed ``slope``,
+        their pitch kept (keylock) and moved with the speed (vinyl)."""
+        shifts = {0.0, fp.BINS_PER_OCTAVE * float(np.log2(slope))}
+        return [self._close(qt, f + shift) for shift in shifts]
+
     def _hits_turning(
         self, qt: np.ndarray, f: np.ndarray, qc: float, slope: float
     ) -> tuple[int, float]:
@@ -143,10 +151,7 @@ class PeakVerifier:
         qt, f = self._mapped(ref, slope, icpt, lo, hi)
         if len(qt) == 0:
             return np.zeros(0, np.int64)
-        got = []
-        for shift in (0.0, fp.BINS_PER_OCTAVE * float(np.log2(slope))):
-            idx, close = self._close(qt, f + shift)
-            got.append(idx[close])
+        got = [idx[close] for idx, close in self._close_either_pitch(qt, f, slope)]
         return np.unique(np.concatenate(got))
 
     def hit_times(
@@ -162,8 +167,8 @@ class PeakVerifier:
         def heard_at(d: float) -> np.ndarray:
             qt, f = self._mapped(ref, slope, icpt + d / fp.FRAME_S, lo, hi)
             hit = np.zeros(len(qt), dtype=bool)
-            for shift in {0.0, fp.BINS_PER_OCTAVE * float(np.log2(slope))}:
-                hit |= self._close(qt, f + shift)[1].any(axis=1)
+            for _, close in self._close_either_pitch(qt, f, slope):
+                hit |= close.any(axis=1)
             return np.sort(qt[hit])
 
         return heard_at(0.0), [heard_at(d) for d in SHIFTS_S[:BACKGROUND_LINES]]

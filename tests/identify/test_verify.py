@@ -12,7 +12,7 @@ from core.identify import matching
 from core.identify.index import FingerprintIndex
 from core.identify.matching import LocalPlay, Matches, find_plays
 from core.identify.peak_store import PeakStore
-from core.identify.verify import PeakVerifier
+from core.identify.verify import PeakVerifier, RefPeaks
 from tests.identify.synth import song
 
 TRACK = 7
@@ -224,18 +224,26 @@ def _weak_line(
     return np.stack([q, speed * q + icpt + rng.normal(0, 1.0, n)], axis=1)
 
 
-def test_light_chains_are_looked_at_by_significance_not_weight(monkeypatch) -> None:
-    rng = np.random.default_rng(5)
+def _light_true_play(
+    rng: np.random.Generator, window: int, other_seed: int
+) -> tuple[list[np.ndarray], tuple[np.ndarray, np.ndarray], dict[int, RefPeaks]]:
+    """A weak true play of TRACK from a little into ``window`` (13 inliers over 8 s:
+    a chain of one light seed), the mix's peaks with its peaks heard, and the stored
+    peaks of TRACK and of track 8 (whose peaks the mix does not hold)."""
     ref = _ref_peaks(rng, 180)
     speed, icpt = 1.0, 2500.0
-    start = 3 * matching.WINDOW_FRAMES + 100
-    span = (start, start + int(8 / fp.FRAME_S))
+    start = window * matching.WINDOW_FRAMES + 100
+    true = [_weak_line(rng, speed, icpt, start, 8.0, 13)]
+    mix = _mix_peaks(rng, ref, speed, icpt, (start, start + int(8 / fp.FRAME_S)), 0.3)
+    return true, mix, {TRACK: ref, 8: _ref_peaks(np.random.default_rng(other_seed), 180)}
+
+
+def test_light_chains_are_looked_at_by_significance_not_weight(monkeypatch) -> None:
+    rng = np.random.default_rng(5)
+    true, mix, refs = _light_true_play(rng, 3, 42)
     # Track 8, dense in chance matches, has a heavier light chain than the weak true
     # play of track 7 (a chain of one seed of 13).
     dense = [_cloud(rng, 0, 4.0, 11), _cloud(rng, 1, 4.0, 11)]
-    true = [_weak_line(rng, speed, icpt, start, 8.0, 13)]
-    mix = _mix_peaks(rng, ref, speed, icpt, span, 0.3)
-    refs = {TRACK: ref, 8: _ref_peaks(np.random.default_rng(42), 180)}
     monkeypatch.setattr(matching, "VERIFY_PER_MINUTE", 1)  # one look on peaks
 
     def plays(fits: int) -> list[LocalPlay]:
@@ -338,16 +346,10 @@ def test_start_moves_back_to_where_the_tracks_peaks_are_first_heard(heard_early:
 
 def test_one_tracks_chance_chains_do_not_take_every_light_look(monkeypatch) -> None:
     rng = np.random.default_rng(8)
-    ref = _ref_peaks(rng, 180)
-    speed, icpt = 1.0, 2500.0
-    start = 5 * matching.WINDOW_FRAMES + 100
-    span = (start, start + int(8 / fp.FRAME_S))
+    true, mix, refs = _light_true_play(rng, 5, 43)
     # Track 8 (a loop dense in chance matches) has a dozen light chains, each
     # heavier than the true play's of track 7, at offsets too far apart to chain.
     dense = [_cloud(rng, w, 40.0 * w, 16) for w in range(12)]
-    true = [_weak_line(rng, speed, icpt, start, 8.0, 13)]
-    mix = _mix_peaks(rng, ref, speed, icpt, span, 0.3)
-    refs = {TRACK: ref, 8: _ref_peaks(np.random.default_rng(43), 180)}
     minutes = 12 * matching.WINDOW_FRAMES * fp.FRAME_S / 60
     monkeypatch.setattr(matching, "LIGHT_FITS_PER_MINUTE", 9.5 / minutes)  # 9 fits
 
