@@ -82,6 +82,60 @@ def _to8k(x: np.ndarray) -> np.ndarray:
     return soxr.resample(x, SR, fp.SAMPLE_RATE).astype(np.float32)
 
 
+def _stream(matcher: StreamingMatcher, y8k: np.ndarray) -> Matches:
+    peaks = fp.peaks_from_samples(y8k)
+    step = int(5 / fp.FRAME_S)
+    for s in range(0, int(peaks.t.max()) + 1, step):
+        sel = (peaks.t >= s) & (peaks.t < s + step)
+        matcher.feed(fp.Peaks(peaks.t[sel], peaks.f[sel], peaks.m[sel]))
+    return matcher.finish()
+
+
+def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -> None:
+    a, b = song(31, 50.0), song(32, 50.0)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
+    index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
+    mix = _to8k(np.concatenate([a[5 * SR : 45 * SR], b[5 * SR : 45 * SR]]))
+    # Many small lookups, so several are under way at once.
+    monkeypatch.setattr(StreamingMatcher, "LOOKUP_TRIPLETS", 200)
+    plain = StreamingMatcher(index, None)
+    assert plain._pool is None  # a small index: no threads
+    expected = _stream(plain, mix)
+    monkeypatch.setattr(index_mod, "RELEASE_BYTES", 0)
+    monkeypatch.setattr(StreamingMatcher, "LOOKUP_THREADS", 2)
+    threaded = StreamingMatcher(index, None)
+    assert threaded._pool is not None
+    got = _stream(threaded, mix)
+    assert threaded._pool is None and not threaded._pending  # finish stopped them
+    assert len(got) == len(expected) > 100
+    for name in ("track", "qt", "rt", "pitch"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name))
+    assert [p.track_id for p in find_plays(got)] == [1, 2]
+
+
+def test_a_failed_lookup_thread_reaches_the_caller(tmp_path: Path, monkeypatch) -> None:
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(song(33, 30.0)))))])
+    monkeypatch.setattr(index_mod, "RELEASE_BYTES", 0)
+    monkeypatch.setattr(StreamingMatcher, "LOOKUP_THREADS", 2)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk went away")
+        yield
+
+    monkeypatch.setattr(FingerprintIndex, "lookup_ranges", broken)
+    monkeypatch.setattr(StreamingMatcher, "LOOKUP_TRIPLETS", 50)
+    # Failing in finish, and in feed (where a 30-second batch's lookups are waited for).
+    for seconds, where in ((20.0, "finish"), (70.0, "feed")):
+        matcher = StreamingMatcher(index, None)
+        with pytest.raises(OSError, match="disk went away") as failed:
+            _stream(matcher, _to8k(song(33, seconds)))
+        called = {entry.name for entry in failed.traceback} & {"feed", "finish"}
+        assert called == {where}
+        assert matcher._pool is None
+
+
 def test_one_matcher_searches_several_indexes(tmp_path: Path) -> None:
     a, b = song(21, 40.0), song(22, 40.0)
     crate, library = FingerprintIndex(tmp_path / "crate"), FingerprintIndex(tmp_path / "lib")
