@@ -54,6 +54,8 @@ MAX_SEGMENTS = 6
 
 _TRACK_BITS, _T_BITS, _DT_BITS, _F_BITS = 28, 20, 7, 9
 MAX_TRACK_ID = (1 << _TRACK_BITS) - 1
+# The value's lowest bits: t3 - t1 (frames), then the anchor (quarter log bins).
+DT13_BITS, F1_BITS = _DT_BITS, _F_BITS
 MAX_FRAMES = (1 << _T_BITS) - 1  # 4.6 hours of reference audio per track
 
 
