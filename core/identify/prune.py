@@ -32,16 +32,18 @@ OFFSET_REACH = int(
     * (WINDOW_REACH + 1)
     * mt.WINDOW_FRAMES
 )
-# Bits of a match's (track, window, offset bin) code: a track code is the track
+# Bits of a window's match's (track, offset bin) code: a track code is the track
 # id (< 2**28) and its index's position (< 8); offset bins are within ±2**16
 # (reference tracks are under 2**20 frames, mixes under 11 hours).
-_T_BITS, _W_BITS, _B_BITS = 31, 12, 17
-_OFF_BITS = 24
+_T_BITS, _B_BITS = 31, 17
+_OFF_BITS = 24  # offsets in frames, in a (track, offset) code
 
 
 def _track_codes(track: np.ndarray) -> np.ndarray:
     """Matches' track codes (``source << 32 | id``) squeezed into ``_T_BITS`` bits."""
-    t = track.astype(np.int64)
+    t = track.astype(np.int64, copy=False)
+    if len(t) and int(t.max()) < 1 << 28:  # the first index's: as they are
+        return t
     return ((t >> 32) << 28) | (t & ((1 << 28) - 1))
 
 
@@ -49,7 +51,7 @@ def _untrack(code: np.ndarray) -> np.ndarray:
     return ((code >> 28) << 32) | (code & ((1 << 28) - 1))
 
 
-# Above this many matches, counting sketches (``_may_seed``, ``_may_reach``)
+# Above this many matches, a counting sketch (``_may_seed``) and a hashed set (``_near_seeds``)
 # first set aside those that cannot matter, so the exact sorts and searches
 # below see a few per cent of a big library's chance matches.
 SKETCH_MIN = 1 << 15
@@ -63,9 +65,9 @@ def _slots(group: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _may_seed(code: np.ndarray, seed_min: int) -> np.ndarray:
-    """Mask of the (track, window, offset bin) codes whose bin or a neighbour could
-    score ``seed_min``, by a counting sketch: the (track, window) part is hashed
-    and the offset bin added, so neighbouring bins are neighbouring slots; hash
+    """Mask of the (track, offset bin) codes whose bin or a neighbour could score
+    ``seed_min``, by a counting sketch: the track part is hashed and the offset
+    bin added, so neighbouring bins are neighbouring slots; hash
     collisions only add to a count, so no bin that scores is missed and the
     exact count after it finds the same seeds.
     """
@@ -95,23 +97,20 @@ def _may_seed(code: np.ndarray, seed_min: int) -> np.ndarray:
     return keep
 
 
-def seed_bins(m: mt.Matches, seed_min: int = mt.SEED_MIN) -> np.ndarray:
-    """Rows (track, window, offset bin) where a seed can be: ``seed_min`` matches or
-    more in the bin and its two neighbours (``find_plays`` also asks for a peak)."""
-    if len(m) == 0:
+def _seed_bins(held: _Held, seed_min: int) -> np.ndarray:
+    """Rows (track code, window, offset bin) of one window's matches where a seed can
+    be: ``seed_min`` matches or more in the bin and its two neighbours
+    (``find_plays`` also asks for a peak)."""
+    if len(held) == 0:
         return np.zeros((0, 3), np.int64)
-    qt = m.qt.astype(np.int64)
-    w = qt // mt.WINDOW_FRAMES
-    ob = np.floor_divide(m.rt.astype(np.int64) - qt, mt.OFFSET_BIN) + (1 << (_B_BITS - 1))
-    del qt
-    w0 = int(w.min())
-    if int(w.max()) - w0 >= 1 << _W_BITS:  # a very long piece: in parts
-        cut = (w - w0) < (1 << (_W_BITS - 1))
-        return np.concatenate(
-            [seed_bins(m.select(cut), seed_min), seed_bins(m.select(~cut), seed_min)]
-        )
-    code = ((_track_codes(m.track) << _W_BITS) | (w - w0)) << _B_BITS | ob
-    del w, ob
+    off = held.rt.astype(np.int64)
+    off -= held.qt
+    off -= held.window * mt.WINDOW_FRAMES
+    np.floor_divide(off, mt.OFFSET_BIN, out=off)
+    off += 1 << (_B_BITS - 1)
+    # One window: the code needs only the track and the offset bin.
+    code = (held.track.astype(np.int64) << _B_BITS) | off
+    del off
     if len(code) > SKETCH_MIN:
         code = code[_may_seed(code, seed_min)]
     # One sort; a bin's neighbours are then next to it in ``uniq``.
@@ -123,60 +122,47 @@ def seed_bins(m: mt.Matches, seed_min: int = mt.SEED_MIN) -> np.ndarray:
     u = uniq[score >= seed_min]
     return np.stack(
         [
-            _untrack(u >> (_B_BITS + _W_BITS)),
-            ((u >> _B_BITS) & ((1 << _W_BITS) - 1)) + w0,
+            u >> _B_BITS,
+            np.full(len(u), held.window, dtype=np.int64),
             (u & ((1 << _B_BITS) - 1)) - (1 << (_B_BITS - 1)),
         ],
         axis=1,
     )
 
 
-def _may_reach(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
-    """Indexes of the matches whose (track, window) a seed of their track reaches,
-    and a few more: a hashed set of the seeds' (track, window) pairs, where a
-    collision can only let a match through to the exact test."""
-    pairs = (_track_codes(seeds[:, 0])[:, None] << _W_BITS) + (
-        seeds[:, 1:2] + np.arange(-WINDOW_REACH, WINDOW_REACH + 1)[None, :]
-    )
-    bits = max(int(pairs.size).bit_length() + 3, 12)
-    table = np.zeros(1 << bits, dtype=bool)
-    table[_slots(pairs.ravel(), bits)] = True
-    mine = (_track_codes(m.track) << _W_BITS) + m.qt.astype(np.int64) // mt.WINDOW_FRAMES
-    found: np.ndarray = np.flatnonzero(table[_slots(mine, bits)])
-    return found
-
-
-def near_seeds(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
-    """Mask of the matches within reach of a seed of their own track."""
-    keep = np.zeros(len(m), dtype=bool)
-    if len(m) == 0 or len(seeds) == 0:
+def _near_seeds(held: _Held, seeds: np.ndarray) -> np.ndarray:
+    """Mask of one window's matches within reach of a seed of their own track
+    (``seeds``: rows of track code, window, offset bin)."""
+    keep = np.zeros(len(held), dtype=bool)
+    seeds = seeds[np.abs(seeds[:, 1] - held.window) <= WINDOW_REACH]
+    if len(held) == 0 or len(seeds) == 0:
         return keep
-    tracks = np.unique(seeds[:, 0])
-    cand = _may_reach(m, seeds) if len(m) > SKETCH_MIN else np.arange(len(m))
-    pos = np.clip(np.searchsorted(tracks, m.track[cand]), 0, len(tracks) - 1)
-    mine = tracks[pos] == m.track[cand]
-    cand, pos = cand[mine], pos[mine]
+    # First a hashed set of the seeds' tracks, where a collision can only let
+    # a match through to the exact test: a big library's chance matches are
+    # mostly of tracks without a seed.
+    if len(held) > SKETCH_MIN:
+        bits = max(int(len(seeds)).bit_length() + 3, 12)
+        table = np.zeros(1 << bits, dtype=bool)
+        table[_slots(seeds[:, 0], bits)] = True
+        cand = np.flatnonzero(table[_slots(held.track, bits)])
+    else:
+        cand = np.arange(len(held))
     if len(cand) == 0:
         return keep
-    qt = m.qt[cand].astype(np.int64)
-    w = qt // mt.WINDOW_FRAMES
-    off = m.rt[cand].astype(np.int64) - qt
-    w0 = min(int(w.min()), int(seeds[:, 1].min())) - WINDOW_REACH
-    # Each seed covers a box of windows x offsets; boxes become intervals of a
-    # composite (track, window, offset) code, merged, then searched.
-    sti = np.searchsorted(tracks, seeds[:, 0])
-    dw = np.arange(-WINDOW_REACH, WINDOW_REACH + 1)
-    row = ((sti[:, None] << _W_BITS) | (seeds[:, 1:2] + dw[None, :] - w0)).ravel() << _OFF_BITS
-    lo_off = np.repeat(seeds[:, 2] * mt.OFFSET_BIN - OFFSET_REACH, len(dw))
-    hi_off = np.repeat((seeds[:, 2] + 1) * mt.OFFSET_BIN + OFFSET_REACH, len(dw))
-    starts = row | np.clip(lo_off + (1 << 23), 0, (1 << _OFF_BITS) - 1)
-    ends = row | np.clip(hi_off + (1 << 23), 0, (1 << _OFF_BITS) - 1)
+    # Each seed covers an interval of offsets of its track: intervals of a
+    # composite (track, offset) code, merged, then searched.
+    lo_off = seeds[:, 2] * mt.OFFSET_BIN - OFFSET_REACH + (1 << 23)
+    hi_off = (seeds[:, 2] + 1) * mt.OFFSET_BIN + OFFSET_REACH + (1 << 23)
+    row = seeds[:, 0] << _OFF_BITS
+    starts = row | np.clip(lo_off, 0, (1 << _OFF_BITS) - 1)
+    ends = row | np.clip(hi_off, 0, (1 << _OFF_BITS) - 1)
     order = np.argsort(starts, kind="stable")
     starts, ends = starts[order], np.maximum.accumulate(ends[order])
     first = np.concatenate([[True], starts[1:] > ends[:-1]])
     last = np.concatenate([first[1:], [True]])
     starts, ends = starts[first], ends[last]
-    x = (((pos << _W_BITS) | (w - w0)) << _OFF_BITS) | np.clip(
+    off = held.rt[cand].astype(np.int64) - held.qt[cand] - held.window * mt.WINDOW_FRAMES
+    x = (held.track[cand].astype(np.int64) << _OFF_BITS) | np.clip(
         off + (1 << 23), 0, (1 << _OFF_BITS) - 1
     )
     i = np.searchsorted(starts, x, side="right") - 1
@@ -186,25 +172,67 @@ def near_seeds(m: mt.Matches, seeds: np.ndarray) -> np.ndarray:
 
 class _Held:
     """One window's matches while the pruner holds them, in 12 bytes a match
-    instead of 18: a big library's held windows are most of a lookup's memory."""
+    instead of 18: a big library's held windows are most of a lookup's memory.
+    The seeds are found on these fields as they are (their track code is what
+    the seed codes hold), and only the matches kept become ``Matches`` again."""
 
-    def __init__(self, m: mt.Matches, window: int) -> None:
+    def __init__(
+        self, window: int, track: np.ndarray, qt: np.ndarray, rt: np.ndarray, pitch: np.ndarray
+    ) -> None:
         self.window = window
-        self.track = _track_codes(m.track).astype(np.uint32)  # < 2**31
-        self.qt = (m.qt - window * mt.WINDOW_FRAMES).astype(np.uint16)  # within the window
-        self.rt = m.rt.astype(np.int32)
-        self.pitch = m.pitch
+        self.track = track  # uint32 track codes (``_track_codes``)
+        self.qt = qt  # uint16 frames within the window
+        self.rt = rt  # int32
+        self.pitch = pitch  # float16
+
+    @classmethod
+    def concat(cls, parts: list[_Held]) -> _Held:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            parts[0].window,
+            *(
+                np.concatenate([getattr(h, f) for h in parts])
+                for f in ("track", "qt", "rt", "pitch")
+            ),
+        )
 
     def __len__(self) -> int:
         return len(self.qt)
 
-    def matches(self) -> mt.Matches:
+    def matches(self, mask: np.ndarray) -> mt.Matches:
         return mt.Matches(
-            _untrack(self.track.astype(np.int64)),
-            self.qt.astype(np.int32) + self.window * mt.WINDOW_FRAMES,
-            self.rt,
-            self.pitch,
+            _untrack(self.track[mask].astype(np.int64)),
+            self.qt[mask].astype(np.int32) + self.window * mt.WINDOW_FRAMES,
+            self.rt[mask],
+            self.pitch[mask],
         )
+
+
+# A batch of matches spanning more windows than this is split by sorting, not by
+# a mask a window (a lookup batch spans one to three).
+_MASKED_WINDOWS = 4
+
+
+def _by_window(m: mt.Matches) -> list[_Held]:
+    """``m`` in one ``_Held`` per window it touches."""
+    w = m.qt // mt.WINDOW_FRAMES
+    track = _track_codes(m.track).astype(np.uint32)  # < 2**31
+    w_lo, w_hi = int(w.min()), int(w.max())
+    if w_hi - w_lo < _MASKED_WINDOWS:
+        groups = [np.flatnonzero(w == window) for window in range(w_lo, w_hi + 1)]
+    else:
+        order = np.argsort(w, kind="stable")
+        cuts = np.flatnonzero(np.diff(w[order])) + 1
+        groups = np.split(order, cuts)
+    out = []
+    for at in groups:
+        if len(at) == 0:
+            continue
+        window = int(w[at[0]])
+        qt = (m.qt[at] - window * mt.WINDOW_FRAMES).astype(np.uint16)
+        out.append(_Held(window, track[at], qt, m.rt[at].astype(np.int32), m.pitch[at]))
+    return out
 
 
 class SeedPruner:
@@ -219,7 +247,7 @@ class SeedPruner:
         self.seed_min = seed_min
         self._windows: dict[int, list[_Held]] = {}
         self._kept: list[mt.Matches] = []
-        self._seeds = np.zeros((0, 3), np.int64)
+        self._seeds = np.zeros((0, 3), np.int64)  # track code, window, offset bin
         self._evaluated = 0  # seeds known for windows < this
         self.seen = 0
 
@@ -228,9 +256,8 @@ class SeedPruner:
         ``complete_frames`` (``None``: the end of the mix) has been looked up."""
         self.seen += len(m)
         if len(m):
-            w = m.qt // mt.WINDOW_FRAMES
-            for window in np.unique(w).tolist():
-                self._windows.setdefault(window, []).append(_Held(m.select(w == window), window))
+            for held in _by_window(m):
+                self._windows.setdefault(held.window, []).append(held)
         if not self._windows:
             return
         last = max(self._windows)
@@ -238,24 +265,19 @@ class SeedPruner:
         # New seeds, from windows that are now complete.
         for window in sorted(self._windows):
             if self._evaluated <= window < complete:
-                whole = self._whole(window)
-                self._windows[window] = [_Held(whole, window)]
-                self._seeds = np.concatenate([self._seeds, seed_bins(whole, self.seed_min)])
+                whole = _Held.concat(self._windows[window])
+                self._windows[window] = [whole]
+                self._seeds = np.concatenate([self._seeds, _seed_bins(whole, self.seed_min)])
         self._evaluated = max(self._evaluated, complete)
         # Decided: windows whose every reachable seed window is complete.
         upto = complete if complete_frames is None else complete - WINDOW_REACH
         for window in sorted(self._windows):
             if window >= upto:
                 break
-            part = self._whole(window)
-            del self._windows[window]
-            self._kept.append(part.select(near_seeds(part, self._seeds)))
+            whole = _Held.concat(self._windows.pop(window))
+            self._kept.append(whole.matches(_near_seeds(whole, self._seeds)))
         # Seeds older than any undecided window's reach are done with.
         self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
-
-    def _whole(self, window: int) -> mt.Matches:
-        parts = self._windows[window]
-        return mt.Matches.concat([held.matches() for held in parts])
 
     def finish(self) -> mt.Matches:
         self.add(mt.Matches.empty(), None)
