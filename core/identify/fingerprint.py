@@ -187,6 +187,17 @@ class Triplets:
     def __len__(self) -> int:
         return len(self.t1)
 
+    def part(self, lo: int, hi: int) -> Triplets:
+        """Triplets ``lo:hi`` (views)."""
+        return Triplets(
+            self.t1[lo:hi],
+            self.dt13[lo:hi],
+            self.f1[lo:hi],
+            self.r[lo:hi],
+            self.df12[lo:hi],
+            self.df13[lo:hi],
+        )
+
 
 def _log_filterbank() -> np.ndarray:
     """Triangular filters centred on log-spaced frequencies, one FFT bin wide at least.

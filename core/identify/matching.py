@@ -221,6 +221,14 @@ def lookup_triplets(
     """Look up the query triplets and keep only speed- and pitch-plausible matches."""
     if len(tr) == 0:
         return Matches.empty()
+    if gate is None and len(tr) > GateTable.MAX_TRIPLETS:
+        step = GateTable.MAX_TRIPLETS
+        return Matches.concat(
+            [
+                lookup_triplets(index, tr.part(at, at + step), live_ids, source)
+                for at in range(0, len(tr), step)
+            ]
+        )
     lo, hi, owner = ranges if ranges is not None else fp.query_ranges(tr)
     gate = gate if gate is not None else GateTable(tr)
     parts = [
@@ -263,11 +271,16 @@ class GateTable:
     # can pass: |pitch| <= F1_SHIFT (3.43 bins) plus rounding.
     _REACH = 16
     _PAIRS = 2048
+    # 4 kB of table a triplet; table positions stay within int32.
+    MAX_TRIPLETS = 1 << 13
 
     def __init__(self, tr: fp.Triplets) -> None:
         self.tr = tr
         n = len(tr)
-        self._base = np.round(tr.f1.astype(np.float64) * 4).astype(np.int64)
+        if n > self.MAX_TRIPLETS:
+            raise ValueError(f"at most {self.MAX_TRIPLETS} triplets a table")
+        # The quarter bin of each triplet's first table column (offset -_REACH).
+        self._edge = np.round(tr.f1.astype(np.float64) * 4).astype(np.int32) - self._REACH
         # Every (triplet, stored t3 - t1) the speed gate lets through ...
         dlo, dhi = fp.dt13_range(tr.dt13)
         dlo = np.maximum(dlo, 0)
@@ -284,7 +297,7 @@ class GateTable:
             qw = np.repeat(q[at : at + self._PAIRS], width)
             dw = np.repeat(rdt[at : at + self._PAIRS], width)
             rel = np.tile(offsets, len(qw) // width)
-            rf1q = self._base[qw] + rel - self._REACH
+            rf1q = self._edge[qw] + rel
             ok = (rf1q >= 0) & (rf1q < 1 << F1_BITS) & (rel > 0) & (rel < width - 1)
             ref_f1 = rf1q.astype(np.float32) / 4  # as unpacked from a value
             ok &= fp.pitch_gate(self.tr.f1[qw] - ref_f1, dw, self.tr.dt13[qw])
@@ -294,12 +307,14 @@ class GateTable:
         self, q: np.ndarray, vals: np.ndarray, live_ids: np.ndarray | None, source: int
     ) -> Matches:
         """The raw hits (query triplet, packed value) that pass."""
+        # In 2- and 4-byte fields: this runs on every raw hit.
         low = vals.astype(np.uint16)  # the value's 16 low bits: t3 - t1, anchor
-        rel = (low & ((1 << F1_BITS) - 1)).astype(np.int64)
-        rel -= self._base[q]
-        rel += self._REACH
+        q32 = q.astype(np.int32)
+        rel = (low & ((1 << F1_BITS) - 1)).astype(np.int32)
+        rel -= self._edge[q32]
         np.clip(rel, 0, 2 * self._REACH - 1, out=rel)  # the two end offsets never pass
-        rel |= (q << (DT13_BITS + 5)) | ((low >> F1_BITS) << 5).astype(np.int64)
+        rel += (low >> F1_BITS) << 5
+        rel += q32 << (DT13_BITS + 5)
         passed = np.flatnonzero(self._table[rel])
         ref = unpack_values(vals[passed])
         q = q[passed]
@@ -420,17 +435,12 @@ class StreamingMatcher:
         cutoff = p.t[-1] + 1 if final else p.t[-1] - fp.DT_MAX
         tr = fp.triplets(p, fp.QUERY_FANOUT)
         done = tr.t1 < cutoff
-        tr = fp.Triplets(*(getattr(tr, f)[done] for f in ("t1", "dt13", "f1", "r", "df12", "df13")))
+        tr = tr.part(0, int(np.count_nonzero(done)))
         self.triplets += len(tr)
         # Small lookups: raw hits before gating are ~60 bytes each and a big
         # batch of them was the peak of a whole identification's memory.
         for lo in range(0, len(tr), self.LOOKUP_TRIPLETS):
-            part = fp.Triplets(
-                *(
-                    getattr(tr, f)[lo : lo + self.LOOKUP_TRIPLETS]
-                    for f in ("t1", "dt13", "f1", "r", "df12", "df13")
-                )
-            )
+            part = tr.part(lo, lo + self.LOOKUP_TRIPLETS)
             # Anchors are in time order: those before the next piece's are done.
             nxt = lo + self.LOOKUP_TRIPLETS
             done_upto = int(tr.t1[nxt]) if nxt < len(tr) else int(cutoff)
