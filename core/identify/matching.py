@@ -46,9 +46,10 @@ import math
 import os
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -61,6 +62,9 @@ from core.identify.index import (
     unpack_values,
 )
 from core.identify.verify import PeakVerifier
+
+if TYPE_CHECKING:
+    from core.identify.prune import Held
 
 WINDOW_FRAMES = int(round(10.0 / fp.FRAME_S))
 OFFSET_BIN = 48  # frames (~0.77 s)
@@ -229,13 +233,22 @@ def lookup_triplets(
                 for at in range(0, len(tr), step)
             ]
         )
+    return Matches.concat(list(_lookup_pieces(index, tr, live_ids, source, ranges, gate)))
+
+
+def _lookup_pieces(
+    index: FingerprintIndex,
+    tr: fp.Triplets,
+    live_ids: np.ndarray | None,
+    source: int,
+    ranges: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    gate: GateTable | None,
+) -> Iterator[Matches]:
+    """``lookup_triplets``'s matches, a piece of the index's raw hits at a time."""
     lo, hi, owner = ranges if ranges is not None else fp.query_ranges(tr)
     gate = gate if gate is not None else GateTable(tr)
-    parts = [
-        gate.matches(owner[probe], vals, live_ids, source)
-        for probe, vals in index.lookup_ranges(lo, hi)
-    ]
-    return Matches.concat(parts)
+    for probe, vals in index.lookup_ranges(lo, hi):
+        yield gate.matches(owner[probe], vals, live_ids, source)
 
 
 _TABLES = threading.local()
@@ -362,7 +375,6 @@ class StreamingMatcher:
             self.live_ids = list(live_ids) if live_ids is not None else [None] * len(self.indexes)
         if len(self.live_ids) != len(self.indexes):
             raise ValueError("one live_ids entry per index")
-        from core.identify.prune import SeedPruner  # imports this module's constants
 
         self._peaks = fp.concat_peaks([])
         # Every peak of the mix, compact, for the second look at weak plays.
@@ -371,6 +383,8 @@ class StreamingMatcher:
         # A big library's chance matches are dropped as the mix streams (prune.py).
         # Seeds need more matches in a bigger library (find_plays takes the same).
         self.seed_min = seed_min_for(sum(index.entries for index in self.indexes))
+        from core.identify.prune import SeedPruner  # imports this module's constants
+
         self._pruner = SeedPruner(self.seed_min)
         self.triplets = 0
         self._pool = (
@@ -379,7 +393,7 @@ class StreamingMatcher:
             else None
         )
         # Lookups under way, in mix order: (their matches, the frame they complete).
-        self._pending: deque[tuple[Future[Matches], int | None]] = deque()
+        self._pending: deque[tuple[Future[list[Held]], int | None]] = deque()
 
     @property
     def gated(self) -> int:
@@ -446,27 +460,32 @@ class StreamingMatcher:
             done_upto = int(tr.t1[nxt]) if nxt < len(tr) else int(cutoff)
             complete = None if final and nxt >= len(tr) else done_upto
             if self._pool is None:
-                self._pruner.add(self._lookup(part), complete)
+                self._pruner.add_held(self._lookup(part), complete)
                 continue
             self._pending.append((self._pool.submit(self._lookup, part), complete))
             self._drain(self.LOOKUP_THREADS)
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 
-    def _lookup(self, part: fp.Triplets) -> Matches:
+    def _lookup(self, part: fp.Triplets) -> list[Held]:
+        """The matches of ``part`` as the pruner holds them: converted a piece at a
+        time, on the lookup's thread (at 12 bytes a match instead of 18, and
+        never all at once in both forms)."""
+        from core.identify.prune import hold
+
         ranges = fp.query_ranges(part)
         gate = GateTable(part)
-        found = [
-            lookup_triplets(index, part, live, source, ranges, gate)
-            for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True))
-        ]
-        return Matches.concat(found)
+        held: list[Held] = []
+        for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
+            for piece in _lookup_pieces(index, part, live, source, ranges, gate):
+                held.extend(hold(piece))
+        return held
 
     def _drain(self, keep: int) -> None:
         """Prune the oldest lookups' matches (in order) until ``keep`` are under way."""
         while len(self._pending) > keep:
             found, complete = self._pending.popleft()
-            self._pruner.add(found.result(), complete)
+            self._pruner.add_held(found.result(), complete)
 
 
 def _poisson_tail(k: int, mean: float) -> float:

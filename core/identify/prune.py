@@ -97,7 +97,7 @@ def _may_seed(code: np.ndarray, seed_min: int) -> np.ndarray:
     return keep
 
 
-def _seed_bins(held: _Held, seed_min: int) -> np.ndarray:
+def _seed_bins(held: Held, seed_min: int) -> np.ndarray:
     """Rows (track code, window, offset bin) of one window's matches where a seed can
     be: ``seed_min`` matches or more in the bin and its two neighbours
     (``find_plays`` also asks for a peak)."""
@@ -130,7 +130,7 @@ def _seed_bins(held: _Held, seed_min: int) -> np.ndarray:
     )
 
 
-def _near_seeds(held: _Held, seeds: np.ndarray) -> np.ndarray:
+def _near_seeds(held: Held, seeds: np.ndarray) -> np.ndarray:
     """Mask of one window's matches within reach of a seed of their own track
     (``seeds``: rows of track code, window, offset bin)."""
     keep = np.zeros(len(held), dtype=bool)
@@ -170,7 +170,7 @@ def _near_seeds(held: _Held, seeds: np.ndarray) -> np.ndarray:
     return keep
 
 
-class _Held:
+class Held:
     """One window's matches while the pruner holds them, in 12 bytes a match
     instead of 18: a big library's held windows are most of a lookup's memory.
     The seeds are found on these fields as they are (their track code is what
@@ -186,7 +186,7 @@ class _Held:
         self.pitch = pitch  # float16
 
     @classmethod
-    def concat(cls, parts: list[_Held]) -> _Held:
+    def concat(cls, parts: list[Held]) -> Held:
         if len(parts) == 1:
             return parts[0]
         return cls(
@@ -214,8 +214,10 @@ class _Held:
 _MASKED_WINDOWS = 4
 
 
-def _by_window(m: mt.Matches) -> list[_Held]:
-    """``m`` in one ``_Held`` per window it touches."""
+def hold(m: mt.Matches) -> list[Held]:
+    """``m`` as the pruner holds it: one ``Held`` per window it touches."""
+    if len(m) == 0:
+        return []
     w = m.qt // mt.WINDOW_FRAMES
     track = _track_codes(m.track).astype(np.uint32)  # < 2**31
     w_lo, w_hi = int(w.min()), int(w.max())
@@ -231,7 +233,7 @@ def _by_window(m: mt.Matches) -> list[_Held]:
             continue
         window = int(w[at[0]])
         qt = (m.qt[at] - window * mt.WINDOW_FRAMES).astype(np.uint16)
-        out.append(_Held(window, track[at], qt, m.rt[at].astype(np.int32), m.pitch[at]))
+        out.append(Held(window, track[at], qt, m.rt[at].astype(np.int32), m.pitch[at]))
     return out
 
 
@@ -245,7 +247,7 @@ class SeedPruner:
 
     def __init__(self, seed_min: int = mt.SEED_MIN) -> None:
         self.seed_min = seed_min
-        self._windows: dict[int, list[_Held]] = {}
+        self._windows: dict[int, list[Held]] = {}
         self._kept: list[mt.Matches] = []
         self._seeds = np.zeros((0, 3), np.int64)  # track code, window, offset bin
         self._evaluated = 0  # seeds known for windows < this
@@ -254,10 +256,13 @@ class SeedPruner:
     def add(self, m: mt.Matches, complete_frames: int | None) -> None:
         """Matches of anchors processed so far; every anchor before
         ``complete_frames`` (``None``: the end of the mix) has been looked up."""
-        self.seen += len(m)
-        if len(m):
-            for held in _by_window(m):
-                self._windows.setdefault(held.window, []).append(held)
+        self.add_held(hold(m), complete_frames)
+
+    def add_held(self, parts: list[Held], complete_frames: int | None) -> None:
+        """``add`` for matches already held (``hold``; a lookup thread makes them)."""
+        for held in parts:
+            self.seen += len(held)
+            self._windows.setdefault(held.window, []).append(held)
         if not self._windows:
             return
         last = max(self._windows)
@@ -265,7 +270,7 @@ class SeedPruner:
         # New seeds, from windows that are now complete.
         for window in sorted(self._windows):
             if self._evaluated <= window < complete:
-                whole = _Held.concat(self._windows[window])
+                whole = Held.concat(self._windows[window])
                 self._windows[window] = [whole]
                 self._seeds = np.concatenate([self._seeds, _seed_bins(whole, self.seed_min)])
         self._evaluated = max(self._evaluated, complete)
@@ -274,7 +279,7 @@ class SeedPruner:
         for window in sorted(self._windows):
             if window >= upto:
                 break
-            whole = _Held.concat(self._windows.pop(window))
+            whole = Held.concat(self._windows.pop(window))
             self._kept.append(whole.matches(_near_seeds(whole, self._seeds)))
         # Seeds older than any undecided window's reach are done with.
         self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
