@@ -59,6 +59,7 @@ from core.identify.index import (
     F1_BITS,
     FingerprintIndex,
     Unpacked,
+    anchor_values,
     unpack_values,
 )
 from core.identify.verify import PeakVerifier
@@ -268,16 +269,20 @@ def _cleared(n: int) -> np.ndarray:
 
 class GateTable:
     """The speed and pitch gates (``fp.pitch_gate``, ``fp.dt13_range``) of a batch of
-    query triplets, as a table: which stored anchors each triplet accepts.
+    query triplets, evaluated on raw hits directly or, once there are many, as a
+    table of which stored anchors each triplet accepts.
 
     A raw hit passes or fails by its query triplet and the 16 low bits of its
-    value alone (``t3 - t1`` and the anchor's quarter bin), so the gates are
+    value alone (``t3 - t1`` and the anchor's quarter bin), so the gates can be
     evaluated once per (triplet, ``t3 - t1``, anchor offset) that can pass, and
-    a hit costs a dozen narrow passes and one table read instead of ~35 passes
-    over 8-byte fields: against 1000 hours a lookup reads ~140 M raw hits per
-    5 minutes of mix, and gating them was a third of its time. The decisions
-    are the gates' own (the table is filled by calling them), so the matches
-    are the same.
+    a hit then costs a dozen narrow passes and one table read instead of ~35
+    passes over 8-byte fields: against 1000 hours a lookup reads ~140 M raw
+    hits per 5 minutes of mix (~2,200 a triplet), and gating them directly was
+    a third of its time (3.0 -> 2.0 s). Against a small library a triplet has a
+    few raw hits and building the table (~320 evaluations a triplet) would cost
+    more than it saves (a 60-minute mix: +3.5 s), so the table is built only
+    when the hits outnumber ``TABLE_AFTER`` a triplet. The table is filled by
+    calling the gates themselves, so both ways give the same matches.
     """
 
     # Stored anchors within this many quarter bins either side of the query's
@@ -286,14 +291,19 @@ class GateTable:
     _PAIRS = 2048
     # 4 kB of table a triplet; table positions stay within int32.
     MAX_TRIPLETS = 1 << 13
+    TABLE_AFTER = 64  # raw hits a triplet
 
     def __init__(self, tr: fp.Triplets) -> None:
-        self.tr = tr
-        n = len(tr)
-        if n > self.MAX_TRIPLETS:
+        if len(tr) > self.MAX_TRIPLETS:
             raise ValueError(f"at most {self.MAX_TRIPLETS} triplets a table")
+        self.tr = tr
+        self._hits = 0
+        self._table: np.ndarray | None = None
         # The quarter bin of each triplet's first table column (offset -_REACH).
         self._edge = np.round(tr.f1.astype(np.float64) * 4).astype(np.int32) - self._REACH
+
+    def _build(self) -> np.ndarray:
+        tr, n = self.tr, len(self.tr)
         # Every (triplet, stored t3 - t1) the speed gate lets through ...
         dlo, dhi = fp.dt13_range(tr.dt13)
         dlo = np.maximum(dlo, 0)
@@ -303,7 +313,7 @@ class GateTable:
         rdt = np.arange(len(q)) - np.repeat(np.cumsum(counts) - counts, counts) + dlo[q]
         # ... times every anchor offset, through the pitch gate, a few thousand
         # (triplet, t3 - t1) pairs at a time: their temporaries stay on the heap.
-        self._table = _cleared(n << (DT13_BITS + 5))
+        table = _cleared(n << (DT13_BITS + 5))
         width = 2 * self._REACH
         offsets = np.arange(width)
         for at in range(0, len(q), self._PAIRS):
@@ -313,13 +323,17 @@ class GateTable:
             rf1q = self._edge[qw] + rel
             ok = (rf1q >= 0) & (rf1q < 1 << F1_BITS) & (rel > 0) & (rel < width - 1)
             ref_f1 = rf1q.astype(np.float32) / 4  # as unpacked from a value
-            ok &= fp.pitch_gate(self.tr.f1[qw] - ref_f1, dw, self.tr.dt13[qw])
-            self._table[(((qw << DT13_BITS) | dw) << 5) | rel] = ok
+            ok &= fp.pitch_gate(tr.f1[qw] - ref_f1, dw, tr.dt13[qw])
+            table[(((qw << DT13_BITS) | dw) << 5) | rel] = ok
+        return table
 
-    def matches(
-        self, q: np.ndarray, vals: np.ndarray, live_ids: np.ndarray | None, source: int
-    ) -> Matches:
-        """The raw hits (query triplet, packed value) that pass."""
+    def passed(self, q: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        """Positions of the raw hits (query triplet, packed value) that pass."""
+        self._hits += len(q)
+        if self._table is None and self._hits > self.TABLE_AFTER * len(self.tr):
+            self._table = self._build()
+        if self._table is None:
+            return self._passed_directly(q, vals)
         # In 2- and 4-byte fields: this runs on every raw hit.
         low = vals.astype(np.uint16)  # the value's 16 low bits: t3 - t1, anchor
         q32 = q.astype(np.int32)
@@ -328,7 +342,25 @@ class GateTable:
         np.clip(rel, 0, 2 * self._REACH - 1, out=rel)  # the two end offsets never pass
         rel += (low >> F1_BITS) << 5
         rel += q32 << (DT13_BITS + 5)
-        passed = np.flatnonzero(self._table[rel])
+        passed: np.ndarray = np.flatnonzero(self._table[rel])
+        return passed
+
+    def _passed_directly(self, q: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        ref_dt13, ref_f1 = anchor_values(vals)
+        qdt = self.tr.dt13[q]
+        # Vinyl moves the pitch with the speed, keylock keeps it; anything else
+        # is a chance collision.
+        keep = fp.pitch_gate(self.tr.f1[q] - ref_f1, ref_dt13, qdt)
+        lo, hi = fp.dt13_range(qdt)  # key ranges hold only these; a point lookup may not
+        keep &= (ref_dt13 >= lo) & (ref_dt13 <= hi)
+        passed: np.ndarray = np.flatnonzero(keep)
+        return passed
+
+    def matches(
+        self, q: np.ndarray, vals: np.ndarray, live_ids: np.ndarray | None, source: int
+    ) -> Matches:
+        """The raw hits (query triplet, packed value) that pass, as matches."""
+        passed = self.passed(q, vals)
         ref = unpack_values(vals[passed])
         q = q[passed]
         if live_ids is not None:

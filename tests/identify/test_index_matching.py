@@ -91,6 +91,40 @@ def _stream(matcher: StreamingMatcher, y8k: np.ndarray) -> Matches:
     return matcher.finish()
 
 
+def _sorted_matches(m: Matches) -> list[tuple[int, int, int, float]]:
+    return sorted(
+        zip(m.track.tolist(), m.qt.tolist(), m.rt.tolist(), m.pitch.tolist(), strict=True)
+    )
+
+
+def test_the_gate_table_passes_what_the_gates_pass(tmp_path: Path, monkeypatch) -> None:
+    import soxr
+
+    a, b = song(34, 40.0), song(35, 40.0)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
+    index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
+    # Vinyl 5 % fast then keylock-free slow: both pitch modes pass the gates.
+    fast = soxr.resample(a[5 * SR : 30 * SR], SR * 1.05, SR).astype(np.float32)
+    slow = soxr.resample(b[5 * SR : 30 * SR], SR * 0.94, SR).astype(np.float32)
+    tr = fp.triplets(fp.peaks_from_samples(_to8k(np.concatenate([fast, slow]))), 5)
+    assert len(tr) > 2000
+
+    def lookup(table_after: int) -> list[tuple[int, int, int, float]]:
+        monkeypatch.setattr(matching.GateTable, "TABLE_AFTER", table_after)
+        return _sorted_matches(matching.lookup_triplets(index, tr, None))
+
+    directly = lookup(10**9)
+    assert lookup(0) == directly
+    assert len(directly) > 1000
+    assert {t for t, *_ in directly} == {1, 2}
+    # Past a table's size, a lookup goes a table's worth of triplets at a time.
+    monkeypatch.setattr(matching.GateTable, "MAX_TRIPLETS", 500)
+    assert lookup(0) == directly
+    with pytest.raises(ValueError, match="at most 500 triplets"):
+        matching.GateTable(tr)
+
+
 def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -> None:
     a, b = song(31, 50.0), song(32, 50.0)
     index = FingerprintIndex(tmp_path)
