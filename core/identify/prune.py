@@ -66,14 +66,24 @@ def _slots(group: np.ndarray, bits: int) -> np.ndarray:
 
 def _may_seed(code: np.ndarray, seed_min: int) -> np.ndarray:
     """Mask of the (track, offset bin) codes whose bin or a neighbour could score
-    ``seed_min``, by a counting sketch: the track part is hashed and the offset
-    bin added, so neighbouring bins are neighbouring slots; hash
+    ``seed_min``, by a counting sketch (``_sketch``)."""
+    bits = _sketch_bits(len(code))
+    slot = _slots(code >> _B_BITS, bits) + (code & ((1 << _B_BITS) - 1))
+    return _sketch(slot, bits, seed_min)
+
+
+def _sketch_bits(n: int) -> int:
+    return max(int(n).bit_length(), 16)
+
+
+def _sketch(slot: np.ndarray, bits: int, seed_min: int) -> np.ndarray:
+    """Mask of the matches whose bin or a neighbour could score ``seed_min``, from
+    each match's table slot: its track hashed plus its offset bin, so that
+    neighbouring bins are neighbouring slots (the table wraps round). Hash
     collisions only add to a count, so no bin that scores is missed and the
-    exact count after it finds the same seeds.
-    """
-    bits = max(int(len(code)).bit_length(), 16)
+    exact count after it finds the same seeds."""
     size = 1 << bits
-    slot = (_slots(code >> _B_BITS, bits) + (code & ((1 << _B_BITS) - 1))) & (size - 1)
+    slot &= size - 1
     # Small integers: these tables were the largest temporaries of a lookup against
     # a big library (~400 MB for a window of a real 1000-hour one). A count that
     # saturates at 255 still tells whether a bin reaches seed_min (at most 64).
@@ -97,22 +107,30 @@ def _may_seed(code: np.ndarray, seed_min: int) -> np.ndarray:
     return keep
 
 
+_GOLDEN32 = np.uint32(0x9E3779B1)
+
+
 def _seed_bins(held: Held, seed_min: int) -> np.ndarray:
     """Rows (track code, window, offset bin) of one window's matches where a seed can
     be: ``seed_min`` matches or more in the bin and its two neighbours
     (``find_plays`` also asks for a peak)."""
     if len(held) == 0:
         return np.zeros((0, 3), np.int64)
-    off = held.rt.astype(np.int64)
-    off -= held.qt
-    off -= held.window * mt.WINDOW_FRAMES
-    np.floor_divide(off, mt.OFFSET_BIN, out=off)
-    off += 1 << (_B_BITS - 1)
+    # 4-byte fields: a big library's window holds over a million chance matches.
+    ob = held.rt - held.qt.astype(np.int32)
+    ob -= held.window * mt.WINDOW_FRAMES
+    np.floor_divide(ob, mt.OFFSET_BIN, out=ob)
+    ob += 1 << (_B_BITS - 1)
+    track = held.track
+    if len(ob) > SKETCH_MIN:
+        bits = _sketch_bits(len(ob))
+        # Fibonacci hashing of the track code, in 32 bits (wrapping on purpose).
+        slot = (track * _GOLDEN32) >> np.uint32(32 - bits)
+        slot += ob.view(np.uint32)
+        keep = np.flatnonzero(_sketch(slot.astype(np.intp), bits, seed_min))
+        track, ob = track[keep], ob[keep]
     # One window: the code needs only the track and the offset bin.
-    code = (held.track.astype(np.int64) << _B_BITS) | off
-    del off
-    if len(code) > SKETCH_MIN:
-        code = code[_may_seed(code, seed_min)]
+    code = (track.astype(np.int64) << _B_BITS) | ob
     # One sort; a bin's neighbours are then next to it in ``uniq``.
     uniq, counts = np.unique(code, return_counts=True)
     del code
