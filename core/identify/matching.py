@@ -425,7 +425,7 @@ class StreamingMatcher:
             else None
         )
         # Lookups under way, in mix order: (their matches, the frame they complete).
-        self._pending: deque[tuple[Future[list[Held]], int | None]] = deque()
+        self._pending: deque[tuple[Future[list[Matches]], int | None]] = deque()
 
     @property
     def gated(self) -> int:
@@ -492,32 +492,38 @@ class StreamingMatcher:
             done_upto = int(tr.t1[nxt]) if nxt < len(tr) else int(cutoff)
             complete = None if final and nxt >= len(tr) else done_upto
             if self._pool is None:
-                self._pruner.add_held(self._lookup(part), complete)
+                self._prune(self._lookup(part), complete)
                 continue
             self._pending.append((self._pool.submit(self._lookup, part), complete))
             self._drain(self.LOOKUP_THREADS)
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 
-    def _lookup(self, part: fp.Triplets) -> list[Held]:
-        """The matches of ``part`` as the pruner holds them: converted a piece at a
-        time, on the lookup's thread (at 12 bytes a match instead of 18, and
-        never all at once in both forms)."""
-        from core.identify.prune import hold
-
+    def _lookup(self, part: fp.Triplets) -> list[Matches]:
+        """The matches of ``part``, in the pieces the index gave them (never
+        concatenated: the pruner holds each piece as it comes)."""
         ranges = fp.query_ranges(part)
         gate = GateTable(part)
+        return [
+            piece
+            for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True))
+            for piece in _lookup_pieces(index, part, live, source, ranges, gate)
+        ]
+
+    def _prune(self, pieces: list[Matches], complete: int | None) -> None:
+        from core.identify.prune import hold
+
         held: list[Held] = []
-        for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
-            for piece in _lookup_pieces(index, part, live, source, ranges, gate):
-                held.extend(hold(piece))
-        return held
+        pieces.reverse()
+        while pieces:  # in order; each piece goes as soon as it is held
+            held.extend(hold(pieces.pop()))
+        self._pruner.add_held(held, complete)
 
     def _drain(self, keep: int) -> None:
         """Prune the oldest lookups' matches (in order) until ``keep`` are under way."""
         while len(self._pending) > keep:
             found, complete = self._pending.popleft()
-            self._pruner.add_held(found.result(), complete)
+            self._prune(found.result(), complete)
 
 
 def _poisson_tail(k: int, mean: float) -> float:
