@@ -95,19 +95,22 @@ def _match_locally(
     stream = fp.PeakStream()
     seen = 0
     blocks = decode_blocks(path, fp.SAMPLE_RATE, 1, block_frames=1 << 16)
-    for n, block in enumerate(blocks, start=1):
-        seen += len(block)
-        peaks = stream.feed(block[:, 0])
+    try:
+        for n, block in enumerate(blocks, start=1):
+            seen += len(block)
+            peaks = stream.feed(block[:, 0])
+            if peaks is not None:
+                matcher.feed(fp._thin(peaks))
+            if n % TRIM_EVERY_BLOCKS == 0:
+                release_free_memory()
+            progress(min(seen / fp.SAMPLE_RATE / max(duration_s, 1e-6), 1.0), "matching")
+        peaks = stream.finish()
         if peaks is not None:
             matcher.feed(fp._thin(peaks))
-        if n % TRIM_EVERY_BLOCKS == 0:
-            release_free_memory()
-        progress(min(seen / fp.SAMPLE_RATE / max(duration_s, 1e-6), 1.0), "matching")
-    peaks = stream.finish()
-    if peaks is not None:
-        matcher.feed(fp._thin(peaks))
-    del peaks, stream
-    matches = matcher.finish()
+        del peaks, stream
+        matches = matcher.finish()
+    finally:
+        matcher.close()  # a decode error or a cancel leaves no lookup threads behind
     verifier = matcher.verifier()
     seed_min = matcher.seed_min
     # The index and the matcher's buffers are done with: free them before
