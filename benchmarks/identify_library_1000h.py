@@ -50,7 +50,8 @@ from core.identify.index import (  # noqa: E402
     pack_values,
     write_segment,
 )
-from core.identify.matching import StreamingMatcher, find_plays  # noqa: E402
+from core.identify.lookup import StreamingMatcher  # noqa: E402
+from core.identify.matching import find_plays  # noqa: E402
 
 RADICES = (fp.R_LEVELS, fp.DF_LEVELS, fp.DF_LEVELS, fp.F1_LEVELS, fp.DT_LEVELS)
 

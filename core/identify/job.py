@@ -16,7 +16,8 @@ from core.audio.fetch import resolve_source
 from core.errors import BadInput
 from core.identify import fingerprint as fp
 from core.identify.library import open_index
-from core.identify.matching import StreamingMatcher, find_plays
+from core.identify.lookup import StreamingMatcher
+from core.identify.matching import find_plays
 from core.identify.names import RECOGNIZERS
 from core.identify.outputs import render_png, write_cue
 from core.identify.tracklist import UNKNOWN_MIN_S, Play, build_tracklist, uncovered

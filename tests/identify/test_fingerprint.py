@@ -10,7 +10,8 @@ import soxr
 
 from core.identify import fingerprint as fp
 from core.identify.index import FingerprintIndex, pack_values, unpack_values
-from core.identify.matching import StreamingMatcher, find_plays
+from core.identify.lookup import StreamingMatcher
+from core.identify.matching import find_plays
 from tests.identify.synth import SR, song
 
 

@@ -12,7 +12,8 @@ from core.identify import fingerprint as fp
 from core.identify import index as index_mod
 from core.identify import matching
 from core.identify.index import FingerprintIndex, unpack_values
-from core.identify.matching import LocalPlay, Matches, StreamingMatcher, find_plays
+from core.identify.lookup import GateTable, StreamingMatcher, lookup_triplets
+from core.identify.matching import LocalPlay, Matches, find_plays
 from tests.identify.synth import SR, song
 
 
@@ -111,18 +112,18 @@ def test_the_gate_table_passes_what_the_gates_pass(tmp_path: Path, monkeypatch) 
     assert len(tr) > 2000
 
     def lookup(table_after: int) -> list[tuple[int, int, int, float]]:
-        monkeypatch.setattr(matching.GateTable, "TABLE_AFTER", table_after)
-        return _sorted_matches(matching.lookup_triplets(index, tr, None))
+        monkeypatch.setattr(GateTable, "TABLE_AFTER", table_after)
+        return _sorted_matches(lookup_triplets(index, tr, None))
 
     directly = lookup(10**9)
     assert lookup(0) == directly
     assert len(directly) > 1000
     assert {t for t, *_ in directly} == {1, 2}
     # Past a table's size, a lookup goes a table's worth of triplets at a time.
-    monkeypatch.setattr(matching.GateTable, "MAX_TRIPLETS", 500)
+    monkeypatch.setattr(GateTable, "MAX_TRIPLETS", 500)
     assert lookup(0) == directly
     with pytest.raises(ValueError, match="at most 500 triplets"):
-        matching.GateTable(tr)
+        GateTable(tr)
 
 
 def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -> None:
