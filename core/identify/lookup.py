@@ -210,7 +210,10 @@ class StreamingMatcher:
     # small one decoding dominates, and a second thread's malloc arena cost
     # ~50 % more page faults (60-minute mix: 9.3 -> 10.4 s). Two, not a thread
     # a core: each holds a lookup's temporaries.
-    LOOKUP_THREADS = min(2, len(os.sched_getaffinity(0)))
+    LOOKUP_THREADS = min(
+        2,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+    )
 
     def __init__(
         self,
