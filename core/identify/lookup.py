@@ -25,6 +25,7 @@ from core.identify.index import (
     FingerprintIndex,
     Unpacked,
     anchor_values,
+    expand_ranges,
     unpack_values,
 )
 from core.identify.matching import SOURCE_SHIFT, Matches, seed_min_for
@@ -127,7 +128,7 @@ class GateTable:
         dhi = np.minimum(dhi, (1 << DT13_BITS) - 1)
         counts = np.clip(dhi - dlo + 1, 0, None)
         q = np.repeat(np.arange(n), counts)
-        rdt = np.arange(len(q)) - np.repeat(np.cumsum(counts) - counts, counts) + dlo[q]
+        rdt = expand_ranges(dlo, counts)
         # ... times every anchor offset, through the pitch gate, a few thousand
         # (triplet, t3 - t1) pairs at a time: their temporaries stay on the heap.
         table = _cleared(n << (DT13_BITS + 5))
@@ -298,8 +299,7 @@ class StreamingMatcher:
         # Anchors whose whole partner zone has arrived are final.
         cutoff = p.t[-1] + 1 if final else p.t[-1] - fp.DT_MAX
         tr = fp.triplets(p, fp.QUERY_FANOUT)
-        done = tr.t1 < cutoff
-        tr = tr.part(0, int(np.count_nonzero(done)))
+        tr = tr.part(0, int(np.searchsorted(tr.t1, cutoff)))  # triplets are in anchor order
         self.triplets += len(tr)
         # Small lookups: raw hits before gating are ~60 bytes each and a big
         # batch of them was the peak of a whole identification's memory.

@@ -56,6 +56,7 @@ def _untrack(code: np.ndarray) -> np.ndarray:
 # below see a few per cent of a big library's chance matches.
 SKETCH_MIN = 1 << 15
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN32 = np.uint32(0x9E3779B1)
 
 
 def _slots(group: np.ndarray, bits: int) -> np.ndarray:
@@ -64,16 +65,14 @@ def _slots(group: np.ndarray, bits: int) -> np.ndarray:
     return h.astype(np.intp)
 
 
-def _may_seed(code: np.ndarray, seed_min: int) -> np.ndarray:
-    """Mask of the (track, offset bin) codes whose bin or a neighbour could score
-    ``seed_min``, by a counting sketch (``_sketch``)."""
-    bits = _sketch_bits(len(code))
-    slot = _slots(code >> _B_BITS, bits) + (code & ((1 << _B_BITS) - 1))
-    return _sketch(slot, bits, seed_min)
-
-
-def _sketch_bits(n: int) -> int:
-    return max(int(n).bit_length(), 16)
+def _may_seed(track: np.ndarray, ob: np.ndarray, seed_min: int) -> np.ndarray:
+    """Mask of one window's matches (uint32 track codes, offset bins) whose bin or
+    a neighbour could score ``seed_min``, by a counting sketch (``_sketch``)."""
+    bits = max(int(len(track)).bit_length(), 16)
+    # Fibonacci hashing of the track code, in 32 bits (wrapping on purpose).
+    slot = (track.astype(np.uint32, copy=False) * _GOLDEN32) >> np.uint32(32 - bits)
+    np.add(slot, ob, out=slot, casting="unsafe")  # offset bins are positive
+    return _sketch(slot.astype(np.intp), bits, seed_min)
 
 
 def _sketch(slot: np.ndarray, bits: int, seed_min: int) -> np.ndarray:
@@ -107,9 +106,6 @@ def _sketch(slot: np.ndarray, bits: int, seed_min: int) -> np.ndarray:
     return keep
 
 
-_GOLDEN32 = np.uint32(0x9E3779B1)
-
-
 def _seed_bins(held: Held, seed_min: int) -> np.ndarray:
     """Rows (track code, window, offset bin) of one window's matches where a seed can
     be: ``seed_min`` matches or more in the bin and its two neighbours
@@ -123,11 +119,7 @@ def _seed_bins(held: Held, seed_min: int) -> np.ndarray:
     ob += 1 << (_B_BITS - 1)
     track = held.track
     if len(ob) > SKETCH_MIN:
-        bits = _sketch_bits(len(ob))
-        # Fibonacci hashing of the track code, in 32 bits (wrapping on purpose).
-        slot = (track * _GOLDEN32) >> np.uint32(32 - bits)
-        slot += ob.view(np.uint32)
-        keep = np.flatnonzero(_sketch(slot.astype(np.intp), bits, seed_min))
+        keep = np.flatnonzero(_may_seed(track, ob, seed_min))
         track, ob = track[keep], ob[keep]
     # One window: the code needs only the track and the offset bin.
     code = (track.astype(np.int64) << _B_BITS) | ob
@@ -277,7 +269,7 @@ class SeedPruner:
         self.add_held(hold(m), complete_frames)
 
     def add_held(self, parts: list[Held], complete_frames: int | None) -> None:
-        """``add`` for matches already held (``hold``; a lookup thread makes them)."""
+        """``add`` for matches already held (``hold``)."""
         for held in parts:
             self.seen += len(held)
             self._windows.setdefault(held.window, []).append(held)

@@ -481,7 +481,7 @@ def test_seed_sketch_never_misses_a_bin_that_scores() -> None:
     from core.identify import prune
 
     rng = np.random.default_rng(4)
-    # Codes (track, window, offset bin): a few hot bins (one over 255 matches,
+    # Codes (track, offset bin): a few hot bins (one over 255 matches,
     # where the sketch's counts saturate) among many sparse ones.
     sparse = rng.integers(0, 1 << 40, 200_000)
     hot = np.repeat(rng.integers(0, 1 << 40, 40), rng.integers(3, 400, 40))
@@ -491,7 +491,7 @@ def test_seed_sketch_never_misses_a_bin_that_scores() -> None:
     score[1:] += np.where(uniq[:-1] == uniq[1:] - 1, counts[:-1], 0)
     score[:-1] += np.where(uniq[1:] == uniq[:-1] + 1, counts[1:], 0)
     for seed_min in (6, 9, 64):
-        may = prune._may_seed(code, seed_min)
+        may = prune._may_seed(code >> prune._B_BITS, code & ((1 << prune._B_BITS) - 1), seed_min)
         scoring = np.isin(code, uniq[score >= seed_min])
         assert scoring.any() and not (scoring & ~may).any()
         if seed_min >= 9:  # and it sets most aside (the sparse codes fill the table)
