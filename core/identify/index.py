@@ -56,6 +56,7 @@ _TRACK_BITS, _T_BITS, _DT_BITS, _F_BITS = 28, 20, 7, 9
 MAX_TRACK_ID = (1 << _TRACK_BITS) - 1
 # The value's lowest bits: t3 - t1 (frames), then the anchor (quarter log bins).
 DT13_BITS, F1_BITS = _DT_BITS, _F_BITS
+T1_BITS = _T_BITS  # the anchor's frame, above them
 MAX_FRAMES = (1 << _T_BITS) - 1  # 4.6 hours of reference audio per track
 
 
@@ -124,15 +125,25 @@ class _Mapped:
             if fortran or len(shape) != 1:
                 raise BadInput(f"{path.name}: not a fingerprint segment")
             self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if count else None
+        self._offset = offset
         self.array: np.ndarray = (
             np.frombuffer(self._mmap, dtype=dtype, count=count, offset=offset)
             if self._mmap is not None
             else np.zeros(0, dtype=dtype)
         )
 
-    def release(self) -> None:
-        if self._mmap is not None and hasattr(mmap, "MADV_DONTNEED"):
+    def release(self, first: int = 0, end: int | None = None) -> None:
+        """Hand back the pages of items ``first:end`` (all by default)."""
+        if self._mmap is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        if end is None:
             self._mmap.madvise(mmap.MADV_DONTNEED)
+            return
+        size = self.array.itemsize
+        start = (self._offset + first * size) // mmap.PAGESIZE * mmap.PAGESIZE
+        stop = min(self._offset + end * size, len(self._mmap))
+        if stop > start:
+            self._mmap.madvise(mmap.MADV_DONTNEED, start, stop - start)
 
 
 @dataclass
@@ -178,19 +189,20 @@ class _Segment:
         for m in self.maps:
             m.release()
 
-    def ranges_of(self, first: np.ndarray, counts: np.ndarray, release: bool) -> np.ndarray:
-        """The values of entries ``first[i]:first[i] + counts[i]``, concatenated (a
-        copy, so that with ``release`` their pages can go at once).
+    def release_table(self) -> None:
+        """Hand back the pages of the keys or offsets table."""
+        for m in self.maps[1:]:
+            m.release()
 
-        Only the entries' pages are handed back here; an offsets table (4 bytes a
-        key, ~91 MB) is touched all over by every lookup and goes after each
-        (``lookup_ranges``): mapping it again after each piece cost ~0.3 s per
-        5 minutes of mix against 1000 hours (~1.5 s more with a cold cache).
-        """
-        out: np.ndarray = self.vals[expand_ranges(first, counts)]
-        if release and self.maps:
-            self.maps[0].release()
-        return out
+    def release_entries(self, first: np.ndarray, counts: np.ndarray) -> None:
+        """Hand back the pages that entries ``first[i]:first[i] + counts[i]`` span
+        (``first`` ascending), not the whole mapping's: lookups on other threads
+        keep theirs. An offsets table (4 bytes a key, ~91 MB) is touched all
+        over by every lookup and goes after each (``release_table``): mapping it
+        again after each piece cost ~0.3 s per 5 minutes of mix against 1000
+        hours (~1.5 s more with a cold cache)."""
+        if self.maps and len(first):
+            self.maps[0].release(int(first[0]), int((first + counts).max()))
 
 
 # Above this much mapped index, lookups hand touched pages back after each call.
@@ -334,10 +346,22 @@ class FingerprintIndex:
         of at most about ``max_hits`` entries.
 
         Against a big library a range holds hundreds of entries; a caller that
-        filters each piece keeps its memory bounded whatever the size. Ranges go
-        in key order, a block at a time, and a big index's entry pages are handed
-        back after each piece (its offset tables' after each segment), so those
-        resident at once are one piece's.
+        filters each piece keeps its memory bounded whatever the size.
+        """
+        for vals, first, counts, which in self.range_pieces(lo, hi, max_hits):
+            yield np.repeat(which, counts), vals[expand_ranges(first, counts)]
+
+    def range_pieces(
+        self, lo: np.ndarray, hi: np.ndarray, max_hits: int = 1 << 16
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """``lookup_ranges`` before its entries are read: pieces ``(entries, first,
+        counts, which)``, where range ``which[i]`` is ``entries[first[i]:first[i] +
+        counts[i]]`` (``entries`` a segment's mapped array: read it before asking
+        for the next piece).
+
+        Ranges go in key order, a block at a time, and a big index's entry pages
+        are handed back after each piece (its offset tables' after each segment),
+        so those resident at once are one piece's.
         """
         lo = np.asarray(lo, dtype=np.int64)
         hi = np.asarray(hi, dtype=np.int64)
@@ -358,9 +382,11 @@ class FingerprintIndex:
                 edges = np.concatenate([[0], np.flatnonzero(np.diff(piece_no)) + 1, [len(hits)]])
                 for a, b in zip(edges[:-1], edges[1:], strict=True):
                     h, c = hits[a:b], cnt[a:b]
-                    yield np.repeat(order[start + h], c), seg.ranges_of(first[h], c, release)
+                    yield seg.vals, first[h], c, order[start + h]
+                    if release:
+                        seg.release_entries(first[h], c)
             if release:
-                seg.release()
+                seg.release_table()
 
     # -- writing ----------------------------------------------------------------
     def add(self, items: Iterable[tuple[int, fp.Fingerprint]]) -> int:

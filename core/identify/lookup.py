@@ -10,6 +10,7 @@ turns what is left into plays.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections import deque
@@ -19,8 +20,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from core.identify import fingerprint as fp
+from core.identify import matching as mt
 from core.identify.index import (
-    DT13_BITS,
     F1_BITS,
     FingerprintIndex,
     Unpacked,
@@ -70,21 +71,6 @@ def _lookup_pieces(
         yield gate.matches(owner[probe], vals, live_ids, source)
 
 
-_TABLES = threading.local()
-
-
-def _cleared(n: int) -> np.ndarray:
-    """This thread's gate table, ``n`` entries all False: reused, because fresh
-    memory costs a page fault a page (6 MB a lookup of 1500 triplets)."""
-    table: np.ndarray | None = getattr(_TABLES, "table", None)
-    if table is None or len(table) < n:
-        table = np.zeros(n, dtype=bool)
-        _TABLES.table = table
-    else:
-        table[:n] = False
-    return table[:n]
-
-
 class GateTable:
     """The speed and pitch gates (``fp.pitch_gate``, ``fp.dt13_range``) of a batch of
     query triplets, evaluated on raw hits directly or, once there are many, as a
@@ -97,18 +83,27 @@ class GateTable:
     passes over 8-byte fields: against 1000 hours a lookup reads ~140 M raw
     hits per 5 minutes of mix (~2,200 a triplet), and gating them directly was
     a third of its time (3.0 -> 2.0 s). Against a small library a triplet has a
-    few raw hits and building the table (~320 evaluations a triplet) would cost
+    few raw hits and building the table (~400 evaluations a triplet) would cost
     more than it saves (a 60-minute mix: +3.5 s), so the table is built only
     when the hits outnumber ``TABLE_AFTER`` a triplet. The table is filled by
     calling the gates themselves, so both ways give the same matches.
+
+    A triplet's row covers the ``t3 - t1`` values its speed gate accepts (at
+    most ``_DT_SLOTS - 2``) between two slots that never pass, 512 bytes in
+    all: small enough for a lookup of tens of thousands of triplets, whose
+    rows are then read at random. Stored triplets have ``fp.DT13_MIN <= t3 -
+    t1 <= fp.DT_MAX``, so the speed gate's range is cut to those. Lookup
+    threads may share a table: it is built once, under a lock.
     """
 
     # Stored anchors within this many quarter bins either side of the query's
     # can pass: |pitch| <= F1_SHIFT (3.43 bins) plus rounding.
     _REACH = 16
+    _DT_SLOTS = 16
+    _ROW_BITS = 4 + 5  # a row: _DT_SLOTS x 2 * _REACH
     _PAIRS = 2048
-    # 4 kB of table a triplet; table positions stay within int32.
-    MAX_TRIPLETS = 1 << 13
+    # Table positions stay within int32.
+    MAX_TRIPLETS = 1 << 16
     TABLE_AFTER = 64  # raw hits a triplet
 
     def __init__(self, tr: fp.Triplets) -> None:
@@ -117,50 +112,67 @@ class GateTable:
         self.tr = tr
         self._hits = 0
         self._table: np.ndarray | None = None
+        self._lock = threading.Lock()
         # The quarter bin of each triplet's first table column (offset -_REACH).
         self._edge = np.round(tr.f1.astype(np.float64) * 4).astype(np.int32) - self._REACH
+        # The stored t3 - t1 of each triplet's first slot (one below its range).
+        lo, hi = fp.dt13_range(tr.dt13)
+        self._dlo = np.maximum(lo, fp.DT13_MIN)
+        self._dhi = np.minimum(hi, fp.DT_MAX)
+        self._dbase = (self._dlo - 1).astype(np.int32)
+        self._t1 = tr.t1.astype(np.int32)
 
     def _build(self) -> np.ndarray:
         tr, n = self.tr, len(self.tr)
         # Every (triplet, stored t3 - t1) the speed gate lets through ...
-        dlo, dhi = fp.dt13_range(tr.dt13)
-        dlo = np.maximum(dlo, 0)
-        dhi = np.minimum(dhi, (1 << DT13_BITS) - 1)
-        counts = np.clip(dhi - dlo + 1, 0, None)
+        counts = np.clip(self._dhi - self._dlo + 1, 0, None)
         q = np.repeat(np.arange(n), counts)
-        rdt = expand_ranges(dlo, counts)
+        rdt = expand_ranges(self._dlo, counts)
+        slot = rdt - self._dbase[q]
         # ... times every anchor offset, through the pitch gate, a few thousand
         # (triplet, t3 - t1) pairs at a time: their temporaries stay on the heap.
-        table = _cleared(n << (DT13_BITS + 5))
+        table = np.zeros(n << self._ROW_BITS, dtype=bool)
         width = 2 * self._REACH
         offsets = np.arange(width)
         for at in range(0, len(q), self._PAIRS):
             qw = np.repeat(q[at : at + self._PAIRS], width)
             dw = np.repeat(rdt[at : at + self._PAIRS], width)
+            sw = np.repeat(slot[at : at + self._PAIRS], width)
             rel = np.tile(offsets, len(qw) // width)
             rf1q = self._edge[qw] + rel
             ok = (rf1q >= 0) & (rf1q < 1 << F1_BITS) & (rel > 0) & (rel < width - 1)
             ref_f1 = rf1q.astype(np.float32) / 4  # as unpacked from a value
             ok &= fp.pitch_gate(tr.f1[qw] - ref_f1, dw, tr.dt13[qw])
-            table[(((qw << DT13_BITS) | dw) << 5) | rel] = ok
+            table[(((qw << 4) | sw) << 5) | rel] = ok
         return table
+
+    def _table_for(self, hits: int) -> np.ndarray | None:
+        with self._lock:
+            self._hits += hits
+            if self._table is None and self._hits > self.TABLE_AFTER * len(self.tr):
+                self._table = self._build()
+            return self._table
 
     def passed(self, q: np.ndarray, vals: np.ndarray) -> np.ndarray:
         """Positions of the raw hits (query triplet, packed value) that pass."""
-        self._hits += len(q)
-        if self._table is None and self._hits > self.TABLE_AFTER * len(self.tr):
-            self._table = self._build()
-        if self._table is None:
+        table = self._table_for(len(q))
+        if table is None:
             return self._passed_directly(q, vals)
+        return self._passed_by(table, q, vals)
+
+    def _passed_by(self, table: np.ndarray, q: np.ndarray, vals: np.ndarray) -> np.ndarray:
         # In 2- and 4-byte fields: this runs on every raw hit.
         low = vals.astype(np.uint16)  # the value's 16 low bits: t3 - t1, anchor
         q32 = q.astype(np.int32)
         rel = (low & ((1 << F1_BITS) - 1)).astype(np.int32)
         rel -= self._edge[q32]
         np.clip(rel, 0, 2 * self._REACH - 1, out=rel)  # the two end offsets never pass
-        rel += (low >> F1_BITS) << 5
-        rel += q32 << (DT13_BITS + 5)
-        passed: np.ndarray = np.flatnonzero(self._table[rel])
+        slot = (low >> F1_BITS).astype(np.int32)
+        slot -= self._dbase[q32]
+        np.clip(slot, 0, self._DT_SLOTS - 1, out=slot)  # nor do the end slots
+        rel += slot << 5
+        rel += q32 << self._ROW_BITS
+        passed: np.ndarray = np.flatnonzero(table[rel])
         return passed
 
     def _passed_directly(self, q: np.ndarray, vals: np.ndarray) -> np.ndarray:
@@ -179,8 +191,51 @@ class GateTable:
     ) -> Matches:
         """The raw hits (query triplet, packed value) that pass, as matches."""
         passed = self.passed(q, vals)
-        ref = unpack_values(vals[passed])
-        q = q[passed]
+        return self._matches(q[passed], vals[passed], live_ids, source)
+
+    def held_in(
+        self,
+        piece: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        owner: np.ndarray,
+        live: np.ndarray | None,
+        source: int,
+    ) -> list[Held]:
+        """The matches in a piece of ``FingerprintIndex.range_pieces`` (``owner``:
+        each range's query triplet; ``live``: ``live[track id]`` for the live tracks,
+        or None), held for the pruner (``prune.hold``). Against a big index,
+        once the table is built, read, gated and held by compiled loops
+        (``gate_kernel``): the same matches, in the same order."""
+        vals, first, counts, which = piece
+        owners = owner[which]
+        total = int(counts.sum())
+        table = self._table_for(total)
+        if table is None:
+            q = np.repeat(owners, counts)
+            v = vals[expand_ranges(first, counts)]
+            passed = self._passed_directly(q, v)
+            live_ids = None if live is None else np.flatnonzero(live)
+            return hold(self._matches(q[passed], v[passed], live_ids, source))
+        from core.identify.gate_kernel import gate_ranges, held_fields
+
+        out_q, out_v = _buffers(total)
+        every = _EVERY if live is None else live
+        n = gate_ranges(
+            vals, first, counts, owners, table, self._edge, self._dbase, every, out_q, out_v
+        )
+        w_lo, starts, track, qt, rt, pitch = held_fields(
+            out_q[:n], out_v[:n], self._t1, self.tr.f1, source, mt.WINDOW_FRAMES
+        )
+        pitch16 = pitch.astype(np.float16)
+        return [
+            Held(w_lo + i, track[a:b], qt[a:b], rt[a:b], pitch16[a:b])
+            for i, (a, b) in enumerate(itertools.pairwise(starts.tolist()))
+            if b > a
+        ]
+
+    def _matches(
+        self, q: np.ndarray, vals: np.ndarray, live_ids: np.ndarray | None, source: int
+    ) -> Matches:
+        ref = unpack_values(vals)
         if live_ids is not None:
             live = np.isin(ref.track, live_ids)
             ref = Unpacked(ref.track[live], ref.t1[live], ref.dt13[live], ref.f1[live])
@@ -194,6 +249,50 @@ class GateTable:
         )
 
 
+_EVERY = np.zeros(0, dtype=bool)  # for gate_ranges: every track is live
+_BUFFERS = threading.local()
+
+
+def _buffers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's output buffers for the compiled gate, at least ``n`` long:
+    reused, because fresh memory costs a page fault a page (and the matches
+    made from them are copies)."""
+    q: np.ndarray | None = getattr(_BUFFERS, "q", None)
+    if q is None or len(q) < n:
+        _BUFFERS.q = np.empty(max(n, 1 << 17), np.int32)
+        _BUFFERS.v = np.empty(max(n, 1 << 17), np.uint64)
+    return _BUFFERS.q, _BUFFERS.v
+
+
+def _dt_slots_needed() -> int:
+    """Slots a gate table row needs: the widest speed range plus the two ends."""
+    lo, hi = fp.dt13_range(np.arange(fp.DT13_MIN, fp.DT_MAX + 1))
+    return int((np.minimum(hi, fp.DT_MAX) - np.maximum(lo, fp.DT13_MIN)).max()) + 3
+
+
+assert _dt_slots_needed() <= GateTable._DT_SLOTS
+
+
+_Ranges = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _live_mask(live_ids: np.ndarray | None) -> np.ndarray | None:
+    if live_ids is None:
+        return None
+    ids = np.asarray(live_ids, dtype=np.int64)
+    mask = np.zeros(int(ids.max()) + 1 if len(ids) else 1, dtype=bool)
+    mask[ids] = True
+    return mask
+
+
+def _key_shares(ranges: _Ranges, n: int) -> list[_Ranges]:
+    """Key ranges (lo, hi, owner) cut into ``n`` runs of neighbouring keys: lookups
+    on separate threads then touch separate pages of the index."""
+    lo, hi, owner = ranges
+    order = np.argsort(lo, kind="stable")
+    return [(lo[at], hi[at], owner[at]) for at in np.array_split(order, n)]
+
+
 class StreamingMatcher:
     """Consume peaks as the mix decodes; look triplets up in bounded batches.
 
@@ -204,13 +303,24 @@ class StreamingMatcher:
 
     BATCH_FRAMES = int(30 / fp.FRAME_S)
     LOOKUP_TRIPLETS = 1500
-    # Against a big index (``FingerprintIndex.is_big``) lookups run on worker threads
-    # (numpy and page faults run without the GIL), beside the decoding and
-    # pruning on the caller's: against 1000 hours a lookup is two thirds of the
-    # work, and two threads took a 5-minute mix from 8.9 to 5.4 s. Against a
-    # small one decoding dominates, and a second thread's malloc arena cost
-    # ~50 % more page faults (60-minute mix: 9.3 -> 10.4 s). Two, not a thread
-    # a core: each holds a lookup's temporaries.
+    # Against a big index (``FingerprintIndex.is_big``) a lookup's cost was its
+    # page faults: a range of entries lands in its own 64 kB of the mapping, and
+    # the pages are handed back after each piece (a 1000-hour index does not fit
+    # the memory budget), so 1500 triplets at a time faulted ~360 k times per 5
+    # minutes of mix (3.3 s of CPU to read 140 M entries). Tens of thousands of
+    # triplets at a time share most of those pages (24 000: 92 k faults, 1.2 s).
+    # Their matches are held (12 bytes each) as they come, and a lookup is
+    # sized to pass about BIG_LOOKUP_MATCHES of them (from the last one's
+    # matches a triplet): two lookups' and the pruner's held matches are most
+    # of the memory.
+    BIG_BATCH_FRAMES = int(60 / fp.FRAME_S)
+    BIG_LOOKUP_TRIPLETS = 24_000
+    BIG_LOOKUP_MATCHES = 4_000_000
+    # Against a big index each lookup runs on worker threads (numpy and page
+    # faults run without the GIL), a share of its key ranges each, beside the
+    # decoding and pruning on the caller's. Against a small one decoding
+    # dominates, and a second thread's malloc arena cost ~50 % more page faults
+    # (60-minute mix: 9.3 -> 10.4 s).
     LOOKUP_THREADS = min(
         2,
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
@@ -238,13 +348,19 @@ class StreamingMatcher:
         self.seed_min = seed_min_for(sum(index.entries for index in self.indexes))
         self._pruner = SeedPruner(self.seed_min)
         self.triplets = 0
+        big = self._big = any(index.is_big() for index in self.indexes)
+        # For the compiled gate: live[track id] (None: every track is live).
+        self._live_masks = [_live_mask(live) for live in self.live_ids] if big else []
+        self._batch_frames = self.BIG_BATCH_FRAMES if big else self.BATCH_FRAMES
+        # A big index's lookups grow from this once their matches a triplet are known.
+        self._lookup_size = self.LOOKUP_TRIPLETS
         self._pool = (
             ThreadPoolExecutor(self.LOOKUP_THREADS, thread_name_prefix="lookup")
-            if self.LOOKUP_THREADS > 1 and any(index.is_big() for index in self.indexes)
+            if self.LOOKUP_THREADS > 1 and big
             else None
         )
-        # Lookups under way, in mix order: (their matches, the frame they complete).
-        self._pending: deque[tuple[Future[list[Matches]], int | None]] = deque()
+        # Lookups under way, in mix order: (their shares' matches, the frame they complete).
+        self._pending: deque[tuple[list[Future[list[Held]]], int | None, int]] = deque()
 
     @property
     def gated(self) -> int:
@@ -255,7 +371,7 @@ class StreamingMatcher:
         self._peaks = fp.concat_peaks([self._peaks, peaks])
         self._all_t.append(peaks.t.astype(np.int32))
         self._all_f.append(peaks.f.astype(np.float16))
-        if len(self._peaks) and self._peaks.t[-1] - self._peaks.t[0] > self.BATCH_FRAMES:
+        if len(self._peaks) and self._peaks.t[-1] - self._peaks.t[0] > self._batch_frames:
             try:
                 self._process(final=False)
             except BaseException:
@@ -301,42 +417,60 @@ class StreamingMatcher:
         tr = fp.triplets(p, fp.QUERY_FANOUT)
         tr = tr.part(0, int(np.searchsorted(tr.t1, cutoff)))  # triplets are in anchor order
         self.triplets += len(tr)
-        # Small lookups: raw hits before gating are ~60 bytes each and a big
+        # Bounded lookups: raw hits before gating are ~60 bytes each and a big
         # batch of them was the peak of a whole identification's memory.
-        for lo in range(0, len(tr), self.LOOKUP_TRIPLETS):
-            part = tr.part(lo, lo + self.LOOKUP_TRIPLETS)
-            # Anchors are in time order: those before the next piece's are done.
-            nxt = lo + self.LOOKUP_TRIPLETS
+        lo = 0
+        while lo < len(tr):
+            nxt = min(lo + self._lookup_size, len(tr))
+            part = tr.part(lo, nxt)
+            # Anchors are in time order: those before the next lookup's are done.
             done_upto = int(tr.t1[nxt]) if nxt < len(tr) else int(cutoff)
             complete = None if final and nxt >= len(tr) else done_upto
+            lo = nxt
+            ranges = fp.query_ranges(part)
+            gate = GateTable(part)
             if self._pool is None:
-                self._prune(self._lookup(part), complete)
+                self._prune([self._lookup(ranges, gate)], complete, len(part))
                 continue
-            self._pending.append((self._pool.submit(self._lookup, part), complete))
-            self._drain(self.LOOKUP_THREADS)
+            shares = _key_shares(ranges, self.LOOKUP_THREADS)
+            futures = [self._pool.submit(self._lookup, share, gate) for share in shares]
+            self._pending.append((futures, complete, len(part)))
+            self._drain(1)
         rest = p.t >= cutoff
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 
-    def _lookup(self, part: fp.Triplets) -> list[Matches]:
-        """The matches of ``part``, in the pieces the index gave them (never
-        concatenated: the pruner holds each piece as it comes)."""
-        ranges = fp.query_ranges(part)
-        gate = GateTable(part)
-        return [
-            piece
-            for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True))
-            for piece in _lookup_pieces(index, part, live, source, ranges, gate)
-        ]
-
-    def _prune(self, pieces: list[Matches], complete: int | None) -> None:
+    def _lookup(self, ranges: _Ranges, gate: GateTable) -> list[Held]:
+        """The matches in these key ranges of every index, held as the index gives
+        them (``hold``: a big lookup's matches would be hundreds of MB as ``Matches``)."""
+        lo, hi, owner = ranges
+        owner = owner.astype(np.int32)
         held: list[Held] = []
-        pieces.reverse()
-        while pieces:  # in order; each piece goes as soon as it is held
-            held.extend(hold(pieces.pop()))
+        for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
+            if not self._big:
+                for probe, vals in index.lookup_ranges(lo, hi):
+                    held.extend(hold(gate.matches(owner[probe], vals, live, source)))
+                continue
+            mask = self._live_masks[source]
+            for piece in index.range_pieces(lo, hi):
+                held.extend(gate.held_in(piece, owner, mask, source))
+        return held
+
+    def _prune(self, shares: list[list[Held]], complete: int | None, triplets: int) -> None:
+        held = [h for share in shares for h in share]
+        if self._big:
+            # The next lookup's size, from this one's matches a triplet: held
+            # matches were most of the memory (a real 1000-hour library passes
+            # twice the matches of a synthetic one).
+            rate = max(sum(len(h) for h in held) / max(triplets, 1), 1.0)
+            self._lookup_size = int(
+                np.clip(
+                    self.BIG_LOOKUP_MATCHES / rate, self.LOOKUP_TRIPLETS, self.BIG_LOOKUP_TRIPLETS
+                )
+            )
         self._pruner.add_held(held, complete)
 
     def _drain(self, keep: int) -> None:
         """Prune the oldest lookups' matches (in order) until ``keep`` are under way."""
         while len(self._pending) > keep:
-            found, complete = self._pending.popleft()
-            self._prune(found.result(), complete)
+            found, complete, triplets = self._pending.popleft()
+            self._prune([share.result() for share in found], complete, triplets)

@@ -231,10 +231,13 @@ def hold(m: mt.Matches) -> list[Held]:
     w = m.qt // mt.WINDOW_FRAMES
     track = _track_codes(m.track).astype(np.uint32)  # < 2**31
     w_lo, w_hi = int(w.min()), int(w.max())
+    if w_hi - w_lo >= 1 << 16:
+        raise ValueError("a batch of matches spans more than 65536 windows")
     if w_hi - w_lo < _MASKED_WINDOWS:
         groups = [np.flatnonzero(w == window) for window in range(w_lo, w_hi + 1)]
     else:
-        order = np.argsort(w, kind="stable")
+        # Window numbers from 0 in 16 bits: numpy's stable sort is then a radix sort.
+        order = np.argsort((w - w_lo).astype(np.uint16), kind="stable")
         cuts = np.flatnonzero(np.diff(w[order])) + 1
         groups = np.split(order, cuts)
     out = []

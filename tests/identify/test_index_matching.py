@@ -11,9 +11,10 @@ import pytest
 from core.identify import fingerprint as fp
 from core.identify import index as index_mod
 from core.identify import matching
-from core.identify.index import FingerprintIndex, unpack_values
+from core.identify.index import FingerprintIndex, expand_ranges, unpack_values
 from core.identify.lookup import GateTable, StreamingMatcher, lookup_triplets
 from core.identify.matching import LocalPlay, Matches, find_plays
+from core.identify.prune import hold
 from tests.identify.synth import SR, song
 
 
@@ -126,6 +127,41 @@ def test_the_gate_table_passes_what_the_gates_pass(tmp_path: Path, monkeypatch) 
         GateTable(tr)
 
 
+def test_the_compiled_gate_holds_what_numpy_holds(tmp_path: Path, monkeypatch) -> None:
+    import soxr
+
+    a, b = song(34, 40.0), song(35, 40.0)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
+    index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
+    fast = soxr.resample(a[5 * SR : 30 * SR], SR * 1.05, SR).astype(np.float32)
+    slow = soxr.resample(b[5 * SR : 30 * SR], SR * 0.94, SR).astype(np.float32)
+    tr = fp.triplets(fp.peaks_from_samples(_to8k(np.concatenate([fast, slow]))), 5)
+    monkeypatch.setattr(GateTable, "TABLE_AFTER", 0)  # the compiled loops need the table
+    lo, hi, owner = fp.query_ranges(tr)
+    owner = owner.astype(np.int32)
+    only_first = np.zeros(3, dtype=bool)
+    only_first[1] = True
+    for live_ids, live in ((None, None), (np.array([1]), only_first)):
+        gate = GateTable(tr)
+        found = {1: 0, 2: 0}
+        for piece in index.range_pieces(lo, hi, max_hits=700):
+            vals, first, counts, which = piece
+            q = np.repeat(owner[which], counts)
+            expected = hold(gate.matches(q, vals[expand_ranges(first, counts)], live_ids, 3))
+            got = gate.held_in(piece, owner, live, 3)
+            # The same windows, and in each the same matches in the same order.
+            assert [h.window for h in got] == [h.window for h in expected]
+            for g, e in zip(got, expected, strict=True):
+                for name in ("track", "qt", "rt", "pitch"):
+                    assert getattr(g, name).dtype == getattr(e, name).dtype
+                    assert np.array_equal(getattr(g, name), getattr(e, name))
+                for track in (1, 2):
+                    found[track] += int(np.sum(g.track == (3 << 28 | track)))
+        assert found[1] > 500
+        assert (found[2] > 500) == (live is None)
+
+
 def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -> None:
     a, b = song(31, 50.0), song(32, 50.0)
     index = FingerprintIndex(tmp_path)
@@ -134,6 +170,8 @@ def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -
     mix = _to8k(np.concatenate([a[5 * SR : 45 * SR], b[5 * SR : 45 * SR]]))
     # Many small lookups, so several are under way at once.
     monkeypatch.setattr(StreamingMatcher, "LOOKUP_TRIPLETS", 200)
+    monkeypatch.setattr(StreamingMatcher, "BIG_LOOKUP_TRIPLETS", 200)
+    monkeypatch.setattr(StreamingMatcher, "BIG_BATCH_FRAMES", StreamingMatcher.BATCH_FRAMES)
     plain = StreamingMatcher(index, None)
     assert plain._pool is None  # a small index: no threads
     expected = _stream(plain, mix)
@@ -143,9 +181,11 @@ def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -
     assert threaded._pool is not None
     got = _stream(threaded, mix)
     assert threaded._pool is None and not threaded._pending  # finish stopped them
+    # The same matches; threads hand them over a share of the key ranges at a
+    # time, so in another order, which find_plays does not depend on.
     assert len(got) == len(expected) > 100
-    for name in ("track", "qt", "rt", "pitch"):
-        assert np.array_equal(getattr(got, name), getattr(expected, name))
+    assert _sorted_matches(got) == _sorted_matches(expected)
+    assert find_plays(got) == find_plays(expected)
     assert [p.track_id for p in find_plays(got)] == [1, 2]
 
 
@@ -159,8 +199,9 @@ def test_a_failed_lookup_thread_reaches_the_caller(tmp_path: Path, monkeypatch) 
         raise OSError("disk went away")
         yield
 
-    monkeypatch.setattr(FingerprintIndex, "lookup_ranges", broken)
-    monkeypatch.setattr(StreamingMatcher, "LOOKUP_TRIPLETS", 50)
+    monkeypatch.setattr(FingerprintIndex, "range_pieces", broken)
+    monkeypatch.setattr(StreamingMatcher, "BIG_LOOKUP_TRIPLETS", 50)
+    monkeypatch.setattr(StreamingMatcher, "BIG_BATCH_FRAMES", StreamingMatcher.BATCH_FRAMES)
     # Failing in finish, and in feed (where a 30-second batch's lookups are waited for).
     for seconds, where in ((20.0, "finish"), (70.0, "feed")):
         matcher = StreamingMatcher(index, None)
@@ -496,3 +537,24 @@ def test_seed_sketch_never_misses_a_bin_that_scores() -> None:
         assert scoring.any() and not (scoring & ~may).any()
         if seed_min >= 9:  # and it sets most aside (the sparse codes fill the table)
             assert may.mean() < 0.15
+
+
+@pytest.mark.parametrize("frames", [3000, 3_000_000])  # one sort key, or two
+def test_matches_are_sorted_the_same_whatever_order_they_came_in(frames: int) -> None:
+    rng = np.random.default_rng(1)
+    n = 20_000
+    m = Matches(
+        rng.integers(0, 50, n) | (rng.integers(0, 2, n) << matching.SOURCE_SHIFT),
+        rng.integers(0, frames, n).astype(np.int32),
+        rng.integers(frames // 10, frames // 10 + 300, n).astype(np.int32),
+        rng.normal(0, 1, n).astype(np.float16),
+    )
+    m.qt[: n // 2] = m.qt[n // 2 :]  # many equal mix times (and some equal matches)
+    m.rt[: n // 4] = m.rt[n // 2 : n // 2 + n // 4]
+    order = np.lexsort((m.pitch.view(np.uint16), m.rt, m.qt, m.track))
+    for seed in (2, 3):
+        perm = np.random.default_rng(seed).permutation(n)
+        shuffled = Matches(m.track[perm], m.qt[perm], m.rt[perm], m.pitch[perm])
+        matching._sort_canonically(shuffled)
+        for name in ("track", "qt", "rt", "pitch"):
+            assert np.array_equal(getattr(shuffled, name), getattr(m, name)[order])
