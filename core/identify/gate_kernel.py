@@ -18,18 +18,20 @@ import numba
 import numpy as np
 
 from core.identify.index import DT13_BITS, F1_BITS, T1_BITS
+from core.identify.lookup import GateTable
+from core.identify.prune import CODE_ID_BITS
 
-# As in GateTable: rows of _DT_SLOTS (16) t3 - t1 slots by 2 * _REACH (32) anchor offsets.
-_ROW_BITS = 9
-_COLS_BITS = 5
-_LAST_COL = 31
-_LAST_SLOT = 15
-_F1_MASK = (1 << F1_BITS) - 1  # the anchor's quarter bin: the value's lowest bits
+# The table's layout (GateTable's: a row of slots by columns, ends never pass).
+_ROW_BITS = GateTable.ROW_BITS
+_COLS_BITS = GateTable.COL_BITS
+_LAST_COL = (1 << GateTable.COL_BITS) - 1
+_LAST_SLOT = (1 << (GateTable.ROW_BITS - GateTable.COL_BITS)) - 1
+# A packed value's fields (index.pack_values).
+_F1_MASK = (1 << F1_BITS) - 1
 _T1_SHIFT = F1_BITS + DT13_BITS
 _T1_MASK = (1 << T1_BITS) - 1
 _TRACK_SHIFT = _T1_SHIFT + T1_BITS
-# A held track code: the index's position above the 28 bits of a track id (prune.py).
-_SOURCE_SHIFT = 28
+_SOURCE_SHIFT = CODE_ID_BITS
 
 
 @numba.njit(nogil=True, cache=True)

@@ -100,7 +100,9 @@ class GateTable:
     # can pass: |pitch| <= F1_SHIFT (3.43 bins) plus rounding.
     _REACH = 16
     _DT_SLOTS = 16
-    _ROW_BITS = 4 + 5  # a row: _DT_SLOTS x 2 * _REACH
+    # A row: _DT_SLOTS slots of 2 * _REACH columns (gate_kernel reads these too).
+    COL_BITS = 5
+    ROW_BITS = 4 + COL_BITS
     _PAIRS = 2048
     # Table positions stay within int32.
     MAX_TRIPLETS = 1 << 16
@@ -131,7 +133,7 @@ class GateTable:
         slot = rdt - self._dbase[q]
         # ... times every anchor offset, through the pitch gate, a few thousand
         # (triplet, t3 - t1) pairs at a time: their temporaries stay on the heap.
-        table = np.zeros(n << self._ROW_BITS, dtype=bool)
+        table = np.zeros(n << self.ROW_BITS, dtype=bool)
         width = 2 * self._REACH
         offsets = np.arange(width)
         for at in range(0, len(q), self._PAIRS):
@@ -143,7 +145,7 @@ class GateTable:
             ok = (rf1q >= 0) & (rf1q < 1 << F1_BITS) & (rel > 0) & (rel < width - 1)
             ref_f1 = rf1q.astype(np.float32) / 4  # as unpacked from a value
             ok &= fp.pitch_gate(tr.f1[qw] - ref_f1, dw, tr.dt13[qw])
-            table[(((qw << 4) | sw) << 5) | rel] = ok
+            table[(qw << self.ROW_BITS) | (sw << self.COL_BITS) | rel] = ok
         return table
 
     def _table_for(self, hits: int) -> np.ndarray | None:
@@ -170,8 +172,8 @@ class GateTable:
         slot = (low >> F1_BITS).astype(np.int32)
         slot -= self._dbase[q32]
         np.clip(slot, 0, self._DT_SLOTS - 1, out=slot)  # nor do the end slots
-        rel += slot << 5
-        rel += q32 << self._ROW_BITS
+        rel += slot << self.COL_BITS
+        rel += q32 << self.ROW_BITS
         passed: np.ndarray = np.flatnonzero(table[rel])
         return passed
 
@@ -197,30 +199,32 @@ class GateTable:
         self,
         piece: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
         owner: np.ndarray,
+        live_ids: np.ndarray | None,
         live: np.ndarray | None,
         source: int,
     ) -> list[Held]:
         """The matches in a piece of ``FingerprintIndex.range_pieces`` (``owner``:
-        each range's query triplet; ``live``: ``live[track id]`` for the live tracks,
-        or None), held for the pruner (``prune.hold``). Against a big index,
-        once the table is built, read, gated and held by compiled loops
-        (``gate_kernel``): the same matches, in the same order."""
+        each range's query triplet), held for the pruner (``prune.hold``).
+
+        With ``live`` (``live[track id]`` for the tracks of ``live_ids``; given
+        against a big index) and once the table is built, read, gated and held by
+        compiled loops (``gate_kernel``), the same matches in the same order;
+        otherwise in numpy (a small index never imports numba).
+        """
         vals, first, counts, which = piece
         owners = owner[which]
         total = int(counts.sum())
         table = self._table_for(total)
-        if table is None:
+        if table is None or live is None:
             q = np.repeat(owners, counts)
             v = vals[expand_ranges(first, counts)]
-            passed = self._passed_directly(q, v)
-            live_ids = None if live is None else np.flatnonzero(live)
+            passed = self._passed_directly(q, v) if table is None else self._passed_by(table, q, v)
             return hold(self._matches(q[passed], v[passed], live_ids, source))
         from core.identify.gate_kernel import gate_ranges, held_fields
 
         out_q, out_v = _buffers(total)
-        every = _EVERY if live is None else live
         n = gate_ranges(
-            vals, first, counts, owners, table, self._edge, self._dbase, every, out_q, out_v
+            vals, first, counts, owners, table, self._edge, self._dbase, live, out_q, out_v
         )
         w_lo, starts, track, qt, rt, pitch = held_fields(
             out_q[:n], out_v[:n], self._t1, self.tr.f1, source, mt.WINDOW_FRAMES
@@ -249,7 +253,6 @@ class GateTable:
         )
 
 
-_EVERY = np.zeros(0, dtype=bool)  # for gate_ranges: every track is live
 _BUFFERS = threading.local()
 
 
@@ -271,14 +274,17 @@ def _dt_slots_needed() -> int:
 
 
 assert _dt_slots_needed() <= GateTable._DT_SLOTS
+assert GateTable._DT_SLOTS << GateTable.COL_BITS == 1 << GateTable.ROW_BITS
+assert 2 * GateTable._REACH == 1 << GateTable.COL_BITS
 
 
 _Ranges = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _live_mask(live_ids: np.ndarray | None) -> np.ndarray | None:
+def _live_mask(live_ids: np.ndarray | None) -> np.ndarray:
+    """``live[track id]`` for the compiled gate; empty: every track is live."""
     if live_ids is None:
-        return None
+        return np.zeros(0, dtype=bool)
     ids = np.asarray(live_ids, dtype=np.int64)
     mask = np.zeros(int(ids.max()) + 1 if len(ids) else 1, dtype=bool)
     mask[ids] = True
@@ -349,7 +355,7 @@ class StreamingMatcher:
         self._pruner = SeedPruner(self.seed_min)
         self.triplets = 0
         big = self._big = any(index.is_big() for index in self.indexes)
-        # For the compiled gate: live[track id] (None: every track is live).
+        # For the compiled gate, used only against a big index.
         self._live_masks = [_live_mask(live) for live in self.live_ids] if big else []
         self._batch_frames = self.BIG_BATCH_FRAMES if big else self.BATCH_FRAMES
         # A big index's lookups grow from this once their matches a triplet are known.
@@ -445,14 +451,10 @@ class StreamingMatcher:
         lo, hi, owner = ranges
         owner = owner.astype(np.int32)
         held: list[Held] = []
-        for source, (index, live) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
-            if not self._big:
-                for probe, vals in index.lookup_ranges(lo, hi):
-                    held.extend(hold(gate.matches(owner[probe], vals, live, source)))
-                continue
-            mask = self._live_masks[source]
+        for source, (index, live_ids) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
+            live = self._live_masks[source] if self._big else None
             for piece in index.range_pieces(lo, hi):
-                held.extend(gate.held_in(piece, owner, mask, source))
+                held.extend(gate.held_in(piece, owner, live_ids, live, source))
         return held
 
     def _prune(self, shares: list[list[Held]], complete: int | None, triplets: int) -> None:

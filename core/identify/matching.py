@@ -791,12 +791,13 @@ def _sort_canonically(m: Matches) -> None:
     """
     if len(m.qt) == 0:
         return
-    if int(m.qt.min()) < 0 or int(m.rt.min()) < 0 or int(m.track.min()) < 0:
-        _permute(m, np.lexsort((_bits(m.pitch), m.rt, m.qt, m.track)))
-        return
     q_bits = max(int(m.qt.max()), 1).bit_length()
     r_bits = max(int(m.rt.max()), 1).bit_length()
     t_bits = max(int(m.track.max()), 1).bit_length()
+    negative = min(int(m.qt.min()), int(m.rt.min()), int(m.track.min())) < 0
+    if negative or t_bits + q_bits > 62:  # no composite key holds them
+        _permute(m, np.lexsort((_bits(m.pitch), m.rt, m.qt, m.track)))
+        return
     if t_bits + q_bits + r_bits <= 62:
         key = (m.track.astype(np.int64) << (q_bits + r_bits)) | (m.qt.astype(np.int64) << r_bits)
         key |= m.rt
@@ -805,9 +806,6 @@ def _sort_canonically(m: Matches) -> None:
         _permute(m, order)
         del order
         _pitch_order_of_equals(m)
-        return
-    if t_bits + q_bits > 62:
-        _permute(m, np.lexsort((_bits(m.pitch), m.rt, m.qt, m.track)))
         return
     tie = (m.rt.astype(np.int64) << 16) | _bits(m.pitch)
     order = np.argsort(tie, kind="stable")

@@ -39,16 +39,20 @@ _T_BITS, _B_BITS = 31, 17
 _OFF_BITS = 24  # offsets in frames, in a (track, offset) code
 
 
+# A held track code: the index's position above the track id's bits (gate_kernel too).
+CODE_ID_BITS = 28
+
+
 def _track_codes(track: np.ndarray) -> np.ndarray:
     """Matches' track codes (``source << 32 | id``) squeezed into ``_T_BITS`` bits."""
     t = track.astype(np.int64, copy=False)
-    if len(t) and int(t.max()) < 1 << 28:  # the first index's: as they are
+    if len(t) and int(t.max()) < 1 << CODE_ID_BITS:  # the first index's: as they are
         return t
-    return ((t >> 32) << 28) | (t & ((1 << 28) - 1))
+    return ((t >> 32) << CODE_ID_BITS) | (t & ((1 << CODE_ID_BITS) - 1))
 
 
 def _untrack(code: np.ndarray) -> np.ndarray:
-    return ((code >> 28) << 32) | (code & ((1 << 28) - 1))
+    return ((code >> CODE_ID_BITS) << 32) | (code & ((1 << CODE_ID_BITS) - 1))
 
 
 # Above this many matches, a counting sketch (``_may_seed``) and a hashed set (``_near_seeds``)

@@ -99,17 +99,22 @@ def _sorted_matches(m: Matches) -> list[tuple[int, int, int, float]]:
     )
 
 
-def test_the_gate_table_passes_what_the_gates_pass(tmp_path: Path, monkeypatch) -> None:
+def _speed_mix_index(tmp_path: Path) -> tuple[FingerprintIndex, fp.Triplets]:
+    """Two songs indexed, and the triplets of a mix of both: vinyl 5 % fast then
+    keylock-free 6 % slow, so both pitch modes pass the gates."""
     import soxr
 
     a, b = song(34, 40.0), song(35, 40.0)
     index = FingerprintIndex(tmp_path)
     index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
     index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
-    # Vinyl 5 % fast then keylock-free slow: both pitch modes pass the gates.
     fast = soxr.resample(a[5 * SR : 30 * SR], SR * 1.05, SR).astype(np.float32)
     slow = soxr.resample(b[5 * SR : 30 * SR], SR * 0.94, SR).astype(np.float32)
-    tr = fp.triplets(fp.peaks_from_samples(_to8k(np.concatenate([fast, slow]))), 5)
+    return index, fp.triplets(fp.peaks_from_samples(_to8k(np.concatenate([fast, slow]))), 5)
+
+
+def test_the_gate_table_passes_what_the_gates_pass(tmp_path: Path, monkeypatch) -> None:
+    index, tr = _speed_mix_index(tmp_path)
     assert len(tr) > 2000
 
     def lookup(table_after: int) -> list[tuple[int, int, int, float]]:
@@ -128,28 +133,21 @@ def test_the_gate_table_passes_what_the_gates_pass(tmp_path: Path, monkeypatch) 
 
 
 def test_the_compiled_gate_holds_what_numpy_holds(tmp_path: Path, monkeypatch) -> None:
-    import soxr
-
-    a, b = song(34, 40.0), song(35, 40.0)
-    index = FingerprintIndex(tmp_path)
-    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
-    index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
-    fast = soxr.resample(a[5 * SR : 30 * SR], SR * 1.05, SR).astype(np.float32)
-    slow = soxr.resample(b[5 * SR : 30 * SR], SR * 0.94, SR).astype(np.float32)
-    tr = fp.triplets(fp.peaks_from_samples(_to8k(np.concatenate([fast, slow]))), 5)
+    index, tr = _speed_mix_index(tmp_path)
     monkeypatch.setattr(GateTable, "TABLE_AFTER", 0)  # the compiled loops need the table
     lo, hi, owner = fp.query_ranges(tr)
     owner = owner.astype(np.int32)
     only_first = np.zeros(3, dtype=bool)
     only_first[1] = True
-    for live_ids, live in ((None, None), (np.array([1]), only_first)):
+    every = np.zeros(0, dtype=bool)
+    for live_ids, live in ((None, every), (np.array([1]), only_first)):
         gate = GateTable(tr)
         found = {1: 0, 2: 0}
         for piece in index.range_pieces(lo, hi, max_hits=700):
             vals, first, counts, which = piece
             q = np.repeat(owner[which], counts)
             expected = hold(gate.matches(q, vals[expand_ranges(first, counts)], live_ids, 3))
-            got = gate.held_in(piece, owner, live, 3)
+            got = gate.held_in(piece, owner, live_ids, live, 3)
             # The same windows, and in each the same matches in the same order.
             assert [h.window for h in got] == [h.window for h in expected]
             for g, e in zip(got, expected, strict=True):
@@ -159,7 +157,7 @@ def test_the_compiled_gate_holds_what_numpy_holds(tmp_path: Path, monkeypatch) -
                 for track in (1, 2):
                     found[track] += int(np.sum(g.track == (3 << 28 | track)))
         assert found[1] > 500
-        assert (found[2] > 500) == (live is None)
+        assert (found[2] > 500) == (live_ids is None)
 
 
 def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -> None:
