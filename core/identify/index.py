@@ -189,22 +189,28 @@ class _Segment:
         for m in self.maps:
             m.release()
 
-    def release_table(self) -> None:
-        """Hand back the pages of the keys or offsets table."""
+    def release_table(self, lo_key: int = 0, hi_key: int | None = None) -> None:
+        """Hand back the pages of the keys or offsets table (an offsets table's
+        for keys ``lo_key:hi_key`` only, when given)."""
         for m in self.maps[1:]:
-            m.release()
+            if hi_key is None or self.offs is None:
+                m.release()
+            else:
+                m.release(lo_key, hi_key + 1)
 
     def release_entries(self, first: np.ndarray, counts: np.ndarray) -> None:
         """Hand back the pages that entries ``first[i]:first[i] + counts[i]`` span
         (``first`` ascending), not the whole mapping's: lookups on other threads
         keep theirs. An offsets table (4 bytes a key, ~91 MB) is touched all
-        over by every lookup and goes after each (``release_table``): mapping it
-        again after each piece cost ~0.3 s per 5 minutes of mix against 1000
-        hours (~1.5 s more with a cold cache)."""
+        over by every lookup and goes a few MB at a time (``release_table``):
+        mapping it again after each piece cost ~0.3 s per 5 minutes of mix
+        against 1000 hours (~1.5 s more with a cold cache)."""
         if self.maps and len(first):
             self.maps[0].release(int(first[0]), int((first + counts).max()))
 
 
+# A lookup hands back an offsets table's pages each time it has passed this many keys.
+TABLE_RELEASE_KEYS = 1 << 21
 # Above this much mapped index, lookups hand touched pages back after each call.
 RELEASE_BYTES = 128 << 20
 # Segments with at least this many entries store offsets instead of keys (the
@@ -360,8 +366,9 @@ class FingerprintIndex:
         for the next piece).
 
         Ranges go in key order, a block at a time, and a big index's entry pages
-        are handed back after each piece (its offset tables' after each segment),
-        so those resident at once are one piece's.
+        are handed back after each piece (its offsets table's every
+        ``TABLE_RELEASE_KEYS`` keys the walk passes: a whole table is 91 MB),
+        so those resident at once are about one piece's.
         """
         lo = np.asarray(lo, dtype=np.int64)
         hi = np.asarray(hi, dtype=np.int64)
@@ -371,6 +378,7 @@ class FingerprintIndex:
         release = self.is_big()
         block = 4096 if release else max(len(lo), 1)
         for seg in self._open():
+            table_from = int(lo_sorted[0]) if len(lo_sorted) else 0
             for start in range(0, len(lo_sorted), block):
                 first = seg.position(lo_sorted[start : start + block])
                 cnt = seg.position(hi_sorted[start : start + block]) - first
@@ -385,8 +393,14 @@ class FingerprintIndex:
                     yield seg.vals, first[h], c, order[start + h]
                     if release:
                         seg.release_entries(first[h], c)
+                        # The table's pages this walk has passed (only its
+                        # own: other threads walk other keys).
+                        key = int(lo_sorted[start + h[-1]])
+                        if key - table_from > TABLE_RELEASE_KEYS:
+                            seg.release_table(table_from, key)
+                            table_from = key
             if release:
-                seg.release_table()
+                seg.release_table(table_from, int(hi_sorted.max()) if len(hi_sorted) else 0)
 
     # -- writing ----------------------------------------------------------------
     def add(self, items: Iterable[tuple[int, fp.Fingerprint]]) -> int:

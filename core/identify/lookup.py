@@ -14,7 +14,7 @@ import itertools
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -85,7 +85,8 @@ class GateTable:
     a third of its time (3.0 -> 2.0 s). Against a small library a triplet has a
     few raw hits and building the table (~400 evaluations a triplet) would cost
     more than it saves (a 60-minute mix: +3.5 s), so the table is built only
-    when the hits outnumber ``TABLE_AFTER`` a triplet. The table is filled by
+    when the hits outnumber ``TABLE_AFTER`` a triplet (against a big index,
+    whose compiled loop reads only the table, at once). The table is filled by
     calling the gates themselves, so both ways give the same matches.
 
     A triplet's row covers the ``t3 - t1`` values its speed gate accepts (at
@@ -107,6 +108,10 @@ class GateTable:
     # Table positions stay within int32.
     MAX_TRIPLETS = 1 << 16
     TABLE_AFTER = 64  # raw hits a triplet
+    # Compiled, gated hits are held this many at a time (12 bytes each, in
+    # buffers each lookup thread keeps): fewer, bigger ``Held`` make the
+    # pruner's steps cheaper.
+    HELD_AT_ONCE = 1 << 20
 
     def __init__(self, tr: fp.Triplets) -> None:
         if len(tr) > self.MAX_TRIPLETS:
@@ -148,10 +153,11 @@ class GateTable:
             table[(qw << self.ROW_BITS) | (sw << self.COL_BITS) | rel] = ok
         return table
 
-    def _table_for(self, hits: int) -> np.ndarray | None:
+    def _table_for(self, hits: int, now: bool = False) -> np.ndarray | None:
+        """The table, once built (``now``: build it whatever the hits so far)."""
         with self._lock:
             self._hits += hits
-            if self._table is None and self._hits > self.TABLE_AFTER * len(self.tr):
+            if self._table is None and (now or self._hits > self.TABLE_AFTER * len(self.tr)):
                 self._table = self._build()
             return self._table
 
@@ -197,37 +203,70 @@ class GateTable:
 
     def held_in(
         self,
-        piece: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        pieces: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
         owner: np.ndarray,
         live_ids: np.ndarray | None,
         live: np.ndarray | None,
         source: int,
     ) -> list[Held]:
-        """The matches in a piece of ``FingerprintIndex.range_pieces`` (``owner``:
+        """The matches in pieces of ``FingerprintIndex.range_pieces`` (``owner``:
         each range's query triplet), held for the pruner (``prune.hold``).
 
         With ``live`` (``live[track id]`` for the tracks of ``live_ids``; given
-        against a big index) and once the table is built, read, gated and held by
-        compiled loops (``gate_kernel``), the same matches in the same order;
-        otherwise in numpy (a small index never imports numba).
+        against a big index), read, gated and held by compiled loops
+        (``gate_kernel``), the same matches in the same order, one ``Held`` a
+        window for up to ``HELD_AT_ONCE`` of them (the pruner's steps are per
+        ``Held``), the table built at once; otherwise in numpy, a piece at a
+        time (a small index never imports numba).
         """
-        vals, first, counts, which = piece
-        owners = owner[which]
-        total = int(counts.sum())
-        table = self._table_for(total)
-        if table is None or live is None:
-            q = np.repeat(owners, counts)
-            v = vals[expand_ranges(first, counts)]
-            passed = self._passed_directly(q, v) if table is None else self._passed_by(table, q, v)
-            return hold(self._matches(q[passed], v[passed], live_ids, source))
-        from core.identify.gate_kernel import gate_ranges, held_fields
+        out: list[Held] = []
+        if live is None:
+            for vals, first, counts, which in pieces:
+                q = np.repeat(owner[which], counts)
+                v = vals[expand_ranges(first, counts)]
+                table = self._table_for(len(q))
+                passed = (
+                    self._passed_directly(q, v) if table is None else self._passed_by(table, q, v)
+                )
+                out.extend(hold(self._matches(q[passed], v[passed], live_ids, source)))
+            return out
+        from core.identify.gate_kernel import gate_ranges
 
-        out_q, out_v = _buffers(total)
-        n = gate_ranges(
-            vals, first, counts, owners, table, self._edge, self._dbase, live, out_q, out_v
-        )
+        n = 0
+        for vals, first, counts, which in pieces:
+            total = int(counts.sum())
+            table = self._table_for(total, now=True)
+            assert table is not None
+            if n and n + total > self.HELD_AT_ONCE:
+                out.extend(self._held_fields(n, source))
+                n = 0
+            out_q, out_v = _buffers(n + total, n)
+            n += gate_ranges(
+                vals,
+                first,
+                counts,
+                owner[which],
+                table,
+                self._edge,
+                self._dbase,
+                live,
+                out_q[n:],
+                out_v[n:],
+            )
+        out.extend(self._held_fields(n, source))
+        return out
+
+    def _held_fields(self, n: int, source: int) -> list[Held]:
+        """The first ``n`` gated hits in this thread's buffers, held (one ``Held`` a window)."""
+        if n == 0:
+            return []
+        from core.identify.gate_kernel import held_fields
+
+        out_q, out_v = _buffers(n, n)
+        window = self._t1 // mt.WINDOW_FRAMES  # each triplet's, and its frame in it
+        within = (self._t1 - window * mt.WINDOW_FRAMES).astype(np.uint16)
         w_lo, starts, track, qt, rt, pitch = held_fields(
-            out_q[:n], out_v[:n], self._t1, self.tr.f1, source, mt.WINDOW_FRAMES
+            out_q[:n], out_v[:n], window, within, self.tr.f1, source
         )
         pitch16 = pitch.astype(np.float16)
         return [
@@ -256,14 +295,18 @@ class GateTable:
 _BUFFERS = threading.local()
 
 
-def _buffers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """This thread's output buffers for the compiled gate, at least ``n`` long:
-    reused, because fresh memory costs a page fault a page (and the matches
-    made from them are copies)."""
+def _buffers(n: int, used: int) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's output buffers for the compiled gate, at least ``n`` long,
+    their first ``used`` items kept: reused, because fresh memory costs a page
+    fault a page (and the matches made from them are copies)."""
     q: np.ndarray | None = getattr(_BUFFERS, "q", None)
     if q is None or len(q) < n:
-        _BUFFERS.q = np.empty(max(n, 1 << 17), np.int32)
-        _BUFFERS.v = np.empty(max(n, 1 << 17), np.uint64)
+        size = max(n + n // 2, 1 << 17)
+        grown_q, grown_v = np.empty(size, np.int32), np.empty(size, np.uint64)
+        if q is not None and used:
+            grown_q[:used] = q[:used]
+            grown_v[:used] = _BUFFERS.v[:used]
+        _BUFFERS.q, _BUFFERS.v = grown_q, grown_v
     return _BUFFERS.q, _BUFFERS.v
 
 
@@ -352,9 +395,9 @@ class StreamingMatcher:
         # A big library's chance matches are dropped as the mix streams (prune.py).
         # Seeds need more matches in a bigger library (find_plays takes the same).
         self.seed_min = seed_min_for(sum(index.entries for index in self.indexes))
-        self._pruner = SeedPruner(self.seed_min)
         self.triplets = 0
         big = self._big = any(index.is_big() for index in self.indexes)
+        self._pruner = SeedPruner(self.seed_min, compiled=big)
         # For the compiled gate, used only against a big index.
         self._live_masks = [_live_mask(live) for live in self.live_ids] if big else []
         self._batch_frames = self.BIG_BATCH_FRAMES if big else self.BATCH_FRAMES
@@ -453,8 +496,7 @@ class StreamingMatcher:
         held: list[Held] = []
         for source, (index, live_ids) in enumerate(zip(self.indexes, self.live_ids, strict=True)):
             live = self._live_masks[source] if self._big else None
-            for piece in index.range_pieces(lo, hi):
-                held.extend(gate.held_in(piece, owner, live_ids, live, source))
+            held.extend(gate.held_in(index.range_pieces(lo, hi), owner, live_ids, live, source))
         return held
 
     def _prune(self, shares: list[list[Held]], complete: int | None, triplets: int) -> None:

@@ -35,7 +35,8 @@ OFFSET_REACH = int(
 # Bits of a window's match's (track, offset bin) code: a track code is the track
 # id (< 2**28) and its index's position (< 8); offset bins are within ±2**16
 # (reference tracks are under 2**20 frames, mixes under 11 hours).
-_T_BITS, _B_BITS = 31, 17
+# (seed_kernel reads B_BITS too)
+_T_BITS, B_BITS = 31, 17
 _OFF_BITS = 24  # offsets in frames, in a (track, offset) code
 
 
@@ -110,23 +111,34 @@ def _sketch(slot: np.ndarray, bits: int, seed_min: int) -> np.ndarray:
     return keep
 
 
+def _offset_bins(held: Held, at: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Offset bins (from ``2 ** (B_BITS - 1)``) of a window's matches ``at``."""
+    # 4-byte fields: a big library's window holds over a million chance matches.
+    ob = held.rt[at] - held.qt[at].astype(np.int32)
+    ob -= held.window * mt.WINDOW_FRAMES
+    np.floor_divide(ob, mt.OFFSET_BIN, out=ob)
+    ob += 1 << (B_BITS - 1)
+    return ob
+
+
 def _seed_bins(held: Held, seed_min: int) -> np.ndarray:
     """Rows (track code, window, offset bin) of one window's matches where a seed can
     be: ``seed_min`` matches or more in the bin and its two neighbours
     (``find_plays`` also asks for a peak)."""
     if len(held) == 0:
         return np.zeros((0, 3), np.int64)
-    # 4-byte fields: a big library's window holds over a million chance matches.
-    ob = held.rt - held.qt.astype(np.int32)
-    ob -= held.window * mt.WINDOW_FRAMES
-    np.floor_divide(ob, mt.OFFSET_BIN, out=ob)
-    ob += 1 << (_B_BITS - 1)
+    ob = _offset_bins(held)
     track = held.track
     if len(ob) > SKETCH_MIN:
         keep = np.flatnonzero(_may_seed(track, ob, seed_min))
         track, ob = track[keep], ob[keep]
+    return _scoring_bins(track, ob, held.window, seed_min)
+
+
+def _scoring_bins(track: np.ndarray, ob: np.ndarray, window: int, seed_min: int) -> np.ndarray:
+    """``_seed_bins`` of matches (track codes, offset bins) of one window, exactly."""
     # One window: the code needs only the track and the offset bin.
-    code = (track.astype(np.int64) << _B_BITS) | ob
+    code = (track.astype(np.int64) << B_BITS) | ob
     # One sort; a bin's neighbours are then next to it in ``uniq``.
     uniq, counts = np.unique(code, return_counts=True)
     del code
@@ -136,9 +148,9 @@ def _seed_bins(held: Held, seed_min: int) -> np.ndarray:
     u = uniq[score >= seed_min]
     return np.stack(
         [
-            u >> _B_BITS,
-            np.full(len(u), held.window, dtype=np.int64),
-            (u & ((1 << _B_BITS) - 1)) - (1 << (_B_BITS - 1)),
+            u >> B_BITS,
+            np.full(len(u), window, dtype=np.int64),
+            (u & ((1 << B_BITS) - 1)) - (1 << (B_BITS - 1)),
         ],
         axis=1,
     )
@@ -259,12 +271,21 @@ class SeedPruner:
     windows around them are complete, then keeps only those within reach of a seed.
 
     Held: about ``2 * WINDOW_REACH`` windows of matches (each window apart, so
-    no step copies all of them at once).
+    no step copies all of them at once). ``compiled`` (against a big index):
+    each window's seed sketch is counted as its pieces arrive and read by
+    compiled loops (``seed_kernel``), and its pieces are never concatenated.
     """
 
-    def __init__(self, seed_min: int = mt.SEED_MIN) -> None:
+    # A compiled window sketch's table: 2 MB, about one slot a match of a big
+    # library's window (tables are reused, fresh memory costing a fault a page).
+    SKETCH_BITS = 21
+
+    def __init__(self, seed_min: int = mt.SEED_MIN, compiled: bool = False) -> None:
         self.seed_min = seed_min
+        self.compiled = compiled
         self._windows: dict[int, list[Held]] = {}
+        self._sketches: dict[int, np.ndarray] = {}
+        self._spare: list[np.ndarray] = []
         self._kept: list[mt.Matches] = []
         self._seeds = np.zeros((0, 3), np.int64)  # track code, window, offset bin
         self._evaluated = 0  # seeds known for windows < this
@@ -280,6 +301,8 @@ class SeedPruner:
         for held in parts:
             self.seen += len(held)
             self._windows.setdefault(held.window, []).append(held)
+            if self.compiled and held.window >= self._evaluated:
+                self._count(held)
         if not self._windows:
             return
         last = max(self._windows)
@@ -287,19 +310,50 @@ class SeedPruner:
         # New seeds, from windows that are now complete.
         for window in sorted(self._windows):
             if self._evaluated <= window < complete:
-                whole = Held.concat(self._windows[window])
-                self._windows[window] = [whole]
-                self._seeds = np.concatenate([self._seeds, _seed_bins(whole, self.seed_min)])
+                self._seeds = np.concatenate([self._seeds, self._window_seeds(window)])
         self._evaluated = max(self._evaluated, complete)
         # Decided: windows whose every reachable seed window is complete.
         upto = complete if complete_frames is None else complete - WINDOW_REACH
         for window in sorted(self._windows):
             if window >= upto:
                 break
-            whole = Held.concat(self._windows.pop(window))
-            self._kept.append(whole.matches(_near_seeds(whole, self._seeds)))
+            for held in self._windows.pop(window):
+                self._kept.append(held.matches(_near_seeds(held, self._seeds)))
         # Seeds older than any undecided window's reach are done with.
         self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
+
+    def _count(self, held: Held) -> None:
+        from core.identify.seed_kernel import sketch_add
+
+        table = self._sketches.get(held.window)
+        if table is None:
+            table = self._spare.pop() if self._spare else np.empty(1 << self.SKETCH_BITS, np.uint8)
+            table.fill(0)
+            self._sketches[held.window] = table
+        base = held.window * mt.WINDOW_FRAMES
+        sketch_add(table, self.SKETCH_BITS, held.track, held.qt, held.rt, base)
+
+    def _window_seeds(self, window: int) -> np.ndarray:
+        parts = self._windows[window]
+        if not self.compiled:
+            whole = Held.concat(parts)
+            self._windows[window] = [whole]
+            return _seed_bins(whole, self.seed_min)
+        from core.identify.seed_kernel import sketch_candidates
+
+        table = self._sketches.pop(window, None)
+        if table is None:  # no matches
+            return np.zeros((0, 3), np.int64)
+        self._spare.append(table)
+        base = window * mt.WINDOW_FRAMES
+        tracks, bins = [], []
+        for held in parts:
+            at = sketch_candidates(
+                table, self.SKETCH_BITS, held.track, held.qt, held.rt, base, self.seed_min
+            )
+            tracks.append(held.track[at])
+            bins.append(_offset_bins(held, at))
+        return _scoring_bins(np.concatenate(tracks), np.concatenate(bins), window, self.seed_min)
 
     def finish(self) -> mt.Matches:
         self.add(mt.Matches.empty(), None)

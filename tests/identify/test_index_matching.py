@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from core.identify import fingerprint as fp
 from core.identify import index as index_mod
+from core.identify import lookup as lookup_module
 from core.identify import matching
 from core.identify.index import FingerprintIndex, expand_ranges, unpack_values
 from core.identify.lookup import GateTable, StreamingMatcher, lookup_triplets
@@ -142,22 +144,50 @@ def test_the_compiled_gate_holds_what_numpy_holds(tmp_path: Path, monkeypatch) -
     every = np.zeros(0, dtype=bool)
     for live_ids, live in ((None, every), (np.array([1]), only_first)):
         gate = GateTable(tr)
+        pieces = list(index.range_pieces(lo, hi, max_hits=700))
+        assert len(pieces) > 3
+        expected = hold(
+            Matches.concat(
+                [
+                    gate.matches(
+                        np.repeat(owner[which], counts),
+                        vals[expand_ranges(first, counts)],
+                        live_ids,
+                        3,
+                    )
+                    for vals, first, counts, which in pieces
+                ]
+            )
+        )
+        # Small buffers first, so they grow (keeping what they hold) on the way.
+        monkeypatch.setattr(lookup_module, "_BUFFERS", threading.local())
+        got = gate.held_in(iter(pieces), owner, live_ids, live, 3)
+        # Held a few hundred at a time: more Held a window, the same matches.
+        monkeypatch.setattr(GateTable, "HELD_AT_ONCE", 300)
+        in_parts = gate.held_in(iter(pieces), owner, live_ids, live, 3)
+        monkeypatch.setattr(GateTable, "HELD_AT_ONCE", 1 << 20)
+        assert len(in_parts) > 2 * len(got)
+        for g in got:
+            same = [h for h in in_parts if h.window == g.window]
+            for name in ("track", "qt", "rt", "pitch"):
+                assert np.array_equal(
+                    np.concatenate([getattr(h, name) for h in same]), getattr(g, name)
+                )
+        # The same windows, and in each the same matches in the same order.
+        assert [h.window for h in got] == [h.window for h in expected]
         found = {1: 0, 2: 0}
-        for piece in index.range_pieces(lo, hi, max_hits=700):
-            vals, first, counts, which = piece
-            q = np.repeat(owner[which], counts)
-            expected = hold(gate.matches(q, vals[expand_ranges(first, counts)], live_ids, 3))
-            got = gate.held_in(piece, owner, live_ids, live, 3)
-            # The same windows, and in each the same matches in the same order.
-            assert [h.window for h in got] == [h.window for h in expected]
-            for g, e in zip(got, expected, strict=True):
-                for name in ("track", "qt", "rt", "pitch"):
-                    assert getattr(g, name).dtype == getattr(e, name).dtype
-                    assert np.array_equal(getattr(g, name), getattr(e, name))
-                for track in (1, 2):
-                    found[track] += int(np.sum(g.track == (3 << 28 | track)))
+        for g, e in zip(got, expected, strict=True):
+            for name in ("track", "qt", "rt", "pitch"):
+                assert getattr(g, name).dtype == getattr(e, name).dtype
+                assert np.array_equal(getattr(g, name), getattr(e, name))
+            for track in (1, 2):
+                found[track] += int(np.sum(g.track == (3 << 28 | track)))
         assert found[1] > 500
         assert (found[2] > 500) == (live_ids is None)
+        # The numpy loop holds the same, a piece at a time.
+        by_piece = gate.held_in(iter(pieces), owner, live_ids, None, 3)
+        assert len(by_piece) > len(got)
+        assert sum(len(h) for h in by_piece) == sum(len(h) for h in got)
 
 
 def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -> None:
@@ -385,6 +415,17 @@ def test_offset_segments_read_and_merge_like_key_segments(tmp_path: Path, monkey
         (i, v) for i in range(300) for k in range(lo[i], hi[i]) for v in by_key.get(k, [])
     )
     assert got == want
+    # The same when pages are handed back as the walk goes (entries after each
+    # piece, the offsets table every few keys).
+    monkeypatch.setattr(index_mod, "RELEASE_BYTES", 0)
+    monkeypatch.setattr(index_mod, "TABLE_RELEASE_KEYS", 50)
+    released = sorted(
+        (i, v)
+        for r_probe, r_vals in index.lookup_ranges(lo, hi, max_hits=100)
+        for i, v in zip(r_probe.tolist(), r_vals.tolist(), strict=True)
+    )
+    assert released == want
+    monkeypatch.setattr(index_mod, "RELEASE_BYTES", 128 << 20)
     # Small segments merge into a keys segment; then everything into offsets.
     index.compact(None)
     assert _all_entries(index) == before
@@ -403,15 +444,22 @@ def test_offset_segments_read_and_merge_like_key_segments(tmp_path: Path, monkey
     assert len(list(tmp_path.glob("*.npy"))) == 2
 
 
-@pytest.mark.parametrize(("seed_min", "sketch"), [(matching.SEED_MIN, False), (9, True)])
-def test_pruning_chance_matches_keeps_every_play(monkeypatch, seed_min: int, sketch: bool) -> None:
+@pytest.mark.parametrize(
+    ("seed_min", "sketch", "compiled"),
+    [(matching.SEED_MIN, False, False), (9, True, False), (9, True, True)],
+)
+def test_pruning_chance_matches_keeps_every_play(
+    monkeypatch, seed_min: int, sketch: bool, compiled: bool
+) -> None:
     """The streaming pruner drops chance matches far from any seed, and the plays
     found are exactly those found from all matches (with a big library's seed
-    threshold and counting sketches too)."""
+    threshold and counting sketches too, in numpy or compiled)."""
     from core.identify import prune
 
     if sketch:
         monkeypatch.setattr(prune, "SKETCH_MIN", 1000)
+    if compiled:  # a small table: many collisions, some counts saturating
+        monkeypatch.setattr(prune.SeedPruner, "SKETCH_BITS", 12)
 
     rng = np.random.default_rng(12)
     n_q = int(300 / fp.FRAME_S)
@@ -446,14 +494,22 @@ def test_pruning_chance_matches_keeps_every_play(monkeypatch, seed_min: int, ske
 
     everything = summary(matching.Matches(m.track.copy(), m.qt.copy(), m.rt.copy(), m.pitch))
     assert [p[0] for p in everything] == [7, 9]
-    pruner = prune.SeedPruner(seed_min)
-    step = int(30 / fp.FRAME_S)
-    for lo in range(0, n_q, step):
-        sel = (m.qt >= lo) & (m.qt < lo + step)
-        pruner.add(m.select(sel), lo + step)
-    kept = pruner.finish()
+
+    def pruned(compiled: bool) -> matching.Matches:
+        pruner = prune.SeedPruner(seed_min, compiled=compiled)
+        step = int(30 / fp.FRAME_S)
+        for lo in range(0, n_q, step):
+            sel = (m.qt >= lo) & (m.qt < lo + step)
+            pruner.add(m.select(sel), lo + step)
+        return pruner.finish()
+
+    kept = pruned(compiled)
     assert len(kept) < len(m) // 3
     assert summary(kept) == everything
+    if compiled:  # the same matches kept, in the same order
+        by_numpy = pruned(False)
+        for name in ("track", "qt", "rt", "pitch"):
+            assert np.array_equal(getattr(kept, name), getattr(by_numpy, name))
 
 
 def test_a_play_with_few_inliers_needs_twice_the_significance() -> None:
@@ -530,11 +586,50 @@ def test_seed_sketch_never_misses_a_bin_that_scores() -> None:
     score[1:] += np.where(uniq[:-1] == uniq[1:] - 1, counts[:-1], 0)
     score[:-1] += np.where(uniq[1:] == uniq[:-1] + 1, counts[1:], 0)
     for seed_min in (6, 9, 64):
-        may = prune._may_seed(code >> prune._B_BITS, code & ((1 << prune._B_BITS) - 1), seed_min)
+        may = prune._may_seed(code >> prune.B_BITS, code & ((1 << prune.B_BITS) - 1), seed_min)
         scoring = np.isin(code, uniq[score >= seed_min])
         assert scoring.any() and not (scoring & ~may).any()
         if seed_min >= 9:  # and it sets most aside (the sparse codes fill the table)
             assert may.mean() < 0.15
+
+
+def test_compiled_seed_sketch_never_misses_a_bin_that_scores() -> None:
+    from core.identify import prune
+    from core.identify.seed_kernel import sketch_add, sketch_candidates
+
+    rng = np.random.default_rng(5)
+    # One window's matches: sparse (track, offset bin) pairs and a few hot bins,
+    # in two pieces, as the pruner counts them.
+    track = rng.integers(1, 1 << 27, 300_000)
+    bins = rng.integers(0, 3000, 300_000)
+    hot = rng.integers(0, 300_000, 40)
+    reps = rng.integers(3, 400, 40)
+    track = np.concatenate([track, np.repeat(track[hot], reps), np.repeat(track[hot], reps)])
+    bins = np.concatenate([bins, np.repeat(bins[hot], reps), np.repeat(bins[hot], reps) + 1])
+    window = 7
+    base = window * matching.WINDOW_FRAMES
+    qt = rng.integers(0, matching.WINDOW_FRAMES, len(track)).astype(np.uint16)
+    rt = (base + qt + (bins - 100) * matching.OFFSET_BIN + rng.integers(0, 48, len(track))).astype(
+        np.int32
+    )
+    held = prune.Held(window, track.astype(np.uint32), qt, rt, np.zeros(len(qt), np.float16))
+    code = (track << prune.B_BITS) | prune._offset_bins(held)
+    uniq, counts = np.unique(code, return_counts=True)
+    score = counts.copy()
+    score[1:] += np.where(uniq[:-1] == uniq[1:] - 1, counts[:-1], 0)
+    score[:-1] += np.where(uniq[1:] == uniq[:-1] + 1, counts[1:], 0)
+    bits = 18  # a crowded table: collisions and saturated counts
+    table = np.zeros(1 << bits, np.uint8)
+    half = len(track) // 2
+    for part in (slice(0, half), slice(half, None)):
+        sketch_add(table, bits, held.track[part], held.qt[part], held.rt[part], base)
+    for seed_min in (6, 9, 64):
+        may = np.zeros(len(track), dtype=bool)
+        may[sketch_candidates(table, bits, held.track, held.qt, held.rt, base, seed_min)] = True
+        scoring = np.isin(code, uniq[score >= seed_min])
+        assert scoring.any() and not (scoring & ~may).any()
+        if seed_min >= 9:
+            assert may.mean() < 0.3
 
 
 @pytest.mark.parametrize("frames", [3000, 3_000_000])  # one sort key, or two
