@@ -17,6 +17,8 @@ are the same (tests compare). The reaches below are derived from
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from core.identify import matching as mt
@@ -35,9 +37,9 @@ OFFSET_REACH = int(
 # Bits of a window's match's (track, offset bin) code: a track code is the track
 # id (< 2**28) and its index's position (< 8); offset bins are within ±2**16
 # (reference tracks are under 2**20 frames, mixes under 11 hours).
-# (seed_kernel reads B_BITS too)
+# (seed_kernel reads B_BITS and OFF_BITS too)
 _T_BITS, B_BITS = 31, 17
-_OFF_BITS = 24  # offsets in frames, in a (track, offset) code
+OFF_BITS = 24  # offsets in frames, in a (track, offset) code
 
 
 # A held track code: the index's position above the track id's bits (gate_kernel too).
@@ -160,40 +162,73 @@ def _near_seeds(held: Held, seeds: np.ndarray) -> np.ndarray:
     """Mask of one window's matches within reach of a seed of their own track
     (``seeds``: rows of track code, window, offset bin)."""
     keep = np.zeros(len(held), dtype=bool)
-    seeds = seeds[np.abs(seeds[:, 1] - held.window) <= WINDOW_REACH]
-    if len(held) == 0 or len(seeds) == 0:
+    reach = _seed_reach(seeds, held.window)
+    if len(held) == 0 or reach is None:
         return keep
+    starts, ends = reach
     # First a hashed set of the seeds' tracks, where a collision can only let
     # a match through to the exact test: a big library's chance matches are
     # mostly of tracks without a seed.
     if len(held) > SKETCH_MIN:
-        bits = max(int(len(seeds)).bit_length() + 3, 12)
+        bits = max(int(len(starts)).bit_length() + 3, 12)
         table = np.zeros(1 << bits, dtype=bool)
-        table[_slots(seeds[:, 0], bits)] = True
+        table[_slots(starts >> OFF_BITS, bits)] = True
         cand = np.flatnonzero(table[_slots(held.track, bits)])
     else:
         cand = np.arange(len(held))
     if len(cand) == 0:
         return keep
-    # Each seed covers an interval of offsets of its track: intervals of a
-    # composite (track, offset) code, merged, then searched.
-    lo_off = seeds[:, 2] * mt.OFFSET_BIN - OFFSET_REACH + (1 << 23)
-    hi_off = (seeds[:, 2] + 1) * mt.OFFSET_BIN + OFFSET_REACH + (1 << 23)
-    row = seeds[:, 0] << _OFF_BITS
-    starts = row | np.clip(lo_off, 0, (1 << _OFF_BITS) - 1)
-    ends = row | np.clip(hi_off, 0, (1 << _OFF_BITS) - 1)
-    order = np.argsort(starts, kind="stable")
-    starts, ends = starts[order], np.maximum.accumulate(ends[order])
-    first = np.concatenate([[True], starts[1:] > ends[:-1]])
-    last = np.concatenate([first[1:], [True]])
-    starts, ends = starts[first], ends[last]
     off = held.rt[cand].astype(np.int64) - held.qt[cand] - held.window * mt.WINDOW_FRAMES
-    x = (held.track[cand].astype(np.int64) << _OFF_BITS) | np.clip(
-        off + (1 << 23), 0, (1 << _OFF_BITS) - 1
+    x = (held.track[cand].astype(np.int64) << OFF_BITS) | np.clip(
+        off + (1 << 23), 0, (1 << OFF_BITS) - 1
     )
     i = np.searchsorted(starts, x, side="right") - 1
     keep[cand] = (i >= 0) & (x <= ends[np.maximum(i, 0)])
     return keep
+
+
+def _seed_reach(seeds: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """What the seeds within reach of ``window`` cover: each seed an interval of
+    offsets of its track, as composite (track, offset) codes, merged (tracks
+    never merge: an interval's ends stay within its track's codes) and in
+    order; ``None`` without seeds."""
+    seeds = seeds[np.abs(seeds[:, 1] - window) <= WINDOW_REACH]
+    if len(seeds) == 0:
+        return None
+    lo_off = seeds[:, 2] * mt.OFFSET_BIN - OFFSET_REACH + (1 << 23)
+    hi_off = (seeds[:, 2] + 1) * mt.OFFSET_BIN + OFFSET_REACH + (1 << 23)
+    row = seeds[:, 0] << OFF_BITS
+    starts = row | np.clip(lo_off, 0, (1 << OFF_BITS) - 1)
+    ends = row | np.clip(hi_off, 0, (1 << OFF_BITS) - 1)
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], np.maximum.accumulate(ends[order])
+    first = np.concatenate([[True], starts[1:] > ends[:-1]])
+    last = np.concatenate([first[1:], [True]])
+    return starts[first], ends[last]
+
+
+def _compiled_near_seeds(
+    seeds: np.ndarray, window: int
+) -> Callable[[Held, np.ndarray], np.ndarray]:
+    """``_near_seeds`` for one window's matches, by compiled loops (``seed_kernel``):
+    the seeds' reach is worked out once for all of the window's pieces."""
+    from core.identify.seed_kernel import near_mask, reach_table
+
+    reach = _seed_reach(seeds, window)
+    if reach is None:
+        return lambda held, _: np.zeros(len(held), dtype=bool)
+    starts, ends = reach
+    bits = max(int(len(starts)).bit_length() + 1, 4)
+    keys, first, count = reach_table(starts, bits)
+    base = window * mt.WINDOW_FRAMES
+
+    def near(held: Held, _: np.ndarray) -> np.ndarray:
+        mask: np.ndarray = near_mask(
+            held.track, held.qt, held.rt, base, keys, first, count, starts, ends, bits
+        )
+        return mask
+
+    return near
 
 
 class Held:
@@ -276,16 +311,22 @@ class SeedPruner:
     compiled loops (``seed_kernel``), and its pieces are never concatenated.
     """
 
-    # A compiled window sketch's table: 2 MB, about one slot a match of a big
-    # library's window (tables are reused, fresh memory costing a fault a page).
-    SKETCH_BITS = 21
+    # A compiled window sketch's table has about a slot a match, from the last
+    # evaluated window's count, and at least 2 MB (synthetic 1000 hours: windows
+    # of 0.6-2.3 M matches; real music's: 1.1-4.9 M, where 2 MB tables let so
+    # many candidates through that their exact sort took 1.4 s per 5 minutes
+    # of mix instead of 0.2 s; bigger tables cost more cache misses a match).
+    # Tables are reused (fresh memory costs a fault a page).
+    SKETCH_BITS = 21  # until a window has been counted
+    SKETCH_BITS_RANGE = (21, 23)
 
     def __init__(self, seed_min: int = mt.SEED_MIN, compiled: bool = False) -> None:
         self.seed_min = seed_min
         self.compiled = compiled
         self._windows: dict[int, list[Held]] = {}
         self._sketches: dict[int, np.ndarray] = {}
-        self._spare: list[np.ndarray] = []
+        self._spare: dict[int, list[np.ndarray]] = {}  # by size
+        self._bits = self.SKETCH_BITS
         self._kept: list[mt.Matches] = []
         self._seeds = np.zeros((0, 3), np.int64)  # track code, window, offset bin
         self._evaluated = 0  # seeds known for windows < this
@@ -317,8 +358,10 @@ class SeedPruner:
         for window in sorted(self._windows):
             if window >= upto:
                 break
-            for held in self._windows.pop(window):
-                self._kept.append(held.matches(_near_seeds(held, self._seeds)))
+            parts = self._windows.pop(window)
+            near = _near_seeds if not self.compiled else _compiled_near_seeds(self._seeds, window)
+            for held in parts:
+                self._kept.append(held.matches(near(held, self._seeds)))
         # Seeds older than any undecided window's reach are done with.
         self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
 
@@ -327,11 +370,12 @@ class SeedPruner:
 
         table = self._sketches.get(held.window)
         if table is None:
-            table = self._spare.pop() if self._spare else np.empty(1 << self.SKETCH_BITS, np.uint8)
+            spare = self._spare.get(1 << self._bits)
+            table = spare.pop() if spare else np.empty(1 << self._bits, np.uint8)
             table.fill(0)
             self._sketches[held.window] = table
-        base = held.window * mt.WINDOW_FRAMES
-        sketch_add(table, self.SKETCH_BITS, held.track, held.qt, held.rt, base)
+        bits = len(table).bit_length() - 1
+        sketch_add(table, bits, held.track, held.qt, held.rt, held.window * mt.WINDOW_FRAMES)
 
     def _window_seeds(self, window: int) -> np.ndarray:
         parts = self._windows[window]
@@ -344,13 +388,15 @@ class SeedPruner:
         table = self._sketches.pop(window, None)
         if table is None:  # no matches
             return np.zeros((0, 3), np.int64)
-        self._spare.append(table)
+        self._spare.setdefault(len(table), []).append(table)
+        count = sum(len(held) for held in parts)
+        low, high = self.SKETCH_BITS_RANGE
+        self._bits = min(max(count.bit_length(), low), high)
+        bits = len(table).bit_length() - 1
         base = window * mt.WINDOW_FRAMES
         tracks, bins = [], []
         for held in parts:
-            at = sketch_candidates(
-                table, self.SKETCH_BITS, held.track, held.qt, held.rt, base, self.seed_min
-            )
+            at = sketch_candidates(table, bits, held.track, held.qt, held.rt, base, self.seed_min)
             tracks.append(held.track[at])
             bins.append(_offset_bins(held, at))
         return _scoring_bins(np.concatenate(tracks), np.concatenate(bins), window, self.seed_min)

@@ -460,6 +460,7 @@ def test_pruning_chance_matches_keeps_every_play(
         monkeypatch.setattr(prune, "SKETCH_MIN", 1000)
     if compiled:  # a small table: many collisions, some counts saturating
         monkeypatch.setattr(prune.SeedPruner, "SKETCH_BITS", 12)
+        monkeypatch.setattr(prune.SeedPruner, "SKETCH_BITS_RANGE", (10, 12))
 
     rng = np.random.default_rng(12)
     n_q = int(300 / fp.FRAME_S)
@@ -591,6 +592,37 @@ def test_seed_sketch_never_misses_a_bin_that_scores() -> None:
         assert scoring.any() and not (scoring & ~may).any()
         if seed_min >= 9:  # and it sets most aside (the sparse codes fill the table)
             assert may.mean() < 0.15
+
+
+def test_compiled_near_seed_test_keeps_what_numpy_keeps() -> None:
+    from core.identify import prune
+
+    rng = np.random.default_rng(6)
+    window = 40
+    n = 200_000
+    track = rng.integers(1, 3000, n).astype(np.uint32)
+    qt = rng.integers(0, matching.WINDOW_FRAMES, n).astype(np.uint16)
+    base = window * matching.WINDOW_FRAMES
+    rt = (base + qt + rng.integers(-3000, 20_000, n)).astype(np.int32)
+    held = prune.Held(window, track, qt, rt, np.zeros(n, np.float16))
+    # Seeds of a few hundred tracks in windows around (and beyond reach of)
+    # this one, some overlapping so that their intervals merge.
+    k = 600
+    seeds = np.stack(
+        [
+            rng.integers(1, 3000, k),
+            window + rng.integers(-12, 13, k),
+            rng.integers(-70, 420, k),
+        ],
+        axis=1,
+    ).astype(np.int64)
+    seeds = np.concatenate([seeds, seeds[:50] + [0, 0, 1]])
+    expected = prune._near_seeds(held, seeds)
+    assert 1000 < expected.sum() < n // 2
+    got = prune._compiled_near_seeds(seeds, window)(held, seeds)
+    assert np.array_equal(got, expected)
+    none = prune._compiled_near_seeds(seeds[:0], window)(held, seeds[:0])
+    assert not none.any() and len(none) == n
 
 
 def test_compiled_seed_sketch_never_misses_a_bin_that_scores() -> None:
