@@ -495,6 +495,11 @@ def test_pruning_chance_matches_keeps_every_play(
 
     everything = summary(matching.Matches(m.track.copy(), m.qt.copy(), m.rt.copy(), m.pitch))
     assert [p[0] for p in everything] == [7, 9]
+    # Seeds searched a track or so at a time find the same.
+    with monkeypatch.context() as patch:
+        patch.setattr(matching, "SEED_CHUNK", 1)
+        copy = matching.Matches(m.track.copy(), m.qt.copy(), m.rt.copy(), m.pitch)
+        assert summary(copy) == everything
 
     def pruned(compiled: bool) -> matching.Matches:
         pruner = prune.SeedPruner(seed_min, compiled=compiled)
