@@ -127,7 +127,10 @@ class GateTable:
         self._dlo = np.maximum(lo, fp.DT13_MIN)
         self._dhi = np.minimum(hi, fp.DT_MAX)
         self._dbase = (self._dlo - 1).astype(np.int32)
-        self._t1 = tr.t1.astype(np.int32)
+        # Each triplet's 10-second window and its frame within it (held matches').
+        t1 = tr.t1.astype(np.int32)
+        self._window = t1 // mt.WINDOW_FRAMES
+        self._within = (t1 - self._window * mt.WINDOW_FRAMES).astype(np.uint16)
 
     def _build(self) -> np.ndarray:
         tr, n = self.tr, len(self.tr)
@@ -263,10 +266,8 @@ class GateTable:
         from core.identify.gate_kernel import held_fields
 
         out_q, out_v = _buffers(n, n)
-        window = self._t1 // mt.WINDOW_FRAMES  # each triplet's, and its frame in it
-        within = (self._t1 - window * mt.WINDOW_FRAMES).astype(np.uint16)
         w_lo, starts, track, qt, rt, pitch = held_fields(
-            out_q[:n], out_v[:n], window, within, self.tr.f1, source
+            out_q[:n], out_v[:n], self._window, self._within, self.tr.f1, source
         )
         pitch16 = pitch.astype(np.float16)
         return [

@@ -888,7 +888,8 @@ def find_plays(
     """Every play in the matches, in mix order.
 
     Seeds are found for runs of tracks (``SEED_CHUNK`` matches), plays one
-    track at a time, so that temporary arrays stay small, not the whole mix's. Sorts ``m`` by track and mix time in place.
+    track at a time, so that temporary arrays stay small, not the whole mix's.
+    Sorts ``m`` by track and mix time in place.
     ``verifier`` (``StreamingMatcher.verifier``) gives lines the triplets leave
     in doubt a second look on single peaks. ``seed_min``: the matcher's
     (``StreamingMatcher.seed_min``), which its pruning kept matches for.

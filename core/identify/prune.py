@@ -40,6 +40,7 @@ OFFSET_REACH = int(
 # (seed_kernel reads B_BITS and OFF_BITS too)
 _T_BITS, B_BITS = 31, 17
 OFF_BITS = 24  # offsets in frames, in a (track, offset) code
+OFF_ZERO = 1 << (OFF_BITS - 1)  # offset 0's place in it
 
 
 # A held track code: the index's position above the track id's bits (gate_kernel too).
@@ -180,7 +181,7 @@ def _near_seeds(held: Held, seeds: np.ndarray) -> np.ndarray:
         return keep
     off = held.rt[cand].astype(np.int64) - held.qt[cand] - held.window * mt.WINDOW_FRAMES
     x = (held.track[cand].astype(np.int64) << OFF_BITS) | np.clip(
-        off + (1 << 23), 0, (1 << OFF_BITS) - 1
+        off + OFF_ZERO, 0, (1 << OFF_BITS) - 1
     )
     i = np.searchsorted(starts, x, side="right") - 1
     keep[cand] = (i >= 0) & (x <= ends[np.maximum(i, 0)])
@@ -195,8 +196,8 @@ def _seed_reach(seeds: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]
     seeds = seeds[np.abs(seeds[:, 1] - window) <= WINDOW_REACH]
     if len(seeds) == 0:
         return None
-    lo_off = seeds[:, 2] * mt.OFFSET_BIN - OFFSET_REACH + (1 << 23)
-    hi_off = (seeds[:, 2] + 1) * mt.OFFSET_BIN + OFFSET_REACH + (1 << 23)
+    lo_off = seeds[:, 2] * mt.OFFSET_BIN - OFFSET_REACH + OFF_ZERO
+    hi_off = (seeds[:, 2] + 1) * mt.OFFSET_BIN + OFFSET_REACH + OFF_ZERO
     row = seeds[:, 0] << OFF_BITS
     starts = row | np.clip(lo_off, 0, (1 << OFF_BITS) - 1)
     ends = row | np.clip(hi_off, 0, (1 << OFF_BITS) - 1)
@@ -207,22 +208,20 @@ def _seed_reach(seeds: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]
     return starts[first], ends[last]
 
 
-def _compiled_near_seeds(
-    seeds: np.ndarray, window: int
-) -> Callable[[Held, np.ndarray], np.ndarray]:
+def _compiled_near_seeds(seeds: np.ndarray, window: int) -> Callable[[Held], np.ndarray]:
     """``_near_seeds`` for one window's matches, by compiled loops (``seed_kernel``):
     the seeds' reach is worked out once for all of the window's pieces."""
     from core.identify.seed_kernel import near_mask, reach_table
 
     reach = _seed_reach(seeds, window)
     if reach is None:
-        return lambda held, _: np.zeros(len(held), dtype=bool)
+        return lambda held: np.zeros(len(held), dtype=bool)
     starts, ends = reach
     bits = max(int(len(starts)).bit_length() + 1, 4)
     keys, first, count = reach_table(starts, bits)
     base = window * mt.WINDOW_FRAMES
 
-    def near(held: Held, _: np.ndarray) -> np.ndarray:
+    def near(held: Held) -> np.ndarray:
         mask: np.ndarray = near_mask(
             held.track, held.qt, held.rt, base, keys, first, count, starts, ends, bits
         )
@@ -359,9 +358,11 @@ class SeedPruner:
             if window >= upto:
                 break
             parts = self._windows.pop(window)
-            near = _near_seeds if not self.compiled else _compiled_near_seeds(self._seeds, window)
-            for held in parts:
-                self._kept.append(held.matches(near(held, self._seeds)))
+            if self.compiled:
+                near = _compiled_near_seeds(self._seeds, window)
+                self._kept.extend(held.matches(near(held)) for held in parts)
+            else:
+                self._kept.extend(held.matches(_near_seeds(held, self._seeds)) for held in parts)
         # Seeds older than any undecided window's reach are done with.
         self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
 

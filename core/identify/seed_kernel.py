@@ -21,22 +21,27 @@ import numba
 import numpy as np
 
 from core.identify import matching as mt
-from core.identify.prune import B_BITS, OFF_BITS
+from core.identify.prune import B_BITS, OFF_BITS, OFF_ZERO
 
 _GOLDEN32 = 0x9E3779B1
 _BIN = mt.OFFSET_BIN
 _BIN_ZERO = 1 << (B_BITS - 1)
-_OFF_ZERO = 1 << 23  # an offset's place in a (track, offset) code (prune._seed_reach)
 _OFF_MASK = (1 << OFF_BITS) - 1
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _slot(track: int, qt: int, rt: int, base: int, shift: int, mask: int) -> int:
+def _track_slot(track: int, bits: int) -> int:  # pragma: no cover - compiled
+    # Fibonacci hashing of a track code to ``bits`` bits, in 32 (as prune._may_seed).
+    return ((track * _GOLDEN32) & 0xFFFFFFFF) >> (32 - bits)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _slot(track: int, qt: int, rt: int, base: int, bits: int) -> int:
     # pragma: no cover - compiled
-    # The track's Fibonacci hash plus its offset bin: neighbouring bins are
-    # neighbouring slots (the table wraps round).
+    # The track's hash plus its offset bin: neighbouring bins are neighbouring
+    # slots (the table wraps round).
     ob = (rt - qt - base) // _BIN + _BIN_ZERO
-    return (((track * _GOLDEN32) & 0xFFFFFFFF) >> shift) + ob & mask
+    return (_track_slot(track, bits) + ob) & ((1 << bits) - 1)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -51,10 +56,8 @@ def sketch_add(
     """Count one window's matches (held fields; ``base``: the window's first
     frame) into its table ``counts`` (uint8, ``1 << bits`` long), saturating
     at 255: seeds need far fewer."""
-    mask = (1 << bits) - 1
-    shift = 32 - bits
     for k in range(track.shape[0]):
-        s = _slot(int(track[k]), int(qt[k]), int(rt[k]), base, shift, mask)
+        s = _slot(int(track[k]), int(qt[k]), int(rt[k]), base, bits)
         if counts[s] < 255:
             counts[s] += 1
 
@@ -73,11 +76,10 @@ def sketch_candidates(
     ``seed_min`` (itself and both its neighbours) by the window's complete
     table."""
     mask = (1 << bits) - 1
-    shift = 32 - bits
     out = np.empty(track.shape[0], np.int64)
     n = 0
     for k in range(track.shape[0]):
-        s = _slot(int(track[k]), int(qt[k]), int(rt[k]), base, shift, mask)
+        s = _slot(int(track[k]), int(qt[k]), int(rt[k]), base, bits)
         c0 = int(counts[(s - 2) & mask])
         c1 = int(counts[(s - 1) & mask])
         c2 = int(counts[s])
@@ -88,11 +90,6 @@ def sketch_candidates(
             out[n] = k
             n += 1
     return out[:n]
-
-
-@numba.njit(nogil=True, cache=True, inline="always")
-def _track_slot(track: int, bits: int) -> int:  # pragma: no cover - compiled
-    return ((track * _GOLDEN32) & 0xFFFFFFFF) >> (32 - bits)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -146,7 +143,7 @@ def near_mask(
             h = (h + 1) & size_mask
         if keys[h] != t:
             continue
-        off = min(max(int(rt[k]) - int(qt[k]) - base + _OFF_ZERO, 0), _OFF_MASK)
+        off = min(max(int(rt[k]) - int(qt[k]) - base + OFF_ZERO, 0), _OFF_MASK)
         x = (t << OFF_BITS) | off
         # The last interval of the track starting at or before x.
         lo = first[h]

@@ -624,9 +624,9 @@ def test_compiled_near_seed_test_keeps_what_numpy_keeps() -> None:
     seeds = np.concatenate([seeds, seeds[:50] + [0, 0, 1]])
     expected = prune._near_seeds(held, seeds)
     assert 1000 < expected.sum() < n // 2
-    got = prune._compiled_near_seeds(seeds, window)(held, seeds)
+    got = prune._compiled_near_seeds(seeds, window)(held)
     assert np.array_equal(got, expected)
-    none = prune._compiled_near_seeds(seeds[:0], window)(held, seeds[:0])
+    none = prune._compiled_near_seeds(seeds[:0], window)(held)
     assert not none.any() and len(none) == n
 
 
