@@ -101,6 +101,10 @@ def anchor_values(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dt13, f1
 
 
+# Mapped files this big ask for huge pages (``_Mapped``).
+HUGE_PAGES_FROM = 64 << 20
+
+
 class _Mapped:
     """A read-only ``.npy`` array mapped from disk whose pages can be handed back.
 
@@ -109,6 +113,17 @@ class _Mapped:
     them from this process (they stay in the page cache, so touching them again
     is cheap). Our own ``mmap`` rather than ``np.load(mmap_mode=...)`` because
     numpy does not expose its mapping to ``madvise``.
+
+    The mapping also asks for huge pages (``MADV_HUGEPAGE``, where transparent
+    huge pages are on for ``madvise``): pages that come back from disk are then
+    cached in 2 MB folios, which a fault maps (and ``release`` unmaps) at a
+    time. A lookup against a big index touches most of it, and with 4 kB
+    folios it cost ~230 k faults per 5 minutes of mix against 1000 hours
+    (1.5 s of system time, ~40 % of the lookup); with 2 MB folios ~45 k and
+    0.5 s. (Files just written, as ``cratebot index`` writes them, are cached in
+    large folios already; without the advice, pages evicted and read back
+    through the mapping came back in 4 kB ones.) Only big files ask: a small
+    index stays mapped whole, where a 2 MB unit only adds to the RSS.
     """
 
     def __init__(self, path: Path) -> None:
@@ -125,6 +140,14 @@ class _Mapped:
             if fortran or len(shape) != 1:
                 raise BadInput(f"{path.name}: not a fingerprint segment")
             self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if count else None
+        if (
+            self._mmap is not None
+            and len(self._mmap) >= HUGE_PAGES_FROM
+            and hasattr(mmap, "MADV_HUGEPAGE")
+        ):
+            # Best effort: a kernel without transparent huge pages refuses it.
+            with contextlib.suppress(OSError):
+                self._mmap.madvise(mmap.MADV_HUGEPAGE)
         self._offset = offset
         self.array: np.ndarray = (
             np.frombuffer(self._mmap, dtype=dtype, count=count, offset=offset)

@@ -16,6 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -156,11 +157,36 @@ class GateTable:
             table[(qw << self.ROW_BITS) | (sw << self.COL_BITS) | rel] = ok
         return table
 
-    def _table_for(self, hits: int, now: bool = False) -> np.ndarray | None:
-        """The table, once built (``now``: build it whatever the hits so far)."""
+    def _compiled_build(self) -> np.ndarray:
+        """``_build``'s table by a compiled loop (``gate_kernel.gate_table``)."""
+        from core.identify.gate_kernel import gate_table
+
+        # The constants in the types numpy compares a float32 pitch with them.
+        def like_numpy(x: float) -> np.floating[Any]:
+            return np.result_type(np.float32, x).type(x)  # type: ignore[no-any-return]
+
+        table: np.ndarray = gate_table(
+            self.tr.f1,
+            self.tr.dt13,
+            self._edge,
+            self._dlo,
+            self._dhi,
+            self._dbase,
+            fp._LOG_BINS,
+            like_numpy(fp.F1_SHIFT),
+            like_numpy(fp.KEYLOCK_PITCH_TOL),
+            float(fp.VINYL_PITCH_TOL),
+            float(fp.VINYL_PITCH_TOL_FRAMES),
+        )
+        return table
+
+    def _table_for(self, hits: int, compiled: bool = False) -> np.ndarray | None:
+        """The table, once built (``compiled``: at once, by the compiled loop)."""
         with self._lock:
             self._hits += hits
-            if self._table is None and (now or self._hits > self.TABLE_AFTER * len(self.tr)):
+            if self._table is None and compiled:
+                self._table = self._compiled_build()
+            elif self._table is None and self._hits > self.TABLE_AFTER * len(self.tr):
                 self._table = self._build()
             return self._table
 
@@ -238,7 +264,7 @@ class GateTable:
         n = 0
         for vals, first, counts, which in pieces:
             total = int(counts.sum())
-            table = self._table_for(total, now=True)
+            table = self._table_for(total, compiled=True)
             assert table is not None
             if n and n + total > self.HELD_AT_ONCE:
                 out.extend(self._held_fields(n, source))
@@ -354,15 +380,16 @@ class StreamingMatcher:
     BATCH_FRAMES = int(30 / fp.FRAME_S)
     LOOKUP_TRIPLETS = 1500
     # Against a big index (``FingerprintIndex.is_big``) a lookup's cost was its
-    # page faults: a range of entries lands in its own 64 kB of the mapping, and
+    # page faults: a range of entries lands in its own part of the mapping, and
     # the pages are handed back after each piece (a 1000-hour index does not fit
-    # the memory budget), so 1500 triplets at a time faulted ~360 k times per 5
-    # minutes of mix (3.3 s of CPU to read 140 M entries). Tens of thousands of
-    # triplets at a time share most of those pages (24 000: 92 k faults, 1.2 s).
-    # Their matches are held (12 bytes each) as they come, and a lookup is
-    # sized to pass about BIG_LOOKUP_MATCHES of them (from the last one's
-    # matches a triplet): two lookups' and the pruner's held matches are most
-    # of the memory.
+    # the memory budget), so each lookup maps most of the index again: 1500
+    # triplets at a time faulted ~360 k times per 5 minutes of mix (in 4 kB
+    # folios: 3.3 s of CPU to read 140 M entries). Thousands of triplets at a
+    # time share those pages, and a batch's remainder waits for the next batch
+    # rather than cost a pass of its own. The matches are held (12 bytes each)
+    # as they come, and a lookup is sized to pass about BIG_LOOKUP_MATCHES of
+    # them (from the last one's matches a triplet): two lookups' and the
+    # pruner's held matches are most of the memory.
     BIG_BATCH_FRAMES = int(60 / fp.FRAME_S)
     BIG_LOOKUP_TRIPLETS = 24_000
     BIG_LOOKUP_MATCHES = 4_000_000
@@ -466,13 +493,25 @@ class StreamingMatcher:
         cutoff = p.t[-1] + 1 if final else p.t[-1] - fp.DT_MAX
         tr = fp.triplets(p, fp.QUERY_FANOUT)
         tr = tr.part(0, int(np.searchsorted(tr.t1, cutoff)))  # triplets are in anchor order
-        self.triplets += len(tr)
         # Bounded lookups: raw hits before gating are ~60 bytes each and a big
         # batch of them was the peak of a whole identification's memory.
         lo = 0
         while lo < len(tr):
             nxt = min(lo + self._lookup_size, len(tr))
+            if self._big and not final:
+                # Against a big index a lookup is a pass over most of the
+                # mapping, whatever its size: a batch's remainder waits for the
+                # next batch instead of costing a small lookup of its own (which
+                # also left the previous lookup's pruning alone on a core).
+                if nxt == len(tr):
+                    break
+                # Lookups end between anchor frames: what waits is re-formed
+                # from the peaks from its first anchor's frame on.
+                nxt = int(np.searchsorted(tr.t1, tr.t1[nxt]))
+                if nxt <= lo:  # one frame's anchors outnumber a lookup
+                    nxt = int(np.searchsorted(tr.t1, tr.t1[lo], side="right"))
             part = tr.part(lo, nxt)
+            self.triplets += len(part)
             # Anchors are in time order: those before the next lookup's are done.
             done_upto = int(tr.t1[nxt]) if nxt < len(tr) else int(cutoff)
             complete = None if final and nxt >= len(tr) else done_upto
@@ -486,7 +525,7 @@ class StreamingMatcher:
             futures = [self._pool.submit(self._lookup, share, gate) for share in shares]
             self._pending.append((futures, complete, len(part)))
             self._drain(1)
-        rest = p.t >= cutoff
+        rest = p.t >= (tr.t1[lo] if lo < len(tr) else cutoff)
         self._peaks = fp.Peaks(p.t[rest], p.f[rest], p.m[rest])
 
     def _lookup(self, ranges: _Ranges, gate: GateTable) -> list[Held]:

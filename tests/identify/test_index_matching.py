@@ -80,6 +80,36 @@ def test_lookup_hands_mapped_pages_back(tmp_path: Path, monkeypatch) -> None:
     assert first == _all_entries(index)  # released pages read back the same
 
 
+def _vm_flags(path: Path) -> list[str]:
+    """The VmFlags of this process's mappings of ``path`` (Linux ``smaps``)."""
+    flags, inside = [], False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and ":" in head[3]:  # a mapping's line
+            inside = line.endswith(str(path))
+        elif inside and line.startswith("VmFlags:"):
+            flags.append(line)
+    return flags
+
+
+def test_big_index_mappings_ask_for_huge_pages(tmp_path: Path, monkeypatch) -> None:
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not thp.exists() or "[never]" in thp.read_text():
+        pytest.skip("no transparent huge pages here")
+    rng = np.random.default_rng(7)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, _fake(rng, 1000))])
+    files = [tmp_path / f"seg-000001.{part}.npy" for part in ("vals", "keys")]
+    assert index.entries == 1000  # maps the segment: small files, no advice
+    assert all(_vm_flags(f) and " hg" not in _vm_flags(f)[0] for f in files)
+    index.close()
+    monkeypatch.setattr(index_mod, "HUGE_PAGES_FROM", 0)
+    assert index.entries == 1000
+    for f in files:
+        flags = _vm_flags(f)
+        assert flags and all(" hg" in line for line in flags), flags
+
+
 def _to8k(x: np.ndarray) -> np.ndarray:
     import soxr
 
@@ -132,6 +162,43 @@ def test_the_gate_table_passes_what_the_gates_pass(tmp_path: Path, monkeypatch) 
     assert lookup(0) == directly
     with pytest.raises(ValueError, match="at most 500 triplets"):
         GateTable(tr)
+
+
+def test_the_compiled_gate_table_is_the_gates_table(tmp_path: Path) -> None:
+    _, real = _speed_mix_index(tmp_path)
+    # And every t3 - t1, anchors at both ends of the range, on quarter bins,
+    # half-way between them (rounding ties) and just off them, and pitches
+    # (against the column of bin 0) on the gates' limits and an ulp or two off.
+    rng = np.random.default_rng(8)
+    dt = np.arange(fp.DT13_MIN, fp.DT_MAX + 1)
+    quarters = np.concatenate([np.arange(0, 12), np.arange(500, 512)]).astype(np.float32) / 4
+    limits = [np.float32(fp.F1_SHIFT), np.float32(fp.KEYLOCK_PITCH_TOL)]
+    for _ in range(2):
+        limits += [np.nextafter(x, np.float32(d)) for x in limits[-2:] for d in (0, 9)]
+    f1 = np.concatenate(
+        [
+            quarters,
+            quarters + np.float32(0.125),
+            np.nextafter(quarters, np.float32(200)),
+            np.array(limits, np.float32),
+            rng.uniform(0, 128, 400).astype(np.float32),
+        ]
+    )
+    f1s, dts = (a.ravel() for a in np.meshgrid(f1, dt))
+    edge = fp.Triplets(
+        t1=np.zeros(len(f1s), np.int64),
+        dt13=dts.astype(np.int64),
+        f1=f1s.astype(np.float32),
+        r=np.full(len(f1s), 0.5, np.float32),
+        df12=np.zeros(len(f1s), np.float32),
+        df13=np.zeros(len(f1s), np.float32),
+    )
+    for tr in (real, edge):
+        for at in range(0, len(tr), GateTable.MAX_TRIPLETS):
+            gate = GateTable(tr.part(at, at + GateTable.MAX_TRIPLETS))
+            numpy_table = gate._build()
+            assert numpy_table.any()
+            assert np.array_equal(gate._compiled_build(), numpy_table)
 
 
 def test_the_compiled_gate_holds_what_numpy_holds(tmp_path: Path, monkeypatch) -> None:
@@ -214,6 +281,41 @@ def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -
     assert len(got) == len(expected) > 100
     assert _sorted_matches(got) == _sorted_matches(expected)
     assert find_plays(got) == find_plays(expected)
+    assert [p.track_id for p in find_plays(got)] == [1, 2]
+
+
+def test_big_index_lookups_are_whole_until_the_last(tmp_path: Path, monkeypatch) -> None:
+    a, b = song(34, 40.0), song(35, 40.0)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
+    index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
+    mix = _to8k(np.concatenate([a[5 * SR : 35 * SR], b[5 * SR : 35 * SR]]))
+    size = 300
+    monkeypatch.setattr(StreamingMatcher, "LOOKUP_TRIPLETS", size)
+    monkeypatch.setattr(StreamingMatcher, "BIG_LOOKUP_TRIPLETS", size)
+    monkeypatch.setattr(StreamingMatcher, "BIG_BATCH_FRAMES", int(7 / fp.FRAME_S))
+    monkeypatch.setattr(StreamingMatcher, "LOOKUP_THREADS", 1)
+    plain = StreamingMatcher(index, None)
+    expected = _stream(plain, mix)
+    monkeypatch.setattr(index_mod, "RELEASE_BYTES", 0)
+    sizes: list[tuple[int | None, int]] = []
+    prune = StreamingMatcher._prune
+
+    def recorded(self, shares, complete, triplets):  # type: ignore[no-untyped-def]
+        sizes.append((complete, triplets))
+        prune(self, shares, complete, triplets)
+
+    monkeypatch.setattr(StreamingMatcher, "_prune", recorded)
+    big = StreamingMatcher(index, None)
+    got = _stream(big, mix)
+    # Every lookup but the last is whole: a batch's remainder waited for the
+    # next batch; lookups end between anchor frames, so none is looked up twice.
+    per_frame = int(np.bincount(fp.triplets(fp.peaks_from_samples(mix), fp.QUERY_FANOUT).t1).max())
+    assert len(sizes) > 4
+    assert all(size - per_frame < n <= size for _, n in sizes[:-1])
+    assert sizes[-1][0] is None and 0 < sizes[-1][1] <= size
+    assert big.triplets == plain.triplets == sum(n for _, n in sizes)
+    assert _sorted_matches(got) == _sorted_matches(expected)
     assert [p.track_id for p in find_plays(got)] == [1, 2]
 
 
