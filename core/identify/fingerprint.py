@@ -518,7 +518,7 @@ def pitch_gate(pitch: np.ndarray, ref_dt13: np.ndarray, query_dt13: np.ndarray) 
     hence the vinyl tolerance that shrinks as ``t3 - t1`` grows.
     """
     qdt = np.maximum(query_dt13, 1)
-    vinyl = _LOG_BINS[ref_dt13] - _LOG_BINS[qdt]  # a table: a logarithm per entry costs
+    vinyl = LOG_BINS[ref_dt13] - LOG_BINS[qdt]  # a table: a logarithm per entry costs
     size = np.abs(pitch)
     ok: np.ndarray = (size <= F1_SHIFT) & (
         (size <= KEYLOCK_PITCH_TOL) | (np.abs(pitch - vinyl) <= _vinyl_tol(qdt))
@@ -533,7 +533,7 @@ def _vinyl_tol(query_dt13: np.ndarray) -> np.ndarray:
 
 
 # BINS_PER_OCTAVE * log2(n) for every t3 - t1 (frames) a triplet can have.
-_LOG_BINS = (BINS_PER_OCTAVE * np.log2(np.maximum(np.arange(2 * DT_MAX + 2), 1))).astype(np.float32)
+LOG_BINS = (BINS_PER_OCTAVE * np.log2(np.maximum(np.arange(2 * DT_MAX + 2), 1))).astype(np.float32)
 
 
 def query_ranges(tr: Triplets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -9,7 +9,9 @@ of librosa already) compiles it. Imported only against a big index
 (``FingerprintIndex.is_big``): numba costs ~60 MB of memory and a compile on
 first use (then cached on disk), more than a small library's whole lookup.
 ``GateTable`` fills the table from the gates themselves and tests compare this
-loop with its numpy twin (``GateTable.passed``).
+loop with its numpy twin (``GateTable.passed``); against a big index the table
+itself is built here too (``gate_table``, the gate restated as a loop, compared
+with the numpy table cell by cell).
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def held_fields(
     v: np.ndarray,
     tr_window: np.ndarray,
     tr_qt: np.ndarray,
-    tr_f1: np.ndarray,
+    edge: np.ndarray,
+    pitches: np.ndarray,
     source: int,
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     # pragma: no cover - compiled; tests run it and compare with prune.hold
@@ -95,7 +98,9 @@ def held_fields(
     where each window starts, track codes, mix frames within the window,
     reference frames, pitch shifts)``; window ``first + i`` is
     ``starts[i]:starts[i + 1]``. Each triplet's window and frame within it
-    are ``tr_window`` / ``tr_qt``. Pitch in float32, as numpy computes it."""
+    are ``tr_window`` / ``tr_qt``; its pitch shift against each gate table
+    column (``edge``: its first column's anchor bin) is in ``pitches``, float16
+    bits as numpy converts them, and so are the pitch shifts returned."""
     n = q.shape[0]
     w_lo = 1 << 62
     w_hi = -1
@@ -114,8 +119,7 @@ def held_fields(
     track = np.empty(n, np.uint32)
     qt = np.empty(n, np.uint16)
     rt = np.empty(n, np.int32)
-    pitch = np.empty(n, np.float32)
-    quarter = np.float32(4.0)
+    pitch = np.empty(n, np.uint16)
     for k in range(n):
         t = q[k]
         i = tr_window[t] - w_lo
@@ -125,7 +129,9 @@ def held_fields(
         track[p] = (source << _SOURCE_SHIFT) | int(val >> np.uint64(_TRACK_SHIFT))
         qt[p] = tr_qt[t]
         rt[p] = int(val >> np.uint64(_T1_SHIFT)) & _T1_MASK
-        pitch[p] = tr_f1[t] - np.float32(int(val) & _F1_MASK) / quarter
+        # Gated hits lie within their row's inner columns; clipped all the same.
+        col = min(max((int(val) & _F1_MASK) - int(edge[t]), 0), _LAST_COL)
+        pitch[p] = pitches[(int(t) << _COLS_BITS) + col]
     return w_lo, starts, track, qt, rt, pitch
 
 

@@ -17,6 +17,7 @@ are the same (tests compare). The reaches below are derived from
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -308,6 +309,9 @@ class SeedPruner:
     no step copies all of them at once). ``compiled`` (against a big index):
     each window's seed sketch is counted as its pieces arrive and read by
     compiled loops (``seed_kernel``), and its pieces are never concatenated.
+    Pieces may be counted where they are made (``count``, on lookup threads:
+    the pruner's own thread was the slower side of a big lookup's pipeline),
+    and are then added with ``counted``.
     """
 
     # A compiled window sketch's table has about a slot a match, from the last
@@ -326,6 +330,10 @@ class SeedPruner:
         self._sketches: dict[int, np.ndarray] = {}
         self._spare: dict[int, list[np.ndarray]] = {}  # by size
         self._bits = self.SKETCH_BITS
+        # Guards the tables above and _bits against counting threads; a
+        # window's own lock, its table while a piece is counted into it.
+        self._lock = threading.Lock()
+        self._table_locks: dict[int, threading.Lock] = {}
         self._kept: list[mt.Matches] = []
         self._seeds = np.zeros((0, 3), np.int64)  # track code, window, offset bin
         self._evaluated = 0  # seeds known for windows < this
@@ -336,13 +344,16 @@ class SeedPruner:
         ``complete_frames`` (``None``: the end of the mix) has been looked up."""
         self.add_held(hold(m), complete_frames)
 
-    def add_held(self, parts: list[Held], complete_frames: int | None) -> None:
-        """``add`` for matches already held (``hold``)."""
+    def add_held(
+        self, parts: list[Held], complete_frames: int | None, counted: bool = False
+    ) -> None:
+        """``add`` for matches already held (``hold``); ``counted``: their
+        sketch counts are in already (``count``)."""
         for held in parts:
             self.seen += len(held)
             self._windows.setdefault(held.window, []).append(held)
-            if self.compiled and held.window >= self._evaluated:
-                self._count(held)
+            if self.compiled and not counted and held.window >= self._evaluated:
+                self.count([held])
         if not self._windows:
             return
         last = max(self._windows)
@@ -366,17 +377,24 @@ class SeedPruner:
         # Seeds older than any undecided window's reach are done with.
         self._seeds = self._seeds[self._seeds[:, 1] >= upto - WINDOW_REACH]
 
-    def _count(self, held: Held) -> None:
+    def count(self, parts: list[Held]) -> None:
+        """Count matches into their windows' sketches (compiled; from any thread,
+        before ``add_held(..., counted=True)``; their windows not yet complete)."""
         from core.identify.seed_kernel import sketch_add
 
-        table = self._sketches.get(held.window)
-        if table is None:
-            spare = self._spare.get(1 << self._bits)
-            table = spare.pop() if spare else np.empty(1 << self._bits, np.uint8)
-            table.fill(0)
-            self._sketches[held.window] = table
-        bits = len(table).bit_length() - 1
-        sketch_add(table, bits, held.track, held.qt, held.rt, held.window * mt.WINDOW_FRAMES)
+        for held in parts:
+            with self._lock:
+                table = self._sketches.get(held.window)
+                if table is None:
+                    spare = self._spare.get(1 << self._bits)
+                    table = spare.pop() if spare else np.empty(1 << self._bits, np.uint8)
+                    table.fill(0)
+                    self._sketches[held.window] = table
+                lock = self._table_locks.setdefault(held.window, threading.Lock())
+            bits = len(table).bit_length() - 1
+            base = held.window * mt.WINDOW_FRAMES
+            with lock:
+                sketch_add(table, bits, held.track, held.qt, held.rt, base)
 
     def _window_seeds(self, window: int) -> np.ndarray:
         parts = self._windows[window]
@@ -386,13 +404,11 @@ class SeedPruner:
             return _seed_bins(whole, self.seed_min)
         from core.identify.seed_kernel import sketch_candidates
 
-        table = self._sketches.pop(window, None)
+        with self._lock:
+            table = self._sketches.pop(window, None)
+            self._table_locks.pop(window, None)
         if table is None:  # no matches
             return np.zeros((0, 3), np.int64)
-        self._spare.setdefault(len(table), []).append(table)
-        count = sum(len(held) for held in parts)
-        low, high = self.SKETCH_BITS_RANGE
-        self._bits = min(max(count.bit_length(), low), high)
         bits = len(table).bit_length() - 1
         base = window * mt.WINDOW_FRAMES
         tracks, bins = [], []
@@ -400,6 +416,11 @@ class SeedPruner:
             at = sketch_candidates(table, bits, held.track, held.qt, held.rt, base, self.seed_min)
             tracks.append(held.track[at])
             bins.append(_offset_bins(held, at))
+        count = sum(len(held) for held in parts)
+        low, high = self.SKETCH_BITS_RANGE
+        with self._lock:  # only once read: a counting thread may take it now
+            self._spare.setdefault(len(table), []).append(table)
+            self._bits = min(max(count.bit_length(), low), high)
         return _scoring_bins(np.concatenate(tracks), np.concatenate(bins), window, self.seed_min)
 
     def finish(self) -> mt.Matches:
