@@ -732,6 +732,44 @@ def test_compiled_near_seed_test_keeps_what_numpy_keeps() -> None:
     assert not none.any() and len(none) == n
 
 
+def test_seed_sketches_counted_on_many_threads_are_the_same(monkeypatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.identify import prune
+
+    monkeypatch.setattr(prune.SeedPruner, "SKETCH_BITS", 14)  # small: threads collide
+    rng = np.random.default_rng(6)
+    pieces = []
+    for i in range(8):
+        window, n = 3 + i % 2, 400_000
+        qt = rng.integers(0, matching.WINDOW_FRAMES, n).astype(np.uint16)
+        rt = (window * matching.WINDOW_FRAMES + qt + rng.integers(0, 500, n)).astype(np.int32)
+        track = rng.integers(1, 1 << 20, n).astype(np.uint32)
+        pieces.append(prune.Held(window, track, qt, rt, np.zeros(n, np.float16)))
+    alone = prune.SeedPruner(9, compiled=True)
+    alone.count(pieces)
+    # As lookup threads count: pieces of the same windows at once (a lock a table).
+    shared = prune.SeedPruner(9, compiled=True)
+    shared.count([pieces[0], pieces[1]])  # the tables exist before the threads start
+    start = threading.Barrier(3)
+
+    def count(k: int) -> None:
+        start.wait()
+        shared.count(pieces[2 + k :: 3])
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(count, range(3)))
+    assert sorted(shared._sketches) == sorted(alone._sketches) == [3, 4]
+    for window, table in alone._sketches.items():
+        assert 0 < table.max() < 255  # no saturation hides a lost count
+        assert np.array_equal(shared._sketches[window], table)
+    # Then added as counted: the same seeds as counting while adding.
+    shared.add_held(pieces, None, counted=True)
+    fresh = prune.SeedPruner(9, compiled=True)
+    fresh.add_held(pieces, None)
+    assert np.array_equal(shared._seeds, fresh._seeds)
+
+
 def test_compiled_seed_sketch_never_misses_a_bin_that_scores() -> None:
     from core.identify import prune
     from core.identify.seed_kernel import sketch_add, sketch_candidates
