@@ -38,10 +38,11 @@ OFFSET_REACH = int(
 # Bits of a window's match's (track, offset bin) code: a track code is the track
 # id (< 2**28) and its index's position (< 8); offset bins are within ±2**16
 # (reference tracks are under 2**20 frames, mixes under 11 hours).
-# (seed_kernel reads B_BITS and OFF_BITS too)
+# (seed_kernel reads B_BITS and the OFF_ constants too)
 _T_BITS, B_BITS = 31, 17
 OFF_BITS = 24  # offsets in frames, in a (track, offset) code
 OFF_ZERO = 1 << (OFF_BITS - 1)  # offset 0's place in it
+OFF_MAX = (1 << OFF_BITS) - 1  # offsets are clipped to 0..OFF_MAX there
 
 
 # A held track code: the index's position above the track id's bits (gate_kernel too).
@@ -181,9 +182,7 @@ def _near_seeds(held: Held, seeds: np.ndarray) -> np.ndarray:
     if len(cand) == 0:
         return keep
     off = held.rt[cand].astype(np.int64) - held.qt[cand] - held.window * mt.WINDOW_FRAMES
-    x = (held.track[cand].astype(np.int64) << OFF_BITS) | np.clip(
-        off + OFF_ZERO, 0, (1 << OFF_BITS) - 1
-    )
+    x = (held.track[cand].astype(np.int64) << OFF_BITS) | np.clip(off + OFF_ZERO, 0, OFF_MAX)
     i = np.searchsorted(starts, x, side="right") - 1
     keep[cand] = (i >= 0) & (x <= ends[np.maximum(i, 0)])
     return keep
@@ -200,8 +199,8 @@ def _seed_reach(seeds: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]
     lo_off = seeds[:, 2] * mt.OFFSET_BIN - OFFSET_REACH + OFF_ZERO
     hi_off = (seeds[:, 2] + 1) * mt.OFFSET_BIN + OFFSET_REACH + OFF_ZERO
     row = seeds[:, 0] << OFF_BITS
-    starts = row | np.clip(lo_off, 0, (1 << OFF_BITS) - 1)
-    ends = row | np.clip(hi_off, 0, (1 << OFF_BITS) - 1)
+    starts = row | np.clip(lo_off, 0, OFF_MAX)
+    ends = row | np.clip(hi_off, 0, OFF_MAX)
     order = np.argsort(starts, kind="stable")
     starts, ends = starts[order], np.maximum.accumulate(ends[order])
     first = np.concatenate([[True], starts[1:] > ends[:-1]])

@@ -21,12 +21,11 @@ import numba
 import numpy as np
 
 from core.identify import matching as mt
-from core.identify.prune import B_BITS, OFF_BITS, OFF_ZERO
+from core.identify.prune import B_BITS, OFF_BITS, OFF_MAX, OFF_ZERO
 
 _GOLDEN32 = 0x9E3779B1
 _BIN = mt.OFFSET_BIN
 _BIN_ZERO = 1 << (B_BITS - 1)
-_OFF_MASK = (1 << OFF_BITS) - 1
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -143,7 +142,7 @@ def near_mask(
             h = (h + 1) & size_mask
         if keys[h] != t:
             continue
-        off = min(max(int(rt[k]) - int(qt[k]) - base + OFF_ZERO, 0), _OFF_MASK)
+        off = min(max(int(rt[k]) - int(qt[k]) - base + OFF_ZERO, 0), OFF_MAX)
         x = (t << OFF_BITS) | off
         # The last interval of the track starting at or before x.
         lo = first[h]

@@ -131,15 +131,23 @@ def _sorted_matches(m: Matches) -> list[tuple[int, int, int, float]]:
     )
 
 
+def _two_songs_indexed(
+    tmp_path: Path, seeds: tuple[int, int], seconds: float
+) -> tuple[FingerprintIndex, np.ndarray, np.ndarray]:
+    """Two synthetic songs, indexed as tracks 1 and 2 (one segment each)."""
+    a, b = song(seeds[0], seconds), song(seeds[1], seconds)
+    index = FingerprintIndex(tmp_path)
+    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
+    index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
+    return index, a, b
+
+
 def _speed_mix_index(tmp_path: Path) -> tuple[FingerprintIndex, fp.Triplets]:
     """Two songs indexed, and the triplets of a mix of both: vinyl 5 % fast then
     keylock-free 6 % slow, so both pitch modes pass the gates."""
     import soxr
 
-    a, b = song(34, 40.0), song(35, 40.0)
-    index = FingerprintIndex(tmp_path)
-    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
-    index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
+    index, a, b = _two_songs_indexed(tmp_path, (34, 35), 40.0)
     fast = soxr.resample(a[5 * SR : 30 * SR], SR * 1.05, SR).astype(np.float32)
     slow = soxr.resample(b[5 * SR : 30 * SR], SR * 0.94, SR).astype(np.float32)
     return index, fp.triplets(fp.peaks_from_samples(_to8k(np.concatenate([fast, slow]))), 5)
@@ -258,10 +266,7 @@ def test_the_compiled_gate_holds_what_numpy_holds(tmp_path: Path, monkeypatch) -
 
 
 def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -> None:
-    a, b = song(31, 50.0), song(32, 50.0)
-    index = FingerprintIndex(tmp_path)
-    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
-    index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
+    index, a, b = _two_songs_indexed(tmp_path, (31, 32), 50.0)
     mix = _to8k(np.concatenate([a[5 * SR : 45 * SR], b[5 * SR : 45 * SR]]))
     # Many small lookups, so several are under way at once.
     monkeypatch.setattr(StreamingMatcher, "LOOKUP_TRIPLETS", 200)
@@ -285,10 +290,7 @@ def test_lookups_on_threads_find_the_same_matches(tmp_path: Path, monkeypatch) -
 
 
 def test_big_index_lookups_are_whole_until_the_last(tmp_path: Path, monkeypatch) -> None:
-    a, b = song(34, 40.0), song(35, 40.0)
-    index = FingerprintIndex(tmp_path)
-    index.add([(1, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(a))))])
-    index.add([(2, fp.reference_fingerprint(fp.iter_blocks_mono(_to8k(b))))])
+    index, a, b = _two_songs_indexed(tmp_path, (34, 35), 40.0)
     mix = _to8k(np.concatenate([a[5 * SR : 35 * SR], b[5 * SR : 35 * SR]]))
     size = 300
     monkeypatch.setattr(StreamingMatcher, "LOOKUP_TRIPLETS", size)
